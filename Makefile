@@ -1,0 +1,57 @@
+# The knowledge base. `make` alone lists the targets.
+# Every target sets up its own pinned environment (.venv) when it is missing
+# or older than requirements.txt.
+
+PYTHON     ?= $(shell command -v python3.11 || command -v python3)
+VENV       := .venv
+BIN        := $(VENV)/bin
+STAMP      := $(VENV)/.installed
+BUILDDIR   := _build
+# -W: warnings are errors; -n: every reference must resolve; --keep-going:
+# report every problem before failing; -j auto: read on all cores.
+SPHINXOPTS ?= -W -n --keep-going -j auto
+SPHINX     := $(BIN)/sphinx-build $(SPHINXOPTS)
+
+.DEFAULT_GOAL := help
+.PHONY: help html html-drafts serve test check post bench lint clean
+
+help:  ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+html: $(STAMP)  ## Build the published site into _build/html (strict)
+	$(SPHINX) -b html . $(BUILDDIR)/html
+
+html-drafts: $(STAMP)  ## Build a preview with drafts and scheduled posts into _build/drafts
+	KB_DRAFTS=1 $(SPHINX) -b html . $(BUILDDIR)/drafts
+
+serve: $(STAMP)  ## Live preview with drafts on http://127.0.0.1:8000
+	KB_DRAFTS=1 $(BIN)/sphinx-autobuild --host 127.0.0.1 --port 8000 \
+	  --watch kb --watch _templates --watch _static --watch vocabulary.yaml \
+	  --ignore '*/.venv/*' --ignore '*/_build/*' \
+	  -b html . $(BUILDDIR)/serve
+
+test: $(STAMP)  ## Run the whole test suite
+	$(BIN)/python -m pytest
+
+check: $(STAMP)  ## Check every post, author, series and the vocabulary (no build)
+	$(BIN)/python -m kb check
+
+post: $(STAMP)  ## Start a post: make post TITLE="..." AUTHOR=MR TAGS="GMP, Training"
+	$(BIN)/python -m kb new --title "$(TITLE)" --author "$(AUTHOR)" --tags "$(TAGS)" \
+	  --practice "$(PRACTICE)" --series "$(SERIES)" --part "$(PART)"
+
+bench: $(STAMP)  ## Measure build times at 100, 1000 and 2000 posts (N="100 500" to choose)
+	$(BIN)/python -m kb.bench $(N)
+
+lint: $(STAMP)  ## Lint and spell-check the code and content
+	$(BIN)/ruff check kb tests conf.py
+	$(BIN)/ruff format --check kb tests conf.py
+	$(BIN)/codespell kb tests posts authors series README.md
+
+clean:  ## Remove the build output (keeps .venv)
+	rm -rf $(BUILDDIR)

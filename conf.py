@@ -1,0 +1,73 @@
+"""Sphinx configuration of the knowledge base: settings only, no logic."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+project = "QxP Knowledge Base"
+author = "QxP"
+copyright = "QxP"  # noqa: A001
+
+extensions = [
+    "myst_parser",
+    "sphinx_design",
+    "ablog",
+    "kb",
+]
+
+# -- the knowledge base ------------------------------------------------------
+# The published address; `KB_SITE_URL=https://... make html` overrides it.
+# Feeds, the sitemap and canonical links all derive from this one setting.
+kb_site_url = "https://kb.qxp.example/"
+kb_timezone = "UTC"
+
+# -- sources -----------------------------------------------------------------
+root_doc = "index"
+source_suffix = {".md": "markdown"}
+exclude_patterns = ["_build", ".venv", "tests", "README.md", "**/README.md", ".pytest_cache"]
+templates_path = ["_templates"]
+myst_enable_extensions = ["colon_fence", "deflist", "fieldlist"]
+myst_title_to_header = True
+myst_heading_anchors = 3
+nitpicky = True
+# Titles are printed exactly as written (no automatic curly quotes).
+smartquotes = False
+
+# -- ABlog -------------------------------------------------------------------
+blog_path = "blog"
+blog_title = project
+blog_feed_archives = True
+blog_feed_fulltext = False
+blog_feed_length = 20
+post_date_format = "%d %B %Y"
+post_date_format_short = "%d %b %Y"
+post_show_prev_next = False
+post_auto_orphan = True
+# pydata-sphinx-theme ships Font Awesome; saying so keeps the environment
+# from being discarded on every build (pydata-sphinx-theme issue 1222).
+fontawesome_included = True
+
+# -- HTML --------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = project
+html_static_path = ["_static"]
+html_css_files = ["kb.css"]
+html_show_sourcelink = False
+html_copy_source = False
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_prev_next": False,
+    "footer_start": ["copyright"],
+    "footer_end": [],
+    "secondary_sidebar_items": ["page-toc"],
+    "navbar_end": ["theme-switcher"],
+}
+html_sidebars = {
+    "index": [],
+    "posts/**": [],
+    "blog/**": [],
+    "blog": [],
+    "tags": [],
+    "archive": [],
+}

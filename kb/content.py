@@ -1,0 +1,163 @@
+"""The content model enters Sphinx here, once per build.
+
+``config-inited`` loads and checks every post, author, series and the
+vocabulary (:mod:`kb.model`), reports each problem as a located warning (so a
+strict build fails and lists them all), derives ABlog's settings, and leaves
+drafts and scheduled posts out of the build entirely.  A transform then hands
+ABlog each post's normalised metadata, so ABlog never parses front matter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import TYPE_CHECKING, Any
+
+from ablog.post import PostNode
+from docutils import nodes
+from sphinx.transforms import SphinxTransform
+from sphinx.util import logging
+
+from kb import __version__, model
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+    from sphinx.config import Config
+    from sphinx.environment import BuildEnvironment
+
+logger = logging.getLogger(__name__)
+
+#: Environment variables that override settings, for CI and previews.
+SITE_URL_VARIABLE = "KB_SITE_URL"
+DRAFTS_VARIABLE = "KB_DRAFTS"
+
+
+def site_of(env: BuildEnvironment) -> model.Site:
+    """The content model of this build."""
+    return env.kb_site  # type: ignore[attr-defined]
+
+
+def report(problem: model.Problem, srcdir: str) -> None:
+    """Log *problem* as a located, typed warning (``-W`` turns it into a failure)."""
+    logger.warning(
+        "%s%s",
+        problem.message,
+        f" ({problem.fix})" if problem.fix else "",
+        location=f"{os.path.join(srcdir, problem.path)}:{problem.line}",
+        type="kb",
+        subtype=problem.kind,
+    )
+
+
+def derive_settings(config: Config, site: model.Site) -> None:
+    """Settings that follow from the content and the one site URL."""
+    url = os.environ.get(SITE_URL_VARIABLE) or config.kb_site_url
+    url = url.rstrip("/") + "/"
+    config.kb_site_url = url
+    config.blog_baseurl = url
+    config.html_baseurl = url
+    config.blog_authors = {a.key: (a.name, None) for a in site.authors.values()}
+    left_out = [
+        post.path
+        for post in site.posts.values()
+        if post.status == "invalid" or (not post.published and not config.kb_include_drafts)
+    ]
+    config.exclude_patterns = [*config.exclude_patterns, *left_out]
+
+
+def on_config_inited(app: Sphinx, config: Config) -> None:
+    """Load and check the content; derive settings; hold back drafts and scheduled posts."""
+    include_held = config.kb_include_drafts or os.environ.get(DRAFTS_VARIABLE, "") not in ("", "0")
+    config.kb_include_drafts = include_held
+    site = model.load(app.srcdir, include_held=include_held, timezone=config.kb_timezone)
+    for problem in site.problems:
+        report(problem, str(app.srcdir))
+    derive_settings(config, site)
+    app.kb_pending_site = site  # type: ignore[attr-defined]
+
+
+def on_builder_inited(app: Sphinx) -> None:
+    """Make the content model available to every part of the build."""
+    site = app.kb_pending_site  # type: ignore[attr-defined]
+    app.env.kb_site = site  # type: ignore[attr-defined]
+    published = len(site.published)
+    drafts = [p.path for p in site.held if p.status == "draft"]
+    scheduled = [p for p in site.held if p.status == "scheduled"]
+    action = "previewed" if app.config.kb_include_drafts else "held back"
+    logger.info(
+        "kb: %d posts published, %d drafts and %d scheduled %s",
+        published,
+        len(drafts),
+        len(scheduled),
+        action,
+    )
+    for path in drafts:
+        logger.info("kb:   draft     %s", path)
+    for post in scheduled:
+        logger.info("kb:   scheduled %s (%s)", post.path, post.date.date().isoformat() if post.date else "?")
+
+
+def post_of(env: BuildEnvironment, docname: str) -> model.Post | None:
+    """The model's record of *docname* if it is a post taking part in this build."""
+    post = site_of(env).posts.get(docname)
+    if post is None or post.status == "invalid":
+        return None
+    if post.published or env.config.kb_include_drafts:
+        return post
+    return None
+
+
+def ablog_date(moment: dt.datetime | None, timezone: str) -> str | None:
+    """ABlog compares naive local dates: hand it wall-clock time in the site's zone."""
+    if moment is None:
+        return None
+    try:
+        from zoneinfo import ZoneInfo
+
+        zone: dt.tzinfo = ZoneInfo(timezone)
+    except (KeyError, ValueError):
+        zone = dt.UTC
+    return moment.astimezone(zone).replace(tzinfo=None).isoformat()
+
+
+class PostMetadata(SphinxTransform):
+    """Give ABlog the post's normalised metadata as a ``PostNode``.
+
+    Runs just before ABlog's own front-matter check (priority 800), which then
+    finds nothing to do because no ``blogpost`` key and no post pattern is set.
+    """
+
+    default_priority = 799
+
+    def apply(self, **kwargs: Any) -> None:
+        post = post_of(self.env, self.env.docname)
+        if post is None:
+            return
+        sections = list(self.document.findall(nodes.section))
+        if not sections:
+            return  # the title is missing; the model has already said so
+        node = PostNode()
+        node.document = self.document
+        node["date"] = ablog_date(post.date, self.config.kb_timezone)
+        node["tags"] = list(post.tags)
+        node["author"] = list(post.authors)
+        node["category"] = [post.practice] if post.practice else []
+        for key in ("location", "language", "redirect", "canonical_link", "external_link"):
+            node[key] = []
+        node["title"] = None
+        node["image"] = None
+        node["excerpt"] = 1
+        node["exclude"] = False
+        node["nocomments"] = True
+        sections[0].append(node)
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.setup_extension("ablog")
+    app.add_config_value("kb_site_url", "https://kb.example.com/", "env", types=frozenset({str}))
+    app.add_config_value("kb_timezone", "UTC", "env", types=frozenset({str}))
+    app.add_config_value("kb_include_drafts", False, "env", types=frozenset({bool}))
+    app.connect("config-inited", on_config_inited, priority=400)
+    app.connect("builder-inited", on_builder_inited)
+    app.add_transform(PostMetadata)
+    return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,164 @@
+"""The ``kb`` domain: links to authors, series, parts, tags and practices.
+
+``{author}`MR```, ``{series}`quality-myths```, ``{part}`quality-myths/2```,
+``{tag}`GMP``` and ``{practice}`Quality Systems``` resolve here, so a wrong key
+fails a strict build with a did-you-mean instead of producing a dead link.  The
+domain also keeps what reading a post teaches (its excerpt and length), which
+the listings need; that data is per document, purged and merged, so parallel
+reading is safe.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from docutils import nodes
+from sphinx.domains import Domain, ObjType
+from sphinx.roles import XRefRole
+from sphinx.util import logging
+from sphinx.util.nodes import make_refnode
+
+from kb import __version__, model
+from kb.content import site_of
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Set
+
+    from docutils.nodes import Element
+    from sphinx.addnodes import pending_xref
+    from sphinx.application import Sphinx
+    from sphinx.builders import Builder
+    from sphinx.environment import BuildEnvironment
+
+logger = logging.getLogger(__name__)
+
+#: Where ABlog writes the pages of tags and of categories (our practices).
+TAG_PAGES, PRACTICE_PAGES = "blog/tag", "blog/category"
+
+
+class KBXRefRole(XRefRole):
+    """An ``XRefRole`` that also works without the ``kb:`` prefix."""
+
+    def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+        if ":" not in self.name:
+            self.name = f"kb:{self.name}"
+        return super().run()
+
+
+def target_of(site: model.Site, typ: str, target: str) -> tuple[str, str, str] | str:
+    """``(docname, anchor, title)`` for a reference, or the reason it does not resolve."""
+    if typ == "author":
+        author = site.authors.get(target)
+        if author:
+            return author.docname, "", author.name
+        return f"unknown author {target!r}: {model.did_you_mean(target, site.authors)}"
+    if typ == "series":
+        series = site.series.get(target)
+        if series:
+            return series.docname, "", series.title
+        return f"unknown series {target!r}: {model.did_you_mean(target, site.series)}"
+    if typ == "part":
+        key, _, number = target.rpartition("/")
+        if key not in site.series:
+            return f"unknown series {key!r} in {target!r}: {model.did_you_mean(key, site.series)}"
+        for post in site.parts(key):
+            if str(post.part) == number.strip():
+                return post.docname, "", post.title
+        known = ", ".join(str(p.part) for p in site.parts(key)) or "none"
+        return f"series {key!r} has no published part {number!r} (parts: {known}); write {{part}}`{key}/N`"
+    terms, pages = (site.tags, TAG_PAGES) if typ == "tag" else (site.practices, PRACTICE_PAGES)
+    canonical = model.Lookup(terms)(target)
+    if canonical:
+        return f"{pages}/{terms[canonical].slug}", "", canonical
+    return f"unknown {typ} {target!r}: {model.did_you_mean(target, terms)}"
+
+
+class KBDomain(Domain):
+    """Authors, series, tags and practices of the knowledge base."""
+
+    name = "kb"
+    label = "Knowledge base"
+    object_types: ClassVar[dict[str, ObjType]] = {
+        "author": ObjType("author", "author"),
+        "series": ObjType("series", "series"),
+        "part": ObjType("part", "part"),
+        "tag": ObjType("tag", "tag"),
+        "practice": ObjType("practice", "practice"),
+    }
+    roles: ClassVar[dict[str, XRefRole]] = {name: KBXRefRole() for name in object_types}
+    initial_data: ClassVar[dict[str, Any]] = {"posts": {}, "listings": {}}
+    data_version = 1
+
+    @property
+    def posts(self) -> dict[str, dict[str, Any]]:
+        """docname -> what reading the post found: ``excerpt`` and ``words``."""
+        return self.data["posts"]
+
+    @property
+    def listings(self) -> dict[str, bool]:
+        """Documents that list posts, to rewrite when a listed post changes."""
+        return self.data["listings"]
+
+    def clear_doc(self, docname: str) -> None:
+        self.posts.pop(docname, None)
+        self.listings.pop(docname, None)
+
+    def merge_domaindata(self, docnames: Set[str], otherdata: dict[str, Any]) -> None:
+        for key in ("posts", "listings"):
+            for docname, value in otherdata[key].items():
+                if docname in docnames:
+                    self.data[key][docname] = value
+
+    def resolve_xref(
+        self,
+        env: BuildEnvironment,
+        fromdocname: str,
+        builder: Builder,
+        typ: str,
+        target: str,
+        node: pending_xref,
+        contnode: Element,
+    ) -> nodes.reference | None:
+        found = target_of(site_of(env), typ, target.strip())
+        if isinstance(found, str):
+            logger.warning(found, location=node, type="kb", subtype=typ)
+            return None
+        docname, anchor, title = found
+        if not node.get("refexplicit"):
+            contnode = nodes.inline(title, title, classes=[*contnode["classes"], f"kb-{typ}"])
+        return make_refnode(builder, fromdocname, docname, anchor, contnode, title)
+
+    def resolve_any_xref(
+        self,
+        env: BuildEnvironment,
+        fromdocname: str,
+        builder: Builder,
+        target: str,
+        node: pending_xref,
+        contnode: Element,
+    ) -> list[tuple[str, nodes.reference]]:
+        return []
+
+    def get_objects(self) -> Iterator[tuple[str, str, str, str, str, int]]:
+        site = site_of(self.env)
+        for author in site.authors.values():
+            yield author.key, author.name, "author", author.docname, "", 1
+        for series in site.series.values():
+            yield series.key, series.title, "series", series.docname, "", 1
+
+
+def missing_is_reported(app: Sphinx, env: BuildEnvironment, node: pending_xref, contnode: Element) -> Any:
+    """Our resolver already warned with a did-you-mean; keep nitpicky from warning twice."""
+    if node.get("refdomain") == "kb":
+        return contnode
+    return None
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_domain(KBDomain)
+    for name in KBDomain.object_types:
+        app.add_role(name, KBXRefRole())
+    app.connect("missing-reference", missing_is_reported)
+    return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
+
+

@@ -1,0 +1,285 @@
+"""Lists of posts, and keeping every page that lists a post up to date.
+
+``{kb-posts}`` lists published posts, filtered by author, series, tag or
+practice, newest first.  Items are built from docutils nodes (escaped by the
+writer) out of the content model plus what reading each post found (excerpt,
+length), so listing a post never renders it again.
+
+When a post's listing data changes, ``env-get-updated`` asks Sphinx to rewrite
+(not re-read) the pages that show it: the listing pages, the other parts of its
+series and the posts that share a tag with it (their related posts).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from kb import __version__, model
+from kb.content import post_of, site_of
+from kb.domain import PRACTICE_PAGES, TAG_PAGES
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from sphinx.application import Sphinx
+    from sphinx.builders import Builder
+    from sphinx.environment import BuildEnvironment
+
+    from kb.domain import KBDomain
+
+logger = logging.getLogger(__name__)
+
+WORDS_PER_MINUTE = 230
+DATE_FORMAT = "%d %B %Y"
+
+
+class post_list(nodes.General, nodes.Element):  # noqa: N801 - docutils node naming
+    """Placeholder for a list of posts, filled in when the page is written."""
+
+
+def domain_of(env: BuildEnvironment) -> KBDomain:
+    return env.domains["kb"]  # type: ignore[return-value]
+
+
+def reading_minutes(words: int) -> int:
+    return max(1, math.ceil(words / WORDS_PER_MINUTE))
+
+
+def select(site: model.Site, filters: dict[str, str]) -> list[model.Post]:
+    """Published posts matching every filter, newest first."""
+    posts = site.published
+    if author := filters.get("author"):
+        posts = [p for p in posts if author in p.authors]
+    if series := filters.get("series"):
+        posts = sorted((p for p in posts if p.series == series), key=lambda p: p.part or 0)
+    if tag := filters.get("tag"):
+        posts = [p for p in posts if tag in p.tags]
+    if practice := filters.get("practice"):
+        posts = [p for p in posts if p.practice == practice]
+    return posts
+
+
+class PostListDirective(SphinxDirective):
+    """``{kb-posts}``: a list of posts, e.g. ``:author: MR`` ``:limit: 5`` ``:excerpts:``."""
+
+    option_spec: ClassVar[dict[str, Any]] = {
+        "author": directives.unchanged_required,
+        "series": directives.unchanged_required,
+        "tag": directives.unchanged_required,
+        "practice": directives.unchanged_required,
+        "limit": directives.positive_int,
+        "excerpts": directives.flag,
+    }
+
+    def run(self) -> list[nodes.Node]:
+        site = site_of(self.env)
+        node = post_list()
+        self.set_source_info(node)
+        for key, known in (("author", site.authors), ("series", site.series)):
+            value = self.options.get(key)
+            if value is not None and value not in known:
+                logger.warning(
+                    "unknown %s %r: %s", key, value, model.did_you_mean(value, known),
+                    location=node, type="kb", subtype=key,
+                )
+        for key, terms in (("tag", site.tags), ("practice", site.practices)):
+            value = self.options.get(key)
+            if value is not None:
+                canonical = model.Lookup(terms)(value)
+                if canonical is None:
+                    logger.warning(
+                        "unknown %s %r: %s", key, value, model.did_you_mean(value, terms),
+                        location=node, type="kb", subtype=key,
+                    )
+                self.options[key] = canonical or value
+        node["filters"] = {k: self.options[k] for k in ("author", "series", "tag", "practice") if k in self.options}
+        node["limit"] = self.options.get("limit")
+        node["excerpts"] = "excerpts" in self.options
+        domain_of(self.env).listings[self.env.docname] = True
+        return [node]
+
+
+def link(builder: Builder, fromdoc: str, todoc: str, text: str, classes: Iterable[str] = ()) -> nodes.reference:
+    """A reference from *fromdoc* to the page *todoc* (a document or a generated page)."""
+    uri = builder.get_relative_uri(fromdoc, todoc)
+    return nodes.reference(text, text, internal=True, refuri=uri, classes=list(classes))
+
+
+def author_links(builder: Builder, fromdoc: str, site: model.Site, keys: Iterable[str]) -> list[nodes.Node]:
+    """Author names, each linked to the profile, joined with commas and 'and'."""
+    keys = list(keys)
+    out: list[nodes.Node] = []
+    for index, key in enumerate(keys):
+        if index:
+            out.append(nodes.Text(" and " if index == len(keys) - 1 else ", "))
+        author = site.authors[key]
+        out.append(link(builder, fromdoc, author.docname, author.name, ["kb-author"]))
+    return out
+
+
+def tag_links(builder: Builder, fromdoc: str, site: model.Site, tags: Iterable[str]) -> list[nodes.Node]:
+    out: list[nodes.Node] = []
+    for tag in tags:
+        out.append(link(builder, fromdoc, f"{TAG_PAGES}/{site.tags[tag].slug}", tag, ["kb-tag"]))
+        out.append(nodes.Text(" "))
+    return out[:-1]
+
+
+def practice_link(builder: Builder, fromdoc: str, site: model.Site, practice: str) -> nodes.reference:
+    page = f"{PRACTICE_PAGES}/{site.practices[practice].slug}"
+    return link(builder, fromdoc, page, practice, ["kb-practice"])
+
+
+def series_badge(builder: Builder, fromdoc: str, site: model.Site, post: model.Post) -> nodes.Node | None:
+    if not post.series:
+        return None
+    series = site.series[post.series]
+    text = f"{series.title} · Part {post.part}"
+    return link(builder, fromdoc, series.docname, text, ["kb-series-badge"])
+
+
+def excerpt_of(env: BuildEnvironment, post: model.Post) -> str:
+    if post.summary:
+        return post.summary
+    return domain_of(env).posts.get(post.docname, {}).get("excerpt", "")
+
+
+def words_of(env: BuildEnvironment, post: model.Post) -> int:
+    return domain_of(env).posts.get(post.docname, {}).get("words", 0)
+
+
+def meta_line(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post) -> nodes.paragraph:
+    """``8 May 2023 · Mark Roache · 3 min read · Series, Part 1``"""
+    site = site_of(env)
+    para = nodes.paragraph(classes=["kb-post-meta"])
+    date = post.date.strftime(DATE_FORMAT) if post.date else "undated"
+    para += nodes.inline(date, date, classes=["kb-date"])
+    if post.authors:
+        para += nodes.Text(" · ")
+        para += author_links(builder, fromdoc, site, post.authors)
+    minutes = reading_minutes(words_of(env, post))
+    para += nodes.Text(" · ")
+    para += nodes.inline("", f"{minutes} min read", classes=["kb-reading-time"])
+    badge = series_badge(builder, fromdoc, site, post)
+    if badge is not None:
+        para += nodes.Text(" · ")
+        para += badge
+    return para
+
+
+def post_item(
+    env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, *, excerpt: bool = True
+) -> nodes.container:
+    """One post in a listing: linked title, meta line, excerpt and tags."""
+    site = site_of(env)
+    item = nodes.container(classes=["kb-post-item"])
+    title = nodes.paragraph(classes=["kb-post-title"])
+    title += link(builder, fromdoc, post.docname, post.title)
+    item += title
+    item += meta_line(env, builder, fromdoc, post)
+    text = excerpt_of(env, post) if excerpt else ""
+    if text:
+        item += nodes.paragraph(text, text, classes=["kb-post-excerpt"])
+    if post.tags:
+        tags = nodes.paragraph(classes=["kb-post-tags"])
+        tags += tag_links(builder, fromdoc, site, post.tags)
+        item += tags
+    return item
+
+
+def render_list(env: BuildEnvironment, builder: Builder, fromdoc: str, posts: list[model.Post], *, excerpts: bool) -> nodes.Node:
+    if not posts:
+        return nodes.paragraph("No posts yet.", "No posts yet.", classes=["kb-empty"])
+    container = nodes.container(classes=["kb-post-list"])
+    for post in posts:
+        container += post_item(env, builder, fromdoc, post, excerpt=excerpts)
+    return container
+
+
+def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
+    """Remember each post's excerpt (first paragraph) and length for the listings."""
+    env = app.env
+    if post_of(env, env.docname) is None:
+        return
+    excerpt = ""
+    for para in doctree.findall(nodes.paragraph):
+        if isinstance(para.parent, nodes.section | nodes.document) and para.astext().strip():
+            excerpt = " ".join(para.astext().split())
+            break
+    words = len(doctree.astext().split())
+    domain_of(env).posts[env.docname] = {"excerpt": excerpt, "words": words}
+
+
+def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Fill each ``{kb-posts}`` placeholder with the posts it selects."""
+    env = app.env
+    for node in list(doctree.findall(post_list)):
+        posts = select(site_of(env), node["filters"])
+        if node["limit"]:
+            posts = posts[: node["limit"]]
+        node.replace_self(render_list(env, app.builder, docname, posts, excerpts=node["excerpts"]))
+
+
+# -- incremental builds ------------------------------------------------------
+
+
+def signatures(env: BuildEnvironment) -> dict[str, tuple[Any, ...]]:
+    """What a listing shows of each published post; a change means a rewrite."""
+    site = site_of(env)
+    out: dict[str, tuple[Any, ...]] = {}
+    for post in site.published:
+        names = tuple(site.authors[a].name for a in post.authors if a in site.authors)
+        series = site.series[post.series].title if post.series else None
+        out[post.docname] = (
+            post.title, post.date, post.updated, names, post.tags, post.practice,
+            post.series, post.part, series, excerpt_of(env, post), reading_minutes(words_of(env, post)),
+        )
+    return out
+
+
+def dependants(site: model.Site, changed: set[str], old: dict[str, tuple[Any, ...]]) -> set[str]:
+    """Pages that show one of the *changed* posts, other than the post itself."""
+    pages: set[str] = set()
+    tags: set[str] = set()
+    series: set[str] = set()
+    for docname in changed:
+        post = site.posts.get(docname)
+        if post is not None:
+            tags.update(post.tags)
+            series.update([post.series] if post.series else [])
+        if docname in old:
+            tags.update(old[docname][4])
+            series.update([old[docname][6]] if old[docname][6] else [])
+    for post in site.published:
+        if (series and post.series in series) or tags.intersection(post.tags):
+            pages.add(post.docname)
+    return pages
+
+
+def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """Rewrite pages whose listings, series navigation or related posts changed."""
+    new = signatures(env)
+    old: dict[str, tuple[Any, ...]] = getattr(env, "kb_signatures", {})
+    env.kb_signatures = new  # type: ignore[attr-defined]
+    changed = {d for d in new.keys() | old.keys() if new.get(d) != old.get(d)}
+    if not changed or not old:
+        return []
+    pages = dependants(site_of(env), changed, old) | set(domain_of(env).listings)
+    pages = {p for p in pages if p in env.all_docs}
+    logger.info("kb: %d posts changed in listings; rewriting %d pages that show them", len(changed), len(pages))
+    return sorted(pages)
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_node(post_list)
+    app.add_directive("kb-posts", PostListDirective)
+    app.connect("doctree-read", on_doctree_read)
+    app.connect("doctree-resolved", on_doctree_resolved)
+    app.connect("env-get-updated", on_env_get_updated)
+    return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

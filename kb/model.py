@@ -1,0 +1,787 @@
+"""The content model: posts, authors, series and the vocabulary, read and checked.
+
+Pure Python (no Sphinx import), so that ``make check`` and the Sphinx build run
+exactly the same code.  Every problem becomes a :class:`Problem` naming the file,
+the line where there is one, and the fix; nothing raises on bad input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+#: Where each kind of content lives, relative to the site's root.
+POSTS_DIR, AUTHORS_DIR, SERIES_DIR = "posts", "authors", "series"
+VOCABULARY_FILE = "vocabulary.yaml"
+
+#: Front-matter keys: name -> (required, what it holds).  The authoring guide
+#: documents this table; ``make check`` and the build enforce it.
+POST_KEYS: dict[str, tuple[bool, str]] = {
+    "title": (True, "the post's title (plain text)"),
+    "date": (True, "publication date, ISO 8601: 2023-05-08 or 2023-05-08T09:30+02:00"),
+    "updated": (False, "date of the last substantial update, ISO 8601"),
+    "author": (True, "author key(s) from authors/: MR, or [MR, CM], or 'MR, CM'"),
+    "tags": (True, "tags from vocabulary.yaml, a list or a comma string"),
+    "practice": (True, "the practice area, from vocabulary.yaml"),
+    "series": (False, "series key from series/ (needs part)"),
+    "part": (False, "part number in the series, 1, 2, 3... (needs series)"),
+    "summary": (False, "one or two sentences for listings (default: first paragraph)"),
+    "draft": (False, "true keeps the post out of the published site"),
+}
+AUTHOR_KEYS: dict[str, tuple[bool, str]] = {
+    "name": (True, "full name as it should be printed"),
+    "role": (False, "job title, default 'Consultant'"),
+    "practice": (False, "practice area from vocabulary.yaml"),
+    "expertise": (False, "list of topics"),
+    "photo": (False, "image file, relative to the profile file"),
+    "links": (False, "mapping of label to https:// or mailto: URL"),
+}
+SERIES_KEYS: dict[str, tuple[bool, str]] = {
+    "title": (True, "the series' title"),
+    "summary": (True, "one sentence shown in listings"),
+    "status": (True, "ongoing or complete"),
+    "parts": (False, "planned number of parts (required when complete)"),
+}
+SERIES_STATUSES = ("ongoing", "complete")
+
+_ISO_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the content, as ``file:line: message (fix)``."""
+
+    path: str
+    line: int
+    message: str
+    fix: str = ""
+    kind: str = "content"
+
+    def __str__(self) -> str:
+        fix = f" Fix: {self.fix}" if self.fix else ""
+        return f"{self.path}:{self.line}: {self.message}.{fix}"
+
+
+@dataclass(frozen=True)
+class Term:
+    """A tag or a practice of the controlled vocabulary."""
+
+    name: str
+    slug: str
+    description: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Author:
+    key: str
+    name: str
+    role: str
+    path: str
+    practice: str | None = None
+    expertise: tuple[str, ...] = ()
+    photo: str | None = None
+    links: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def docname(self) -> str:
+        return f"{AUTHORS_DIR}/{self.key}"
+
+    @property
+    def initials(self) -> str:
+        words = [w for w in re.split(r"[\s.,]+", self.name) if w and w[0].isupper()]
+        return "".join(w[0] for w in words[:2]) or self.key[:2].upper()
+
+
+@dataclass(frozen=True)
+class Series:
+    key: str
+    title: str
+    summary: str
+    status: str
+    path: str
+    parts: int | None = None
+
+    @property
+    def docname(self) -> str:
+        return f"{SERIES_DIR}/{self.key}"
+
+
+@dataclass(frozen=True)
+class Post:
+    docname: str
+    path: str
+    title: str
+    date: dt.datetime | None
+    authors: tuple[str, ...]
+    tags: tuple[str, ...]
+    practice: str | None
+    status: str = "published"  # published | draft | scheduled
+    updated: dt.datetime | None = None
+    series: str | None = None
+    part: int | None = None
+    summary: str | None = None
+
+    @property
+    def published(self) -> bool:
+        return self.status == "published"
+
+
+@dataclass
+class Site:
+    """Everything the content declares, after validation and normalisation."""
+
+    root: Path
+    posts: dict[str, Post] = field(default_factory=dict)
+    authors: dict[str, Author] = field(default_factory=dict)
+    series: dict[str, Series] = field(default_factory=dict)
+    tags: dict[str, Term] = field(default_factory=dict)
+    practices: dict[str, Term] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def published(self) -> list[Post]:
+        """Published posts, newest first (ties broken by title, as ABlog does)."""
+        posts = [p for p in self.posts.values() if p.published]
+        return sorted(posts, key=lambda p: (p.date, p.title), reverse=True)
+
+    @property
+    def held(self) -> list[Post]:
+        held = (p for p in self.posts.values() if p.status in ("draft", "scheduled"))
+        return sorted(held, key=lambda p: p.path)
+
+    def parts(self, key: str) -> list[Post]:
+        """The published parts of series *key*, in order."""
+        parts = [p for p in self.posts.values() if p.series == key and p.published]
+        return sorted(parts, key=lambda p: p.part or 0)
+
+
+# -- helpers -----------------------------------------------------------------
+
+
+def slugify(text: str) -> str:
+    """Page name of a tag or practice; the same rule ABlog applies to its pages."""
+    text = unicodedata.normalize("NFKD", str(text))
+    text = re.sub(r"[^\w\s-]", "", text).strip().lower()
+    return re.sub(r"[-\s]+", "-", text)
+
+
+def fold(text: str) -> str:
+    """Case-, accent- and space-insensitive form of a name, for matching."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.casefold().split())
+
+
+def did_you_mean(value: str, choices: list[str] | dict[str, Any]) -> str:
+    """``did you mean 'X'?`` for the closest known names, or a list of them all."""
+    names = list(choices)
+    by_fold = {fold(n): n for n in names}
+    close = difflib.get_close_matches(fold(value), list(by_fold), n=3, cutoff=0.6)
+    if close:
+        return "did you mean " + " or ".join(repr(by_fold[c]) for c in close) + "?"
+    shown = ", ".join(repr(n) for n in sorted(names)[:12])
+    return f"known values: {shown}" + (", ..." if len(names) > 12 else "")
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that keeps dates as text, so that we parse them strictly."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass
+class FrontMatter:
+    """Front matter of one file: values, the line of each key, and the body."""
+
+    path: str
+    values: dict[str, Any]
+    lines: dict[str, int]
+    body: str
+    body_line: int
+
+    def line(self, key: str) -> int:
+        return self.lines.get(key, 1)
+
+
+def read_front_matter(root: Path, path: Path, problems: list[Problem]) -> FrontMatter | None:
+    """Parse the YAML front matter of *path*; report a problem and return None if bad."""
+    rel = path.relative_to(root).as_posix()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(rel, 1, f"cannot read file: {exc}", "save it as UTF-8 text"))
+        return None
+    if not text.strip():
+        problems.append(Problem(rel, 1, "file is empty", "add front matter and a body, or delete it"))
+        return None
+    lines = text.splitlines(keepends=True)
+    if lines[0].strip() != "---":
+        where = next((i for i, ln in enumerate(lines, 1) if ln.strip() == "---"), None)
+        hint = f" (it starts on line {where})" if where else ""
+        problems.append(
+            Problem(rel, 1, f"front matter must start on line 1 with '---'{hint}", "move the '---' block to the top")
+        )
+        return None
+    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
+    if end is None:
+        problems.append(Problem(rel, 1, "front matter is not closed", "end it with a line holding only '---'"))
+        return None
+    source = "".join(lines[1:end])
+    try:
+        loader = _Loader(source)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else {}
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        col = f", column {mark.column + 1}" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(rel, line, f"malformed YAML{col}: {reason}", "fix the YAML syntax"))
+        return None
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
+        problems.append(Problem(rel, 2, "front matter must be a mapping of 'key: value' lines", "write key: value"))
+        return None
+    key_lines = {
+        str(k.value): k.start_mark.line + 2 for k, _ in node.value if isinstance(k, yaml.ScalarNode)
+    }
+    values = {str(k): v for k, v in data.items()}
+    return FrontMatter(rel, values, key_lines, "".join(lines[end + 1 :]), end + 2)
+
+
+def check_keys(fm: FrontMatter, schema: dict[str, tuple[bool, str]], problems: list[Problem]) -> bool:
+    """Report unknown and missing keys; return True when all required keys are there."""
+    ok = True
+    for key in fm.values:
+        if key not in schema:
+            problems.append(
+                Problem(fm.path, fm.line(key), f"unknown front-matter key {key!r}", did_you_mean(key, schema))
+            )
+    for key, (required, meaning) in schema.items():
+        value = fm.values.get(key)
+        if required and (value is None or (isinstance(value, str) and not value.strip())):
+            line = fm.line(key)
+            problems.append(Problem(fm.path, line, f"missing {key!r}", f"add '{key}: ...' ({meaning})"))
+            ok = False
+    return ok
+
+
+def parse_date(value: Any, tz: dt.tzinfo) -> dt.datetime | None:
+    """Strict ISO 8601 date or date-time; naive values are in *tz*. None if invalid."""
+    if isinstance(value, dt.datetime):
+        text = value.isoformat()
+    elif isinstance(value, dt.date):
+        text = value.isoformat()
+    else:
+        text = str(value).strip()
+    if not _ISO_DATE.match(text):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def split_list(value: Any) -> list[Any] | None:
+    """A YAML list or a comma string as a list; None for anything else."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",")]
+    if isinstance(value, list):
+        return [v.strip() if isinstance(v, str) else v for v in value]
+    return None
+
+
+# -- the vocabulary ----------------------------------------------------------
+
+
+def _load_terms(
+    root: Path, section: str, data: Any, lines: dict[str, int], problems: list[Problem]
+) -> dict[str, Term]:
+    terms: dict[str, Term] = {}
+    slugs: dict[str, str] = {}
+    folded: dict[str, str] = {}
+    if not isinstance(data, dict):
+        problems.append(Problem(VOCABULARY_FILE, lines.get(section, 1), f"'{section}' must be a mapping", ""))
+        return terms
+    for name, spec in data.items():
+        name = str(name).strip()
+        line = lines.get(f"{section}.{name}", 1)
+        spec = spec or {}
+        if not isinstance(spec, dict):
+            problems.append(
+                Problem(VOCABULARY_FILE, line, f"{section} entry {name!r} must be a mapping", "give description:")
+            )
+            continue
+        unknown = set(spec) - {"description", "aliases"}
+        for key in sorted(unknown):
+            problems.append(
+                Problem(
+                    VOCABULARY_FILE, line, f"unknown key {key!r} in {name!r}", did_you_mean(key, ["description", "aliases"])
+                )
+            )
+        description = str(spec.get("description") or "").strip()
+        if not description:
+            problems.append(
+                Problem(VOCABULARY_FILE, line, f"{section} entry {name!r} has no description", "add description: ...")
+            )
+        aliases = spec.get("aliases") or []
+        if not isinstance(aliases, list):
+            aliases = split_list(aliases) or []
+        slug = slugify(name)
+        if not slug:
+            problems.append(
+                Problem(VOCABULARY_FILE, line, f"{name!r} has an empty page name", "use letters or digits in the name")
+            )
+            continue
+        if slug in slugs:
+            problems.append(
+                Problem(
+                    VOCABULARY_FILE,
+                    line,
+                    f"{name!r} and {slugs[slug]!r} would share the page '{slug}'",
+                    "merge them, or make one an alias of the other",
+                )
+            )
+            continue
+        for spelling in [name, *map(str, aliases)]:
+            key = fold(spelling)
+            if key in folded and folded[key] != name:
+                problems.append(
+                    Problem(
+                        VOCABULARY_FILE,
+                        line,
+                        f"{spelling!r} already names {folded[key]!r}",
+                        "keep each spelling under one entry",
+                    )
+                )
+            folded.setdefault(key, name)
+        slugs[slug] = name
+        terms[name] = Term(name, slug, description, tuple(str(a) for a in aliases))
+    return terms
+
+
+def _mapping_lines(source: str) -> dict[str, int]:
+    """Line of each top-level section and of each entry below it (``tags.GMP``)."""
+    lines: dict[str, int] = {}
+    try:
+        node = yaml.compose(source, Loader=_Loader)
+    except yaml.YAMLError:
+        return lines
+    if not isinstance(node, yaml.MappingNode):
+        return lines
+    for key, value in node.value:
+        lines[str(key.value)] = key.start_mark.line + 1
+        if isinstance(value, yaml.MappingNode):
+            for sub, _ in value.value:
+                lines[f"{key.value}.{sub.value}"] = sub.start_mark.line + 1
+    return lines
+
+
+def load_vocabulary(root: Path, problems: list[Problem]) -> tuple[dict[str, Term], dict[str, Term]]:
+    """Tags and practices from ``vocabulary.yaml``."""
+    path = root / VOCABULARY_FILE
+    if not path.exists():
+        problems.append(Problem(VOCABULARY_FILE, 1, "the vocabulary file is missing", "create vocabulary.yaml"))
+        return {}, {}
+    source = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.load(source, Loader=_Loader) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problems.append(
+            Problem(VOCABULARY_FILE, mark.line + 1 if mark else 1, f"malformed YAML: {exc}", "fix the YAML syntax")
+        )
+        return {}, {}
+    lines = _mapping_lines(source)
+    if not isinstance(data, dict):
+        problems.append(Problem(VOCABULARY_FILE, 1, "must hold 'tags:' and 'practices:'", ""))
+        return {}, {}
+    for key in sorted(set(data) - {"tags", "practices"}):
+        problems.append(
+            Problem(VOCABULARY_FILE, lines.get(key, 1), f"unknown section {key!r}", did_you_mean(key, ["tags", "practices"]))
+        )
+    tags = _load_terms(root, "tags", data.get("tags") or {}, lines, problems)
+    practices = _load_terms(root, "practices", data.get("practices") or {}, lines, problems)
+    return tags, practices
+
+
+class Lookup:
+    """Maps any accepted spelling (case, accents, aliases) to the canonical term."""
+
+    def __init__(self, terms: dict[str, Term]) -> None:
+        self.terms = terms
+        self._index: dict[str, str] = {}
+        for term in terms.values():
+            for spelling in (term.name, *term.aliases):
+                self._index.setdefault(fold(spelling), term.name)
+
+    def __call__(self, value: str) -> str | None:
+        return self._index.get(fold(value))
+
+
+# -- authors and series ------------------------------------------------------
+
+
+def _profile_files(root: Path, folder: str) -> list[Path]:
+    return sorted(p for p in (root / folder).glob("*.md") if p.name != "index.md")
+
+
+def load_authors(root: Path, practices: Lookup, problems: list[Problem]) -> dict[str, Author]:
+    authors: dict[str, Author] = {}
+    seen: dict[str, str] = {}
+    for path in _profile_files(root, AUTHORS_DIR):
+        fm = read_front_matter(root, path, problems)
+        if fm is None:
+            continue
+        key = path.stem
+        if fold(key) in seen or slugify(key) in {slugify(k) for k in authors}:
+            problems.append(
+                Problem(fm.path, 1, f"author key {key!r} clashes with {seen.get(fold(key))!r}", "rename one file")
+            )
+            continue
+        seen[fold(key)] = fm.path
+        if not check_keys(fm, AUTHOR_KEYS, problems):
+            continue
+        values = fm.values
+        name = str(values["name"]).strip()
+        practice = values.get("practice")
+        if practice is not None:
+            canonical = practices(str(practice))
+            if canonical is None:
+                problems.append(
+                    Problem(
+                        fm.path, fm.line("practice"), f"unknown practice {practice!r}", did_you_mean(str(practice), practices.terms)
+                    )
+                )
+            practice = canonical
+        photo = values.get("photo")
+        if photo is not None:
+            photo_path = (path.parent / str(photo)).resolve()
+            if not photo_path.is_file() or root.resolve() not in photo_path.parents:
+                problems.append(
+                    Problem(fm.path, fm.line("photo"), f"photo {photo!r} is not a file in the repository", "fix the path")
+                )
+                photo = None
+        links: list[tuple[str, str]] = []
+        raw_links = values.get("links") or {}
+        if not isinstance(raw_links, dict):
+            problems.append(Problem(fm.path, fm.line("links"), "links must be a mapping of label: URL", ""))
+            raw_links = {}
+        for label, url in raw_links.items():
+            if not re.match(r"^(https://|http://|mailto:)", str(url)):
+                problems.append(
+                    Problem(fm.path, fm.line("links"), f"link {label!r} must be an http(s) or mailto URL", "")
+                )
+                continue
+            links.append((str(label), str(url)))
+        expertise = split_list(values.get("expertise") or []) or []
+        authors[key] = Author(
+            key=key,
+            name=name,
+            role=str(values.get("role") or "Consultant").strip(),
+            path=fm.path,
+            practice=practice,
+            expertise=tuple(str(e) for e in expertise if e),
+            photo=str(photo) if photo else None,
+            links=tuple(links),
+        )
+    names: dict[str, str] = {}
+    for author in authors.values():
+        other = names.setdefault(fold(author.name), author.key)
+        if other != author.key:
+            problems.append(
+                Problem(author.path, 2, f"name {author.name!r} is also used by {other!r}", "give each author one file")
+            )
+    return authors
+
+
+def load_series(root: Path, problems: list[Problem]) -> dict[str, Series]:
+    series: dict[str, Series] = {}
+    for path in _profile_files(root, SERIES_DIR):
+        fm = read_front_matter(root, path, problems)
+        if fm is None or not check_keys(fm, SERIES_KEYS, problems):
+            continue
+        status = str(fm.values["status"]).strip()
+        if status not in SERIES_STATUSES:
+            problems.append(
+                Problem(fm.path, fm.line("status"), f"status {status!r} is not ongoing or complete", did_you_mean(status, SERIES_STATUSES))
+            )
+            continue
+        parts = fm.values.get("parts")
+        if parts is not None and (isinstance(parts, bool) or not isinstance(parts, int) or parts < 1):
+            problems.append(Problem(fm.path, fm.line("parts"), f"parts {parts!r} is not a positive whole number", ""))
+            parts = None
+        if status == "complete" and parts is None:
+            problems.append(
+                Problem(fm.path, fm.line("status"), "a complete series must say how many parts it has", "add parts: N")
+            )
+        series[path.stem] = Series(
+            path.stem, str(fm.values["title"]).strip(), str(fm.values["summary"]).strip(), status, fm.path, parts
+        )
+    return series
+
+
+# -- posts --------------------------------------------------------------------
+
+
+def _post_authors(fm: FrontMatter, authors: dict[str, Author], problems: list[Problem]) -> list[str]:
+    raw = fm.values.get("author")
+    line = fm.line("author")
+    values = split_list(raw)
+    if values is None:
+        problems.append(Problem(fm.path, line, f"author must be a key or a list of keys, not {raw!r}", "author: MR"))
+        return []
+    keys: list[str] = []
+    by_name = {fold(a.name): a.key for a in authors.values()}
+    by_key = {fold(k): k for k in authors}
+    for value in values:
+        if value is None or (isinstance(value, str) and not value):
+            problems.append(Problem(fm.path, line, "empty author in the list", "remove it or write an author key"))
+            continue
+        value = str(value)
+        if value in authors:
+            key = value
+        elif fold(value) in by_name:
+            key = by_name[fold(value)]
+            problems.append(Problem(fm.path, line, f"{value!r} is a name, not an author key", f"write {key!r}"))
+            continue
+        elif fold(value) in by_key:
+            problems.append(
+                Problem(fm.path, line, f"unknown author {value!r}", f"did you mean {by_key[fold(value)]!r}? Keys are case-sensitive")
+            )
+            continue
+        else:
+            problems.append(
+                Problem(
+                    fm.path,
+                    line,
+                    f"unknown author {value!r}",
+                    f"{did_you_mean(value, authors)} Or add authors/{value}.md",
+                )
+            )
+            continue
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
+def _post_terms(
+    fm: FrontMatter, key: str, lookup: Lookup, problems: list[Problem], *, single: bool = False
+) -> list[str]:
+    raw = fm.values.get(key)
+    line = fm.line(key)
+    values = [raw] if single and isinstance(raw, str) else split_list(raw)
+    if values is None or (single and len(values) != 1):
+        shape = "one name" if single else "a list or a comma string"
+        problems.append(Problem(fm.path, line, f"{key} must be {shape}, not {raw!r}", ""))
+        return []
+    found: list[str] = []
+    for value in values:
+        if value is None or not str(value).strip():
+            problems.append(Problem(fm.path, line, f"empty entry in {key}", "remove it"))
+            continue
+        canonical = lookup(str(value))
+        if canonical is None:
+            what = "practice" if key == "practice" else "tag"
+            problems.append(
+                Problem(
+                    fm.path,
+                    line,
+                    f"unknown {what} {value!r}",
+                    f"{did_you_mean(str(value), lookup.terms)} Or add it to {VOCABULARY_FILE}",
+                )
+            )
+        elif canonical not in found:
+            found.append(canonical)
+    return found
+
+
+def load_post(
+    root: Path,
+    path: Path,
+    site: Site,
+    tags: Lookup,
+    practices: Lookup,
+    tz: dt.tzinfo,
+    now: dt.datetime,
+) -> Post | None:
+    problems = site.problems
+    fm = read_front_matter(root, path, problems)
+    if fm is None:
+        return None
+    before = len(problems)
+    check_keys(fm, POST_KEYS, problems)
+    values = fm.values
+    draft = values.get("draft", False)
+    if not isinstance(draft, bool):
+        problems.append(Problem(fm.path, fm.line("draft"), f"draft must be true or false, not {draft!r}", ""))
+        draft = True
+    title = str(values.get("title") or "").strip()
+    if values.get("title") is not None and not isinstance(values.get("title"), str | int | float):
+        problems.append(Problem(fm.path, fm.line("title"), "title must be text", "title: \"...\""))
+    for number, text in enumerate(fm.body.splitlines(), fm.body_line):
+        if re.match(r"^#\s+\S", text):
+            problems.append(
+                Problem(fm.path, number, "the body repeats a '# ' title", "remove it: the title comes from 'title:'")
+            )
+            break
+    dates: dict[str, dt.datetime | None] = {}
+    for key in ("date", "updated"):
+        raw = values.get(key)
+        if raw is None:
+            dates[key] = None
+            continue
+        parsed = parse_date(raw, tz)
+        if parsed is None:
+            problems.append(
+                Problem(
+                    fm.path,
+                    fm.line(key),
+                    f"{key} {str(raw)!r} is not an ISO 8601 date",
+                    "write YYYY-MM-DD, e.g. 2023-05-08, optionally with a time: 2023-05-08T09:30+02:00",
+                )
+            )
+        dates[key] = parsed
+    date, updated = dates["date"], dates["updated"]
+    if date and updated and updated < date:
+        problems.append(Problem(fm.path, fm.line("updated"), "updated is before date", "correct one of them"))
+    authors = _post_authors(fm, site.authors, problems) if values.get("author") is not None else []
+    post_tags = _post_terms(fm, "tags", tags, problems) if values.get("tags") is not None else []
+    practice = _post_terms(fm, "practice", practices, problems, single=True) if values.get("practice") is not None else []
+    series, part = values.get("series"), values.get("part")
+    if series is not None:
+        series = str(series).strip()
+        if series not in site.series:
+            problems.append(
+                Problem(
+                    fm.path, fm.line("series"), f"unknown series {series!r}", f"{did_you_mean(series, site.series)} Or add series/{series}.md"
+                )
+            )
+            series = None
+        elif part is None:
+            problems.append(Problem(fm.path, fm.line("series"), f"series {series!r} without a part", "add part: N"))
+    if part is not None:
+        if isinstance(part, bool) or not isinstance(part, int) or part < 1:
+            problems.append(Problem(fm.path, fm.line("part"), f"part {part!r} is not a positive whole number", "part: 1"))
+            part = None
+        elif values.get("series") is None:
+            problems.append(Problem(fm.path, fm.line("part"), f"part {part} without a series", "add series: <key>"))
+    summary = values.get("summary")
+    if draft:
+        status = "draft"
+    elif date is not None and date > now:
+        status = "scheduled"
+    else:
+        status = "published"
+    if len(problems) > before and status == "published":
+        # Bad posts still take part in the build (the build fails on the reported problems).
+        pass
+    rel = path.relative_to(root).with_suffix("")
+    return Post(
+        docname=rel.as_posix(),
+        path=fm.path,
+        title=title,
+        date=date,
+        authors=tuple(authors),
+        tags=tuple(post_tags),
+        practice=practice[0] if practice else None,
+        status=status,
+        updated=updated,
+        series=series if part else None,
+        part=part if series else None,
+        summary=str(summary).strip() if summary else None,
+    )
+
+
+def _check_series(site: Site, include_held: bool) -> None:
+    for key, series in site.series.items():
+        members = [p for p in site.posts.values() if p.series == key and (p.published or include_held)]
+        by_part: dict[int, Post] = {}
+        for post in sorted(members, key=lambda p: p.path):
+            if post.part in by_part:
+                site.problems.append(
+                    Problem(
+                        post.path,
+                        1,
+                        f"part {post.part} of series {key!r} is also claimed by {by_part[post.part].path}",
+                        "give each part its own number",
+                    )
+                )
+            else:
+                by_part[post.part or 0] = post
+        numbers = sorted(by_part)
+        for expected, number in enumerate(numbers, 1):
+            if number != expected:
+                site.problems.append(
+                    Problem(
+                        by_part[number].path,
+                        1,
+                        f"series {key!r} jumps to part {number}: part {expected} is missing",
+                        f"renumber, or publish part {expected}",
+                    )
+                )
+                break
+        if series.status == "complete" and series.parts and series.parts not in by_part:
+            site.problems.append(
+                Problem(
+                    series.path,
+                    1,
+                    f"complete series {key!r} has no published part {series.parts}",
+                    "publish the last part, or set status: ongoing",
+                )
+            )
+
+
+def load(
+    root: Path | str,
+    *,
+    include_held: bool = False,
+    now: dt.datetime | None = None,
+    timezone: str = "UTC",
+) -> Site:
+    """Read and check all content below *root*.
+
+    *include_held* checks series as if drafts and scheduled posts were
+    published (preview builds); *now* fixes the moment that decides what is
+    scheduled, for tests.
+    """
+    root = Path(root)
+    try:
+        tz: dt.tzinfo = ZoneInfo(timezone)
+    except (KeyError, ValueError):
+        tz = dt.UTC
+    now = now or dt.datetime.now(tz)
+    site = Site(root)
+    site.tags, site.practices = load_vocabulary(root, site.problems)
+    tag_lookup, practice_lookup = Lookup(site.tags), Lookup(site.practices)
+    site.authors = load_authors(root, practice_lookup, site.problems)
+    site.series = load_series(root, site.problems)
+    for path in sorted((root / POSTS_DIR).rglob("*.md")):
+        post = load_post(root, path, site, tag_lookup, practice_lookup, tz, now)
+        if post is not None:
+            site.posts[post.docname] = post
+        else:
+            docname = path.relative_to(root).with_suffix("").as_posix()
+            site.posts[docname] = Post(docname, path.relative_to(root).as_posix(), "", None, (), (), None, "invalid")
+    _check_series(site, include_held)
+    site.problems.sort()
+    return site

@@ -1,0 +1,89 @@
+"""What a reader sees on a post page besides the body: the byline.
+
+Under the title: authors (linked to their profiles), date, "updated on",
+reading time, practice and tags; in previews, a DRAFT or SCHEDULED banner.
+Built as docutils nodes when the page is written, so every value is escaped.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from docutils import nodes
+
+from kb import __version__
+from kb.content import post_of, site_of
+from kb.listings import DATE_FORMAT, author_links, practice_link, reading_minutes, tag_links, words_of
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+    from sphinx.builders import Builder
+    from sphinx.environment import BuildEnvironment
+
+    from kb.model import Post
+
+
+def byline(env: BuildEnvironment, builder: Builder, post: Post) -> nodes.container:
+    site = site_of(env)
+    box = nodes.container(classes=["kb-byline"])
+    para = nodes.paragraph(classes=["kb-post-meta"])
+    if post.authors:
+        para += nodes.Text("By ")
+        para += author_links(builder, post.docname, site, post.authors)
+        para += nodes.Text(" · ")
+    date = post.date.strftime(DATE_FORMAT) if post.date else "undated"
+    para += nodes.inline(date, date, classes=["kb-date"])
+    if post.updated:
+        updated = post.updated.strftime(DATE_FORMAT)
+        para += nodes.Text(" · ")
+        para += nodes.inline("", f"Updated on {updated}", classes=["kb-updated"])
+    para += nodes.Text(" · ")
+    minutes = reading_minutes(words_of(env, post))
+    para += nodes.inline("", f"{minutes} min read", classes=["kb-reading-time"])
+    box += para
+    terms = nodes.paragraph(classes=["kb-post-terms"])
+    if post.practice:
+        terms += nodes.Text("Practice: ")
+        terms += practice_link(builder, post.docname, site, post.practice)
+    if post.tags:
+        terms += nodes.Text(" · Tags: " if post.practice else "Tags: ")
+        terms += tag_links(builder, post.docname, site, post.tags)
+    box += terms
+    return box
+
+
+def held_banner(post: Post) -> nodes.Node | None:
+    """DRAFT / SCHEDULED warning for previews; such posts never reach `make html`."""
+    if post.status == "draft":
+        text = "DRAFT: this post is not published. It appears only in previews."
+    elif post.status == "scheduled" and post.date:
+        text = f"SCHEDULED: this post will be published on {post.date.strftime(DATE_FORMAT)}."
+    else:
+        return None
+    note = nodes.admonition(classes=["kb-held", f"kb-{post.status}"])
+    note += nodes.title(post.status.upper(), post.status.upper())
+    note += nodes.paragraph(text, text)
+    return note
+
+
+def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Put the byline (and a preview banner) right under the post's title."""
+    post = post_of(app.env, docname)
+    if post is None:
+        return
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is None:
+        return
+    index = section.first_child_matching_class(nodes.title)
+    extra = [byline(app.env, app.builder, post)]
+    banner = held_banner(post)
+    if banner is not None:
+        extra.insert(0, banner)
+    position = (index or 0) + 1
+    for offset, node in enumerate(extra):
+        section.insert(position + offset, node)
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("doctree-resolved", on_doctree_resolved)
+    return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
