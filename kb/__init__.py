@@ -22,6 +22,8 @@ MODULES = (
     "kb.authors",
     "kb.series",
     "kb.upstream",
+    "kb.search",
+    "kb.publishing",
 )
 
 

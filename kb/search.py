@@ -1,0 +1,186 @@
+"""Full-text search with filters, built by Pagefind once the HTML is written.
+
+Sphinx's own search loads one index for the whole site, ranks with fixed
+weights and cannot filter.  Pagefind indexes the written pages instead and
+loads only the index fragments a query needs.  Only the body of each post is
+indexed (``data-pagefind-body``), never the navigation; each post carries its
+authors, tags, practice, series and year as filters and its date as a sort key.
+
+``search.html`` (``_templates/search.html``) shows Pagefind's interface; the
+header's search box and Ctrl+K lead there.  ``{kb-search-box}`` puts a search
+form on any page (the home page).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from docutils import nodes
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from kb import __version__, model
+from kb.content import post_of, site_of
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+    from sphinx.writers.html5 import HTML5Translator
+
+logger = logging.getLogger(__name__)
+
+#: The page that shows the search interface (Sphinx's own name for it).
+SEARCH_PAGE = "search"
+#: Where Pagefind writes its index and interface, inside the output folder.
+BUNDLE_DIR = "pagefind"
+#: Parts of a post body that are not its text: the byline (already filters),
+#: heading anchors, and navigation blocks that repeat other posts' titles.
+NOT_CONTENT = (
+    ".headerlink",
+    ".kb-byline",
+    ".kb-held",
+    ".kb-series-nav",
+    ".kb-related",
+    "[data-pagefind-ignore]",
+)
+
+
+def facets(site: model.Site, post: model.Post) -> list[tuple[str, str]]:
+    """``(filter, value)`` pairs a reader can narrow search results by."""
+    out = [("author", site.authors[key].name) for key in post.authors if key in site.authors]
+    out += [("tag", tag) for tag in post.tags]
+    if post.practice:
+        out.append(("practice", post.practice))
+    if post.series and post.series in site.series:
+        out.append(("series", site.series[post.series].title))
+    if post.date:
+        out.append(("year", str(post.date.year)))
+    return out
+
+
+def pagefind_markup(site: model.Site, post: model.Post) -> str:
+    """Hidden elements that give Pagefind the post's filters, sort key and date.
+
+    ``data-pagefind-ignore`` keeps their text out of the indexed content while
+    Pagefind still records the filters, metadata and sort keys inside.
+    """
+    spans = [f'<span data-pagefind-filter="{key}">{escape(value)}</span>' for key, value in facets(site, post)]
+    if post.date:
+        spans.append(f'<span data-pagefind-sort="date">{post.date.date().isoformat()}</span>')
+        spans.append(f'<span data-pagefind-meta="date">{post.date.strftime("%d %B %Y")}</span>')
+    return f'<div class="kb-search-data" data-pagefind-ignore hidden>{"".join(spans)}</div>'
+
+
+def on_html_page_context(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: nodes.document | None
+) -> None:
+    """Mark a post's body as the one part of its page that search indexes."""
+    post = post_of(app.env, pagename)
+    if post is None or "body" not in context:
+        return
+    markup = pagefind_markup(site_of(app.env), post)
+    context["body"] = f'<div class="kb-search-body" data-pagefind-body>{context["body"]}{markup}</div>'
+
+
+async def write_index(outdir: Path) -> None:
+    """Index the written site with Pagefind and write the bundle into it."""
+    from pagefind.index import IndexConfig, PagefindIndex
+
+    config = IndexConfig(exclude_selectors=list(NOT_CONTENT), output_path=str(outdir / BUNDLE_DIR))
+    async with PagefindIndex(config=config) as index:
+        await index.add_directory(str(outdir))
+
+
+def pages_indexed(outdir: Path) -> int:
+    """How many pages the written index holds (Pagefind's own count, every language)."""
+    entry = json.loads((outdir / BUNDLE_DIR / "pagefind-entry.json").read_text(encoding="utf-8"))
+    return sum(language["page_count"] for language in entry["languages"].values())
+
+
+def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
+    """Build the search index over the finished HTML output."""
+    if exception is not None or app.builder.name not in ("html", "dirhtml") or not app.config.kb_search_index:
+        return
+    outdir = Path(app.outdir)
+    expected = sum(1 for docname in app.env.found_docs if post_of(app.env, docname) is not None)
+    logger.info("kb: indexing %d pages for search", expected)
+    started = time.perf_counter()
+    try:
+        asyncio.run(write_index(outdir))
+        indexed = pages_indexed(outdir)
+    except Exception as error:  # the service reports failures as plain exceptions
+        logger.warning(
+            "search index not built: %s (check that 'pagefind[bin]' from requirements.txt is installed)",
+            error,
+            location=f"{outdir / BUNDLE_DIR}:",
+            type="kb",
+            subtype="search",
+        )
+        return
+    logger.info("kb: indexed %d pages for search in %.1f s", indexed, time.perf_counter() - started)
+    if indexed != expected:
+        logger.warning(
+            "search indexed %d pages but the site has %d posts (is data-pagefind-body on every post?)",
+            indexed,
+            expected,
+            location=f"{outdir / BUNDLE_DIR}:",
+            type="kb",
+            subtype="search",
+        )
+
+
+# -- a search box on any page -------------------------------------------------
+
+
+class search_box(nodes.General, nodes.Element):  # noqa: N801 - docutils node naming
+    """A search form leading to the search page; written by the HTML builders only."""
+
+
+def visit_search_box(self: HTML5Translator, node: search_box) -> None:
+    action = escape(self.builder.get_relative_uri(self.builder.current_docname, SEARCH_PAGE))
+    label = escape(node["label"])
+    self.body.append(
+        f'<form class="kb-search-box" role="search" action="{action}" method="get">'
+        f'<label class="kb-search-box__label" for="kb-search-box-q">{label}</label>'
+        '<span class="kb-search-box__row">'
+        f'<input id="kb-search-box-q" type="search" name="q" autocomplete="off" placeholder="{label}">'
+        '<button type="submit">Search</button></span></form>'
+    )
+    raise nodes.SkipNode
+
+
+def skip(self: Any, node: nodes.Element) -> None:
+    raise nodes.SkipNode
+
+
+class SearchBoxDirective(SphinxDirective):
+    """``{kb-search-box}``: a search form, with an optional label as argument."""
+
+    optional_arguments = 1
+    final_argument_whitespace = True
+    option_spec: ClassVar[dict[str, Any]] = {}
+
+    def run(self) -> list[nodes.Node]:
+        node = search_box(label=self.arguments[0] if self.arguments else "Search the knowledge base")
+        self.set_source_info(node)
+        return [node]
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_config_value("kb_search_index", True, "html", types=frozenset({bool}))
+    app.add_node(
+        search_box,
+        html=(visit_search_box, None),
+        latex=(skip, None),
+        text=(skip, None),
+        man=(skip, None),
+        texinfo=(skip, None),
+    )
+    app.add_directive("kb-search-box", SearchBoxDirective)
+    app.connect("html-page-context", on_html_page_context)
+    app.connect("build-finished", on_build_finished)
+    return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
