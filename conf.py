@@ -90,3 +90,6 @@ notfound_context = {
     "Search from the box at the top, or start again from the home page.</p>",
 }
 copybutton_exclude = ".linenos, .gp"
+html_favicon = "_static/favicon.svg"
+# The theme follows the reader's system setting until they choose.
+html_context = {"default_mode": "auto"}

@@ -17,8 +17,7 @@
   function selectedFilters() {
     const chosen = {};
     document.querySelectorAll("#kb-search .pagefind-ui__filter-checkbox:checked").forEach((box) => {
-      const [name, ...rest] = box.id.split("-");
-      (chosen[name] = chosen[name] || []).push(rest.join("-"));
+      (chosen[box.name] = chosen[box.name] || []).push(box.value);
     });
     return chosen;
   }
@@ -28,12 +27,16 @@
     ui = new PagefindUI({
       element: "#kb-search",
       showSubResults: true,
+      pageSize: 10,
       showImages: false,
       resetStyles: false,
       autofocus: !term,
       sort: key ? { [key]: order } : null,
       translations: { placeholder: "Search posts" },
     });
+    // Pagefind's field is named only by its placeholder; the page's label names it.
+    const input = document.querySelector("#kb-search .pagefind-ui__search-input");
+    if (input) input.id = "kb-search-input";
     if (term) ui.triggerSearch(term);
     if (filters && Object.keys(filters).length) ui.triggerFilters(filters);
   }

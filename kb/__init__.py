@@ -24,6 +24,7 @@ MODULES = (
     "kb.upstream",
     "kb.search",
     "kb.publishing",
+    "kb.browse",
 )
 
 

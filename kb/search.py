@@ -43,6 +43,7 @@ NOT_CONTENT = (
     ".headerlink",
     ".kb-byline",
     ".kb-held",
+    ".kb-series-banner",
     ".kb-series-nav",
     ".kb-related",
     "[data-pagefind-ignore]",
