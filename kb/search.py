@@ -39,6 +39,7 @@ SEARCH_PAGE = "search"
 BUNDLE_DIR = "pagefind"
 #: Parts of a post body that are not its text: the byline (already filters),
 #: heading anchors, and navigation blocks that repeat other posts' titles.
+#: The title stays: Pagefind ranks a match in the h1 above one in the text.
 NOT_CONTENT = (
     ".headerlink",
     ".kb-byline",
@@ -69,7 +70,8 @@ def pagefind_markup(site: model.Site, post: model.Post) -> str:
     ``data-pagefind-ignore`` keeps their text out of the indexed content while
     Pagefind still records the filters, metadata and sort keys inside.
     """
-    spans = [f'<span data-pagefind-filter="{key}">{escape(value)}</span>' for key, value in facets(site, post)]
+    spans = [f'<span data-pagefind-meta="title">{escape(post.title)}</span>']
+    spans += [f'<span data-pagefind-filter="{key}">{escape(value)}</span>' for key, value in facets(site, post)]
     if post.date:
         spans.append(f'<span data-pagefind-sort="date">{post.date.date().isoformat()}</span>')
         spans.append(f'<span data-pagefind-meta="date">{post.date.strftime("%d %B %Y")}</span>')

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
 from kb import model
 
 from .conftest import ROOT, BuiltSite
@@ -53,7 +54,7 @@ def unavailable(reason: str) -> None:
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -100,7 +101,7 @@ class Visit:
             self.context.close()
         self.context = self.browser.new_context(viewport=viewport, color_scheme=mode)
         # The theme reads the reader's choice from localStorage before drawing.
-        self.context.add_init_script(f'localStorage.setItem("mode", "{mode}"); localStorage.setItem("theme", "{mode}");')
+        self.context.add_init_script(f'localStorage.setItem("mode", "{mode}"); localStorage.setItem("theme", "{mode}")')
         page = self.context.new_page()
         page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text} ({page.url})"))
         page.on("pageerror", lambda e: self.problems.append(f"script error: {e} ({page.url})"))
@@ -175,7 +176,8 @@ def words(text: str) -> set[str]:
 
 def test_a_phrase_from_a_post_body_finds_that_post_first(site: BuiltSite, visit: Visit) -> None:
     post = next(p for p in POSTS if p.docname == "posts/bacterial-endotoxin-testing-is-on-the-move")
-    paragraphs = [" ".join(p.get_text(" ").split()) for p in site.page(f"{post.docname}.html").select("[data-pagefind-body] section > p")]
+    page = site.page(f"{post.docname}.html")
+    paragraphs = [" ".join(p.get_text(" ").split()) for p in page.select("[data-pagefind-body] section > p")]
     phrase = " ".join(paragraphs[-1].split()[:6])
     page = visit.go("search.html")
     screenshot(page, "search-empty")
@@ -222,17 +224,34 @@ def test_filtering_by_an_author_keeps_only_their_posts(visit: Visit) -> None:
     narrowed = result_paths(page, before)
     assert narrowed
     assert set(narrowed) <= theirs
+    # The same filter, given in the address (as a changed sort order keeps it).
+    page = visit.go(f"search.html?q=quality&filter=author:{author.name}")
+    assert result_paths(page) == narrowed
 
 
 def test_sorting_by_date_puts_the_newest_first(visit: Visit) -> None:
     page = visit.go("search.html?q=quality")
     relevance = result_paths(page)
-    page.select_option("#kb-search-sort", "date:desc")
+    with page.expect_navigation():
+        page.select_option("#kb-search-sort", "date:desc")
+    assert "sort=date" in page.url
     by_date = result_paths(page)
     assert sorted(by_date) == sorted(relevance)
     dates = {f"{p.docname}.html": p.date.date() for p in POSTS}
     shown = [dates[p] for p in by_date]
     assert shown == sorted(shown, reverse=True)
+
+
+def test_pages_opened_from_files_work_and_search_says_it_needs_a_server(site: BuiltSite, visit: Visit) -> None:
+    home = (site.outdir / "index.html").as_uri()
+    visit.page.goto(home, wait_until="networkidle")
+    visit.page.click(".kb-post-title a >> nth=0")
+    assert visit.page.url == (site.outdir / f"{POSTS[0].docname}.html").as_uri()
+    visit.page.wait_for_load_state("networkidle")
+    visit.page.goto((site.outdir / "search.html").as_uri(), wait_until="networkidle")
+    note = visit.page.locator("#kb-search-offline")
+    assert note.is_visible()
+    assert "file://" in note.inner_text()
 
 
 # -- reading ------------------------------------------------------------------

@@ -9,6 +9,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 from bs4 import BeautifulSoup
+
 from kb import model
 
 from .conftest import ROOT, BuiltSite
@@ -62,7 +63,10 @@ def test_search_index_holds_every_post_and_nothing_else(site: BuiltSite) -> None
     assert sum(language["page_count"] for language in entry["languages"].values()) == len(POSTS)
     assert f"kb: indexed {len(POSTS)} pages for search" in site.log
     assert (site.outdir / "pagefind" / "pagefind-ui.js").is_file()
-    bodies = {p.relative_to(site.outdir).as_posix() for p in site.outdir.rglob("*.html") if "data-pagefind-body" in p.read_text(encoding="utf-8")}
+    pages = site.outdir.rglob("*.html")
+    bodies = {
+        p.relative_to(site.outdir).as_posix() for p in pages if "data-pagefind-body" in p.read_text(encoding="utf-8")
+    }
     assert bodies == {f"{p.docname}.html" for p in POSTS}
 
 
@@ -71,6 +75,7 @@ def test_post_carries_its_filters_and_sort_key(site: BuiltSite, post: model.Post
     page = site.page(f"{post.docname}.html")
     body = page.select_one("[data-pagefind-body]")
     assert body.select_one("h1") is not None
+    assert page.select_one('[data-pagefind-meta="title"]').get_text() == post.title
     facets: dict[str, set[str]] = {}
     for element in page.select("[data-pagefind-filter]"):
         facets.setdefault(element["data-pagefind-filter"], set()).add(element.get_text())
