@@ -41,9 +41,11 @@ test: $(STAMP)  ## Run the whole test suite
 check: $(STAMP)  ## Check every post, author, series and the vocabulary (no build)
 	$(BIN)/python -m kb check
 
+# The values reach the command through the environment ("$$TITLE"), so that
+# quotes and backquotes in a title stay text; empty ones are asked for.
 post: $(STAMP)  ## Start a post: make post TITLE="..." AUTHOR=MR TAGS="GMP, Training"
-	$(BIN)/python -m kb new --title "$(TITLE)" --author "$(AUTHOR)" --tags "$(TAGS)" \
-	  --practice "$(PRACTICE)" --series "$(SERIES)" --part "$(PART)"
+	$(BIN)/python -m kb new --title "$$TITLE" --author "$$AUTHOR" --tags "$$TAGS" \
+	  --practice "$$PRACTICE" --series "$$SERIES" --part "$$PART" --date "$$DATE" --draft "$$DRAFT"
 
 bench: $(STAMP)  ## Measure build times at 100, 1000 and 2000 posts (N="100 500" to choose)
 	$(BIN)/python -m kb.bench $(N)

@@ -51,6 +51,26 @@ SERIES_KEYS: dict[str, tuple[bool, str]] = {
     "parts": (False, "planned number of parts (required when complete)"),
 }
 SERIES_STATUSES = ("ongoing", "complete")
+#: The type of each key above, for the authoring guide's schema tables.
+KEY_TYPES: dict[str, str] = {
+    "title": "text",
+    "date": "date",
+    "updated": "date",
+    "author": "author key, or list of keys",
+    "tags": "list of tag names",
+    "practice": "practice name",
+    "series": "series key",
+    "part": "whole number from 1",
+    "summary": "text",
+    "draft": "true or false",
+    "name": "text",
+    "role": "text",
+    "expertise": "list of text",
+    "photo": "file path",
+    "links": "mapping of label to URL",
+    "status": "ongoing or complete",
+    "parts": "whole number from 1",
+}
 
 _ISO_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}"
@@ -219,11 +239,17 @@ class FrontMatter:
         return self.lines.get(key, 1)
 
 
-def read_front_matter(root: Path, path: Path, problems: list[Problem]) -> FrontMatter | None:
-    """Parse the YAML front matter of *path*; report a problem and return None if bad."""
+def read_front_matter(
+    root: Path, path: Path, problems: list[Problem], text: str | None = None
+) -> FrontMatter | None:
+    """Parse the YAML front matter of *path*; report a problem and return None if bad.
+
+    *text*, when given, is checked as if it were the file's content: ``kb new``
+    checks a post before it writes it.
+    """
     rel = path.relative_to(root).as_posix()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8") if text is None else text
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(rel, 1, f"cannot read file: {exc}", "save it as UTF-8 text"))
         return None
@@ -623,9 +649,10 @@ def load_post(
     practices: Lookup,
     tz: dt.tzinfo,
     now: dt.datetime,
+    text: str | None = None,
 ) -> Post | None:
     problems = site.problems
-    fm = read_front_matter(root, path, problems)
+    fm = read_front_matter(root, path, problems, text)
     if fm is None:
         return None
     before = len(problems)
