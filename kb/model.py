@@ -281,7 +281,10 @@ def read_front_matter(
         line = mark.line + 2 if mark else 1
         col = f", column {mark.column + 1}" if mark else ""
         reason = getattr(exc, "problem", None) or str(exc)
-        problems.append(Problem(rel, line, f"malformed YAML{col}: {reason}", "fix the YAML syntax"))
+        fix = "fix the YAML syntax"
+        if "mapping values are not allowed" in reason:
+            fix = 'a value holding ": " needs quotes: title: "Myth 3: Validation"'
+        problems.append(Problem(rel, line, f"malformed YAML{col}: {reason}", fix))
         return None
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         problems.append(Problem(rel, 2, "front matter must be a mapping of 'key: value' lines", "write key: value"))
@@ -293,14 +296,33 @@ def read_front_matter(
     return FrontMatter(rel, values, key_lines, "".join(lines[end + 1 :]), end + 2)
 
 
+#: Keys that other blog engines use (and their typos), with the key that means the same here.
+FOREIGN_KEYS = {
+    "authors": "author",
+    "category": "practice",
+    "categories": "practice",
+    "description": "summary",
+    "excerpt": "summary",
+    "modified": "updated",
+    "published": "date",
+    "tag": "tags",
+}
+
+
+def key_hint(key: str, schema: dict[str, tuple[bool, str]]) -> str:
+    """Did-you-mean for an unknown key, knowing that ``category`` (or a typo of it) means ``practice`` here."""
+    foreign = difflib.get_close_matches(fold(key), list(FOREIGN_KEYS), n=1, cutoff=0.8)
+    if foreign and FOREIGN_KEYS[foreign[0]] in schema:
+        return f"did you mean {FOREIGN_KEYS[foreign[0]]!r}?"
+    return did_you_mean(key, schema)
+
+
 def check_keys(fm: FrontMatter, schema: dict[str, tuple[bool, str]], problems: list[Problem]) -> bool:
     """Report unknown and missing keys; return True when all required keys are there."""
     ok = True
     for key in fm.values:
         if key not in schema:
-            problems.append(
-                Problem(fm.path, fm.line(key), f"unknown front-matter key {key!r}", did_you_mean(key, schema))
-            )
+            problems.append(Problem(fm.path, fm.line(key), f"unknown front-matter key {key!r}", key_hint(key, schema)))
     for key, (required, meaning) in schema.items():
         value = fm.values.get(key)
         if required and (value is None or (isinstance(value, str) and not value.strip())):
