@@ -79,6 +79,14 @@ def site_timezone(root: Path) -> str:
     return str(settings.get("kb_timezone") or "UTC")
 
 
+def zone(name: str) -> dt.tzinfo:
+    """The time zone *name*; UTC when it is not a known zone, as in the model."""
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return dt.UTC
+
+
 class _Dumper(yaml.SafeDumper):
     """Safe YAML that writes dates as plain text, as the model reads them."""
 
@@ -262,9 +270,9 @@ def ask_for(
 
 def new(root: Path, draft: Draft, *, ask: Ask | None = None, now: dt.datetime | None = None) -> int:
     """Write ``posts/<slug>.md`` and print its path; 1 (nothing written) if a value is wrong."""
-    tz = ZoneInfo(site_timezone(root))
-    now = now or dt.datetime.now(tz)
-    site = model.load(root, include_held=True, timezone=str(tz))
+    timezone = site_timezone(root)
+    site = model.load(root, include_held=True, timezone=timezone)
+    now = now or dt.datetime.now(zone(timezone))
     draft = fill_defaults(draft, site)
     missing = [key for key in REQUIRED if not draft.get(key)]
 
@@ -272,7 +280,9 @@ def new(root: Path, draft: Draft, *, ask: Ask | None = None, now: dt.datetime | 
         return validate(root, site, draft, now)[1]
 
     if missing and ask is not None:
-        draft = ask_for(draft, missing, site, ask, check)
+        # Started with nothing given: also offer to continue a series.
+        optional = ["series"] if "title" in missing and not draft.get("series") else []
+        draft = ask_for(draft, [*missing, *optional], site, ask, check)
     for _attempt in range(ATTEMPTS):
         text, found = validate(root, site, draft, now)
         if not found:
@@ -292,19 +302,21 @@ def new(root: Path, draft: Draft, *, ask: Ask | None = None, now: dt.datetime | 
         return 1
     path = root / model.POSTS_DIR / f"{draft.get('slug')}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("x", encoding="utf-8") as handle:
-        handle.write(text)
+    try:
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:
+        print(f"kb new: {path} appeared meanwhile; nothing written", file=sys.stderr)
+        return 1
     print(path)
-    post_date = model.parse_date(draft.get("date") or now.date().isoformat(), tz)
+    post_date = model.parse_date(draft.get("date") or now.date().isoformat(), now.tzinfo or dt.UTC)
     if draft.get("draft").casefold() not in FALSE_WORDS:
         state = "a draft: set 'draft: false' (or remove the line) to publish it"
     elif post_date and post_date > now:
         state = f"scheduled: it is published by the first build on or after {post_date.date().isoformat()}"
     else:
         state = "published by the next build"
-    print(
-        f"Started a post, {state}. Next: write it, run `make check`, preview with `make html-drafts`.", file=sys.stderr
-    )
+    print(f"Started a post, {state}. Next: write it, run `make check`, preview it with `make serve`.", file=sys.stderr)
     return 0
 
 

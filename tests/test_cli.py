@@ -264,7 +264,7 @@ def test_new_without_a_terminal_names_what_is_missing(root: Path, capsys) -> Non
 
 
 def test_new_asks_for_missing_values_and_again_for_wrong_ones(root: Path, capsys) -> None:
-    answers = iter(["Asked For", "aa", "AA", "GMPP", "GMP"])
+    answers = iter(["Asked For", "aa", "AA", "GMPP", "GMP", "step", "steps"])
     asked: list[str] = []
 
     def ask(question: str) -> str:
@@ -279,10 +279,24 @@ def test_new_asks_for_missing_values_and_again_for_wrong_ones(root: Path, capsys
         "Author key(s), comma-separated: ",
         "Tags, comma-separated: ",
         "Tags, comma-separated: ",
+        "Series key (empty for none): ",
+        "Series key (empty for none): ",
     ]
     assert "unknown author 'aa'. Fix: did you mean 'AA'? Keys are case-sensitive" in out
     assert "unknown tag 'GMPP'. Fix: did you mean 'GMP'?" in out
-    assert model.load(root).posts["posts/asked-for"].practice == "Quality Systems"
+    assert "unknown series 'step'. Fix: did you mean 'steps'?" in out
+    post = model.load(root).posts["posts/asked-for"]
+    assert (post.practice, post.series, post.part) == ("Quality Systems", "steps", 3)
+
+
+def test_new_asks_only_in_a_terminal(root: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter(["From A Terminal", "AA", "GMP", ""])
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda question: next(answers))
+    code, out, _ = new(root, capsys)
+    assert code == 0
+    assert out.splitlines()[-1] == str(root / "posts" / "from-a-terminal.md")
+    assert model.load(root).posts["posts/from-a-terminal"].series is None
 
 
 def test_new_stops_cleanly_when_the_author_gives_up(root: Path, capsys) -> None:
