@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+
+from kb import cli
+
+from .conftest import ROOT
 
 # sphinx-sitemap 2.9 uses env.app, which Sphinx 11 will remove; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning:sphinx_sitemap")
@@ -88,3 +94,24 @@ def test_preview_is_switched_on_by_the_environment(
     app.build()
     assert (Path(app.outdir) / "posts" / "held-draft-kestrel.html").is_file()
     assert (Path(app.outdir) / "posts" / "held-embargo-osprey.html").is_file()
+
+
+def test_real_site_publishes_nothing_of_held_posts(tmp_path: Path) -> None:
+    """The whole site, every template and listing, plus a draft and a scheduled post started by ``kb new``."""
+    srcdir = tmp_path / "site"
+    shutil.copytree(ROOT, srcdir, ignore=shutil.ignore_patterns(".*", "_build", "tests", "__pycache__"))
+    common = ["--root", str(srcdir), "new", "--author", "MR, BD", "--tags", "GMP, Inspections"]
+    assert cli.main([*common, "--title", "Unfinished Kestrel Draft", "--series", "quality-myths", "--draft"]) == 0
+    assert cli.main([*common, "--title", "Embargoed Osprey Announcement", "--date", "2999-01-01"]) == 0
+    for name, word in (("unfinished-kestrel-draft", "Kestrel"), ("embargoed-osprey-announcement", "Osprey")):
+        with (srcdir / "posts" / f"{name}.md").open("a", encoding="utf-8") as post:
+            post.write(f"{word} body text.\n")
+    outdir = tmp_path / "html"
+    command = [sys.executable, "-m", "sphinx", "-W", "-n", "--keep-going", "-j", "auto", "-b", "html"]
+    command += ["-d", str(tmp_path / "doctrees"), str(srcdir), str(outdir)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "1 drafts and 1 scheduled held back" in result.stdout
+    assert "index.html" in files_mentioning(outdir, "Newest posts")  # the search finds what is there
+    for trace in ("unfinished-kestrel-draft", "embargoed-osprey-announcement", "kestrel", "osprey"):
+        assert files_mentioning(outdir, trace) == [], f"a held post leaks {trace!r}"
