@@ -353,6 +353,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, *, ask: Ask | None = None) -> int:
     args = parser().parse_args(argv)
+    if not (args.root / "conf.py").is_file() or not (args.root / model.POSTS_DIR).is_dir():
+        where = args.root.resolve()
+        print(
+            f"kb: {where} is not the knowledge base's folder (no conf.py and posts/). Run from it, or give --root.",
+            file=sys.stderr,
+        )
+        return 2
     if args.command == "check":
         return check(args.root, drafts=args.drafts)
     if ask is None and sys.stdin.isatty():

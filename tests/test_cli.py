@@ -95,6 +95,13 @@ def test_check_prints_every_problem_sorted_as_file_line_message(root: Path, caps
     assert lines[-1].startswith("checked 5 posts (3 published, 1 draft, 1 scheduled), 1 author, 1 series")
 
 
+def test_check_outside_the_site_says_where_to_run_it(tmp_path: Path, capsys) -> None:
+    assert cli.main(["--root", str(tmp_path), "check"]) == 2
+    assert capsys.readouterr().err == (
+        f"kb: {tmp_path} is not the knowledge base's folder (no conf.py and posts/). Run from it, or give --root.\n"
+    )
+
+
 def test_check_runs_as_make_check_does(root: Path) -> None:
     write(root, "bad.md", post_text(tag="GMP", tags=None))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
