@@ -18,9 +18,10 @@ by :mod:`kb.model`; this module shows it to readers:
 
 from __future__ import annotations
 
+import heapq
 import html
 import shutil
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -90,23 +91,43 @@ def posts_label(count: int) -> str:
 # -- related posts -------------------------------------------------------------
 
 
-def related(site: model.Site, post: model.Post, limit: int = RELATED_LIMIT) -> list[model.Post]:
+class TagIndex:
+    """Published posts by tag and by recency, built once per build for related posts."""
+
+    def __init__(self, site: model.Site) -> None:
+        self.posts: dict[str, model.Post] = {}
+        self.rank: dict[str, int] = {}
+        self.by_tag: dict[str, list[str]] = defaultdict(list)
+        for rank, post in enumerate(site.published):
+            self.posts[post.docname] = post
+            self.rank[post.docname] = rank
+            for tag in post.tags:
+                self.by_tag[tag].append(post.docname)
+
+
+def related(
+    site: model.Site, post: model.Post, limit: int = RELATED_LIMIT, index: TagIndex | None = None
+) -> list[model.Post]:
     """Other published posts sharing a tag with *post*: most shared tags first, then newest.
 
     Other parts of the post's own series are left out: the series navigation
     lists them already.
     """
-    tags = set(post.tags)
-    scored = []
-    for other in site.published:
-        if other.docname == post.docname or (post.series and other.series == post.series):
-            continue
-        shared = len(tags.intersection(other.tags))
-        if shared:
-            scored.append((shared, other))
-    # site.published is newest first, and sorted() is stable: ties stay newest first.
-    scored = sorted(scored, key=lambda pair: pair[0], reverse=True)
-    return [other for _, other in scored[:limit]]
+    index = index or TagIndex(site)
+    shared: Counter[str] = Counter()
+    for tag in post.tags:
+        shared.update(index.by_tag.get(tag, ()))
+    shared.pop(post.docname, None)
+    if post.series:
+        shared = Counter({d: n for d, n in shared.items() if index.posts[d].series != post.series})
+    best = heapq.nsmallest(limit, shared, key=lambda d: (-shared[d], index.rank[d]))
+    return [index.posts[d] for d in best]
+
+
+def on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """Index the published posts by tag once, before any page is written."""
+    env.kb_tag_index = TagIndex(site_of(env))  # type: ignore[attr-defined]
+    return []
 
 
 def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
@@ -118,7 +139,7 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
     if post is None:
         return
     section = next(iter(doctree.findall(nodes.section)), None)
-    posts = related(site_of(env), post)
+    posts = related(site_of(env), post, index=getattr(env, "kb_tag_index", None))
     if section is None or not posts:
         return
     box = nodes.container(classes=["kb-related"])
@@ -374,5 +395,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("html-page-context", on_html_page_context)
     app.connect("env-get-updated", on_env_get_updated)
+    app.connect("env-updated", on_env_updated)
     app.connect("build-finished", on_build_finished)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
