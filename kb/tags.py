@@ -25,6 +25,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import ablog
 from docutils import nodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -376,8 +377,8 @@ def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
     ABlog writes a page only for a collection with posts, and never deletes
     one; without this, a tag that lost its last post keeps its old page.
     """
-    if exception is not None or app.builder.format != "html":
-        return
+    if exception is not None or not ablog.builder_support(app):
+        return  # ABlog wrote no term pages, so none can be told stale
     outdir = Path(app.builder.outdir)
     for kind, slugs in written(app.builder).items():
         for path in stale(outdir, kind, slugs):

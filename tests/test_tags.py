@@ -198,6 +198,8 @@ def test_tag_page_shows_description_count_feed_and_posts(app: SphinxTestApp) -> 
     assert [a["href"] for a in two.select(".kb-author")] == ["../../authors/AA.html", "../../authors/BB.html"]
     assert two.select_one(".kb-post-excerpt").get_text() == "Excerpt of p2, the first paragraph."
     assert [a.get_text() for a in two.select(".kb-tag")] == ["Alpha", "Beta", "Gamma"]
+    one = body.select(".kb-post-item")[3]
+    assert [a.get_text() for a in one.select(".kb-tag")] == ["Alpha", "Beta"]  # [alpha, BETA, a1, first letter]
     badge = body.select(".kb-post-item")[1].select_one(".kb-series-badge")
     assert badge.get_text() == "The Series · Part 2"
     assert badge["href"] == "../../series/s.html"
