@@ -42,7 +42,8 @@ def fresh_ablog_state(app: Sphinx, config: Config) -> None:
     object of the process (``ablog.blog.Blog._dict``), filled by the first Sphinx
     application only; a second build in the same process (tests, a server that
     rebuilds in place) would list the first build's posts and skip its own
-    tag pages.  Start each application with empty state.
+    tag pages.  Start each application with empty state.  (Same shared state as
+    in ablog issue 316, where a rebuild found it empty.)
     """
     from ablog.blog import Blog
 

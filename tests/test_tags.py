@@ -366,6 +366,8 @@ def test_changing_a_posts_tags_updates_every_page_without_clean(
     app3 = make_app("html", srcdir=srcdir)
     app3.build()
     assert "0 added, 0 changed, 0 removed" in app3.status.getvalue()
+    assert len(listed(page(app3, "blog.html"))) == 7
+    assert len(listed(page(app3, "blog/tag/gamma.html"))) == 3
     assert sorted(p.name for p in (out / "blog/tag").glob("*.html")) == [
         "alpha.html",
         "beta.html",
