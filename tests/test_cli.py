@@ -95,6 +95,17 @@ def test_check_prints_every_problem_sorted_as_file_line_message(root: Path, caps
     assert lines[-1].startswith("checked 5 posts (3 published, 1 draft, 1 scheduled), 1 author, 1 series")
 
 
+def test_check_counts_held_parts_only_when_asked_to(root: Path, capsys) -> None:
+    """Part 2 of 'steps' is a draft: publishing part 3 leaves a gap, which the preview does not have."""
+    write(root, "step-3.md", post_text(series="steps", part="3"))
+    code, lines = check(root, capsys)
+    assert code == 1
+    assert lines[0] == (
+        "posts/step-3.md:1: series 'steps' jumps to part 3: part 2 is missing. Fix: renumber, or publish part 2"
+    )
+    assert cli.main(["--root", str(root), "check", "--drafts"]) == 0
+
+
 def test_check_outside_the_site_says_where_to_run_it(tmp_path: Path, capsys) -> None:
     assert cli.main(["--root", str(tmp_path), "check"]) == 2
     assert capsys.readouterr().err == (
