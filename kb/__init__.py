@@ -23,6 +23,7 @@ MODULES = (
     "kb.series",
     "kb.tags",
     "kb.upstream",
+    "kb.schema",
 )
 
 
