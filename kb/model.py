@@ -212,7 +212,7 @@ def did_you_mean(value: str, choices: list[str] | dict[str, Any]) -> str:
     if close:
         return "did you mean " + " or ".join(repr(by_fold[c]) for c in close) + "?"
     shown = ", ".join(repr(n) for n in sorted(names)[:12])
-    return f"known values: {shown}" + (", ..." if len(names) > 12 else "")
+    return f"known values: {shown}" + (", ..." if len(names) > 12 else "") + "."
 
 
 class _Loader(yaml.SafeLoader):

@@ -89,7 +89,7 @@ def test_check_prints_every_problem_sorted_as_file_line_message(root: Path, caps
         "posts/a.md:3: date 'May 2023' is not an ISO 8601 date. Fix: write YYYY-MM-DD, e.g. 2023-05-08, "
         "optionally with a time: 2023-05-08T09:30+02:00",
         "posts/a.md:5: unknown tag 'GMPP'. Fix: did you mean 'GMP'? Or add it to vocabulary.yaml",
-        "posts/b.md:4: unknown author 'ZZ'. Fix: known values: 'AA' Or add authors/ZZ.md",
+        "posts/b.md:4: unknown author 'ZZ'. Fix: known values: 'AA'. Or add authors/ZZ.md",
     ]
     assert lines[-1].endswith(": 3 problems")
     assert lines[-1].startswith("checked 5 posts (3 published, 1 draft, 1 scheduled), 1 author, 1 series")
