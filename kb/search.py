@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -113,7 +114,10 @@ def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
     logger.info("kb: indexing %d pages for search", expected)
     started = time.perf_counter()
     try:
-        asyncio.run(write_index(outdir))
+        # In a thread of its own: asyncio.run() refuses to start inside a running
+        # event loop, which the caller (a test browser, a notebook) may have.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(asyncio.run, write_index(outdir)).result()
         indexed = pages_indexed(outdir)
     except Exception as error:  # the service reports failures as plain exceptions
         logger.warning(
