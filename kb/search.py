@@ -8,7 +8,9 @@ authors, tags, practice, series and year as filters and its date as a sort key.
 
 ``search.html`` (``_templates/search.html``) shows Pagefind's interface; the
 header's search box and Ctrl+K lead there.  ``{kb-search-box}`` puts a search
-form on any page (the home page).
+form on any page (the home page).  Sphinx's own index is then not built, and
+pages do not load it (``_templates/layout.html``): the theme would otherwise
+make every page download the index of the whole site.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from kb import __version__, model
 from kb.content import post_of, site_of
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from sphinx.application import Sphinx
     from sphinx.writers.html5 import HTML5Translator
 
@@ -105,9 +109,26 @@ def pages_indexed(outdir: Path) -> int:
     return sum(language["page_count"] for language in entry["languages"].values())
 
 
+def searching(app: Sphinx) -> bool:
+    """Whether this build makes the Pagefind index (HTML builders only)."""
+    return app.builder.name in ("html", "dirhtml") and app.config.kb_search_index
+
+
+def on_builder_inited(app: Sphinx) -> None:
+    """Leave out Sphinx's search index: Pagefind replaces it."""
+    if searching(app):
+        app.builder.search = False  # type: ignore[attr-defined]
+
+
+def on_html_collect_pages(app: Sphinx) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """The search page, which Sphinx writes only with its own index."""
+    if searching(app):
+        yield SEARCH_PAGE, {}, "search.html"
+
+
 def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
     """Build the search index over the finished HTML output."""
-    if exception is not None or app.builder.name not in ("html", "dirhtml") or not app.config.kb_search_index:
+    if exception is not None or not searching(app):
         return
     outdir = Path(app.outdir)
     expected = sum(1 for docname in app.env.found_docs if post_of(app.env, docname) is not None)
@@ -188,6 +209,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
         texinfo=(skip, None),
     )
     app.add_directive("kb-search-box", SearchBoxDirective)
+    app.connect("builder-inited", on_builder_inited)
+    app.connect("html-collect-pages", on_html_collect_pages)
     app.connect("html-page-context", on_html_page_context)
     app.connect("build-finished", on_build_finished)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

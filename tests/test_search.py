@@ -95,7 +95,10 @@ def test_search_page_explains_it_needs_a_server(site: BuiltSite) -> None:
     assert "file://" in page.select_one("#kb-search-offline").get_text()
     scripts = [s["src"] for s in page.select("script[src]")]
     assert "pagefind/pagefind-ui.js" in scripts
-    assert not any("searchtools" in s or "searchindex" in s for s in scripts if "pagefind" in s)
+    # Sphinx's index of the whole site is neither built nor loaded by any page.
+    assert not (site.outdir / "searchindex.js").exists()
+    for path in (site.outdir / "index.html", site.outdir / "search.html", site.outdir / f"{POSTS[0].docname}.html"):
+        assert "searchindex.js" not in path.read_text(encoding="utf-8")
     # The header's search box (and Ctrl+K) submits to this page.
     form = site.page("posts/cost-of-quality-worth-every-cent.html").select_one("form.bd-search")
     assert form["action"] == "../search.html"
