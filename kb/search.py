@@ -69,6 +69,22 @@ def facets(site: model.Site, post: model.Post) -> list[tuple[str, str]]:
     return out
 
 
+#: Look-alikes for the two characters that make markup.
+NOT_MARKUP = str.maketrans({"<": "\uff1c", ">": "\uff1e"})
+
+
+def filter_value(value: str) -> str:
+    """*value* as a filter that Pagefind's interface can show.
+
+    Pagefind's Default UI (1.5.2) escapes titles and metadata (Pagefind PR 415)
+    but writes filter values into the page as HTML, and Pagefind decodes any
+    escaping at indexing.  So a tag such as ``Fish & <Chips>`` would show as
+    ``Fish &`` (and a name holding an ``<img onerror=...>`` would run).  The two
+    characters that open and close markup become their full-width look-alikes.
+    """
+    return value.translate(NOT_MARKUP)
+
+
 def pagefind_markup(site: model.Site, post: model.Post) -> str:
     """Hidden elements that give Pagefind the post's filters, sort key and date.
 
@@ -76,7 +92,9 @@ def pagefind_markup(site: model.Site, post: model.Post) -> str:
     Pagefind still records the filters, metadata and sort keys inside.
     """
     spans = [f'<span data-pagefind-meta="title">{escape(post.title)}</span>']
-    spans += [f'<span data-pagefind-filter="{key}">{escape(value)}</span>' for key, value in facets(site, post)]
+    spans += [
+        f'<span data-pagefind-filter="{key}">{escape(filter_value(value))}</span>' for key, value in facets(site, post)
+    ]
     if post.date:
         spans.append(f'<span data-pagefind-sort="date">{post.date.date().isoformat()}</span>')
         spans.append(f'<span data-pagefind-meta="date">{post.date.strftime("%d %B %Y")}</span>')
