@@ -8,6 +8,7 @@ without failed requests.  Without Chromium the tests skip, except in CI
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -23,7 +24,7 @@ import pytest
 
 from kb import model
 
-from .conftest import ROOT, BuiltSite
+from .conftest import ROOT, BuiltSite, build
 
 pytestmark = pytest.mark.browser
 
@@ -58,16 +59,37 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
-def base_url(site: BuiltSite) -> Iterator[str]:
-    """The session's build, served over http on 127.0.0.1 (search needs http)."""
-    assert site.returncode == 0, site.log[-3000:]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site.outdir)))
+@contextlib.contextmanager
+def served(folder: Path) -> Iterator[str]:
+    """*folder* served over http on 127.0.0.1 (search needs http), for as long as needed."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def base_url(site: BuiltSite) -> Iterator[str]:
+    """The session's build of the real site, served."""
+    assert site.returncode == 0, site.log[-3000:]
+    with served(site.outdir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def markup_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A small site whose title, author and tag are written as markup, with the real theme, served."""
+    outdir = tmp_path_factory.mktemp("markup") / "html"
+    theme = ("-D", "html_theme=pydata_sphinx_theme", "-A", "default_mode=auto")
+    static = ("-D", f"html_static_path={ROOT / '_static'}", "-D", f"html_favicon={ROOT / '_static' / 'favicon.svg'}")
+    result = build(ROOT / "tests" / "roots" / "test-search-markup", outdir, *theme, *static)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    with served(outdir) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -118,12 +140,19 @@ class Visit:
         return urlsplit(url).path.lstrip("/")
 
 
+@contextlib.contextmanager
+def tab(browser: Any, url: str) -> Iterator[Visit]:
+    """A tab on the site at *url*; it must see no console error and no failed request."""
+    visit = Visit(browser, url)
+    yield visit
+    visit.context.close()
+    assert visit.problems == []
+
+
 @pytest.fixture
 def visit(browser: Any, base_url: str) -> Iterator[Visit]:
-    tab = Visit(browser, base_url)
-    yield tab
-    tab.context.close()
-    assert tab.problems == []
+    with tab(browser, base_url) as visit:
+        yield visit
 
 
 def screenshot(page: Any, name: str) -> None:
@@ -252,6 +281,19 @@ def test_pages_opened_from_files_work_and_search_says_it_needs_a_server(site: Bu
     note = visit.page.locator("#kb-search-offline")
     assert note.is_visible()
     assert "file://" in note.inner_text()
+
+
+def test_names_written_as_markup_show_as_text_in_search(browser: Any, markup_url: str) -> None:
+    with tab(browser, markup_url) as visit:
+        page = visit.go("search.html?q=kingfisher")
+        assert result_paths(page) == ["posts/p1.html"]
+        assert page.inner_text(".pagefind-ui__result-title") == "Kingfisher <img src=x onerror=window.kbRan=2>"
+        assert "<img src=x onerror=window.kbRan=3>" in page.inner_text(".pagefind-ui__result-excerpt")
+        labels = page.eval_on_selector_all(".pagefind-ui__filter-label", "labels => labels.map(l => l.textContent)")
+        assert "\uff1cimg src=x onerror=window.kbRan=1\uff1e (1)" in labels
+        assert "Ann \uff1cb\uff1eAble\uff1c/b\uff1e (1)" in labels
+        assert page.evaluate("window.kbRan") is None
+        assert page.locator("#kb-search img").count() == 0
 
 
 # -- reading ------------------------------------------------------------------
