@@ -21,8 +21,11 @@
   }
   const [key, order] = select.value ? select.value.split(":") : [];
 
+  // Result addresses are relative to the site's root, wherever the site is served.
+  const root = new URL(document.getElementById("kb-search").dataset.root, location.href);
   const ui = new PagefindUI({
     element: "#kb-search",
+    baseUrl: root.pathname.replace(/[^/]*$/, ""),
     showSubResults: true,
     showImages: false,
     resetStyles: false,

@@ -97,3 +97,17 @@ def test_an_unknown_list_is_reported_where_it_is_asked_for(app: SphinxTestApp) -
         "index.md:5: WARNING: unknown list 'colours' for kb-browse: choose one of series, practices, tags, authors"
         " [kb.browse]"
     )
+
+
+@pytest.mark.sphinx("html", testroot="browse", freshenv=True)
+def test_only_this_builds_posts_are_indexed(app: SphinxTestApp) -> None:
+    """A page left in the output by an earlier build (a post since made a draft) is not found."""
+    app.build()
+    outdir = Path(app.outdir)
+    (outdir / "posts" / "withdrawn.html").write_text(
+        (outdir / "posts" / "p1.html").read_text(encoding="utf-8").replace("kingfisher", "heron"), encoding="utf-8"
+    )
+    app.build()
+    entry = json.loads((outdir / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8"))
+    assert sum(language["page_count"] for language in entry["languages"].values()) == 2
+    assert "kb: indexed 2 pages for search" in strip_colors(app._status.getvalue())

@@ -283,6 +283,15 @@ def test_pages_opened_from_files_work_and_search_says_it_needs_a_server(site: Bu
     assert "file://" in note.inner_text()
 
 
+def test_search_works_when_the_site_is_served_below_a_folder(site: BuiltSite, browser: Any) -> None:
+    with served(site.outdir.parent) as url, tab(browser, f"{url}{site.outdir.name}/") as visit:
+        page = visit.go("search.html?q=endotoxin")
+        assert result_paths(page)[0] == f"{site.outdir.name}/posts/bacterial-endotoxin-testing-is-on-the-move.html"
+        page.click(".pagefind-ui__result-link >> nth=0")
+        page.wait_for_load_state("load")
+        assert page.title().startswith("Bacterial Endotoxin Testing")
+
+
 def test_names_written_as_markup_show_as_text_in_search(browser: Any, markup_url: str) -> None:
     with tab(browser, markup_url) as visit:
         page = visit.go("search.html?q=kingfisher")
