@@ -36,7 +36,20 @@ def merge_ablog_posts(app: Sphinx, env: BuildEnvironment, docnames: Set[str], ot
             mine[docname] = posts[docname]
 
 
+def fresh_ablog_state(app: Sphinx) -> None:
+    """ABlog keeps its ``Blog`` in class-level shared state that is filled once per
+    process (``Blog._dict`` in ablog/blog.py), so a second Sphinx application in the
+    same process (the test suite, sphinx-autobuild's in-process rebuilds) would see
+    the first one's settings and posts.  Start each application with a fresh one.
+    """
+    from ablog.blog import Blog
+
+    Blog._dict.clear()
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("ablog")
     ablog_parallel_read(app)
+    # Before any handler that asks ABlog for its Blog.
+    app.connect("builder-inited", fresh_ablog_state, priority=100)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
