@@ -142,7 +142,9 @@ class ProfileTitle(SphinxTransform):
         domain_of(self.env).listings[self.env.docname] = True
         if any(isinstance(c, nodes.section) for c in self.document.children):
             return
-        section = nodes.section(ids=[nodes.make_id(author.key) or "profile"], names=[nodes.fully_normalize_name(author.name)])
+        section = nodes.section(
+            ids=[nodes.make_id(author.key) or "profile"], names=[nodes.fully_normalize_name(author.name)]
+        )
         section += nodes.title(author.name, author.name)
         section += nodes.paragraph(author.role, author.role, classes=["kb-author-role"])
         keep = [c for c in self.document.children if isinstance(c, nodes.docinfo | nodes.field_list)]

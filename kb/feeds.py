@@ -197,7 +197,8 @@ def build_feed(app: Sphinx, site: model.Site, feed: Feed) -> FeedGenerator:
         entry.id(link)
         entry.link(href=link)
         entry.title(post.title)
-        entry.author([{"name": site.authors[a].name, "uri": page_url(app, site.authors[a].docname)} for a in post.authors])
+        credits = [site.authors[key] for key in post.authors]
+        entry.author([{"name": a.name, "uri": page_url(app, a.docname)} for a in credits])
         entry.published(post.date)
         entry.updated(post.updated or post.date)
         for tag in post.tags:
