@@ -556,6 +556,8 @@ def _post_authors(
 ) -> list[str]:
     raw = fm.values.get("author")
     line = fm.line("author")
+    if isinstance(raw, str) and not raw.strip():
+        return []  # check_keys has reported it as missing
     values = split_list(raw)
     if values is None:
         problems.append(Problem(fm.path, line, f"author must be a key or a list of keys, not {raw!r}", "author: MR"))
@@ -593,12 +595,13 @@ def _post_authors(
             )
             continue
         else:
+            hint = did_you_mean(value, authors)
             problems.append(
                 Problem(
                     fm.path,
                     line,
                     f"unknown author {value!r}",
-                    f"{did_you_mean(value, authors)} Or add authors/{value}.md",
+                    f"{hint}{'' if hint.endswith('?') else '.'} Or add {AUTHORS_DIR}/{value}.md",
                 )
             )
             continue
