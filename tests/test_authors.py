@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from bs4 import BeautifulSoup
+
 from kb import model
 
 from .conftest import ROOT, BuiltSite
@@ -170,8 +171,8 @@ PROFILE = "---\nname: Mark Roache\n---\n\nBio.\n"
 
 
 def post(author_line: str) -> str:
-    lines = ["---", "title: T", "date: 2024-01-01", author_line, "tags: GMP", "practice: Quality Systems", "---", "", "Text."]
-    return "\n".join(line for line in lines if line) + "\n"
+    head = ["title: T", "date: 2024-01-01", author_line, "tags: GMP", "practice: Quality Systems"]
+    return "---\n" + "".join(f"{line}\n" for line in head if line) + "---\n\nText.\n"
 
 
 def load(tmp_path: Path, files: dict[str, str]) -> list[str]:
@@ -200,8 +201,20 @@ def load(tmp_path: Path, files: dict[str, str]) -> list[str]:
         ("author: {MR: 1}", "posts/p.md:4: author must be a key or a list of keys, not {'MR': 1}. Fix: author: MR"),
         ("", "posts/p.md:1: missing 'author'. Fix: add 'author: ...'"),
     ],
-    ids=["case", "unknown", "close", "name", "name-in-list", "null", "empty", "empty-list", "null-in-list",
-         "trailing-comma", "mapping", "no-author"],
+    ids=[
+        "case",
+        "unknown",
+        "close",
+        "name",
+        "name-in-list",
+        "null",
+        "empty",
+        "empty-list",
+        "null-in-list",
+        "trailing-comma",
+        "mapping",
+        "no-author",
+    ],
 )
 def test_bad_post_author_is_reported(tmp_path: Path, author_line: str, expected: str) -> None:
     problems = load(tmp_path, {"posts/p.md": post(author_line)})
@@ -246,7 +259,12 @@ def test_every_bad_file_is_reported_in_one_run(tmp_path: Path) -> None:
         },
     )
     assert [p.split(":")[0] for p in problems] == [
-        "authors/NN.md", "authors/mr.md", "posts/a.md", "posts/b.md", "posts/c.md", "posts/d.md"
+        "authors/NN.md",
+        "authors/mr.md",
+        "posts/a.md",
+        "posts/b.md",
+        "posts/c.md",
+        "posts/d.md",
     ]
 
 
@@ -256,7 +274,7 @@ def test_build_reports_author_errors_with_file_and_line(app: SphinxTestApp) -> N
     warnings = app.warning.getvalue()  # type: ignore[attr-defined]
     src = Path(app.srcdir)
     expected = [
-        f"{src / 'posts/case.md'}:4: WARNING: unknown author 'zw' (did you mean 'ZW'? Keys are case-sensitive) [kb.content]",
+        f"{src / 'posts/case.md'}:4: WARNING: unknown author 'zw' (did you mean 'ZW'? Keys are case-sensitive)",
         f"{src / 'posts/name.md'}:4: WARNING: 'Zoe Wren' is a name, not an author key (write 'ZW') [kb.content]",
         f"{src / 'posts/none.md'}:1: WARNING: missing 'author'",
         f"{src / 'authors/zw.md'}:1: WARNING: author key 'zw' clashes with authors/ZW.md",
