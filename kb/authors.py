@@ -320,7 +320,7 @@ def ablog_authors_are_profiles(app: Sphinx) -> None:
         return
     blog = Blog(app)
     index = f"{model.AUTHORS_DIR}/index"
-    blog.author.docname = index
+    blog.author.docname = blog.author.path = index
     blog.references["blog-authors"] = (index, "Authors")
     for key, collection in blog.author.collections.items():
         collection._path = f"{model.AUTHORS_DIR}/{key}"
