@@ -47,7 +47,10 @@ logger = logging.getLogger(__name__)
 AVATARS_DIR = "_images/avatars"
 AVATAR_SIZE = 96
 #: Background colours of generated avatars; white text on each passes WCAG AA.
-AVATAR_COLOURS = ("#1f5f8b", "#2e6b3f", "#7a3b69", "#8a4b08", "#3d4f9f", "#5a5a5a")
+AVATAR_COLOURS = (
+    "#1f5f8b", "#2e6b3f", "#7a3b69", "#8a4b08", "#3d4f9f",
+    "#5a5a5a", "#0f6e6e", "#a0302d", "#4b5e1f", "#6b4fa0",
+)  # fmt: skip
 TOP_TAGS = 5
 
 

@@ -1,7 +1,7 @@
 """Atom feeds: the whole blog, and one per author, series, tag and practice.
 
-The main feed, ``blog/atom.xml``, carries the full text of the newest
-``blog_feed_length`` posts.  Every author, series, tag and practice has a
+The main feed, ``blog/atom.xml``, carries the newest ``blog_feed_length``
+posts, in full text when ``blog_feed_fulltext`` is set.  Every author, series, tag and practice has a
 summary-only feed at ``feeds/<kind>/<key>.xml`` (:func:`feed_uri`); its entries
 carry the plain-text excerpt that the listings show.  Every entry credits every
 author of the post, in the order the post names them.
@@ -206,7 +206,7 @@ def build_feed(app: Sphinx, site: model.Site, feed: Feed) -> FeedGenerator:
         summary = excerpt_of(app.env, post)
         if summary:
             entry.summary(summary)
-        if feed.kind == "main":
+        if feed.kind == "main" and app.config.blog_feed_fulltext:
             entry.content(full_text(app, post, link), type="html")
     return generator
 

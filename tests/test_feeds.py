@@ -153,3 +153,11 @@ def test_real_site_has_a_feed_per_series_tag_and_practice(site: BuiltSite) -> No
     expected += [feed_uri("practice", p.slug) for p in CONTENT.practices.values()]
     for name in expected:
         parse(site.outdir / name)
+
+
+@pytest.mark.sphinx("html", testroot="authors", confoverrides={"blog_feed_fulltext": False})
+def test_main_feed_without_full_text_carries_summaries(app: SphinxTestApp) -> None:
+    app.build()
+    feed = parse(Path(app.outdir) / "blog/atom.xml")
+    assert feed.find(f"{ATOM}entry/{ATOM}content") is None
+    assert entries(feed)["A Solo Post"].findtext(f"{ATOM}summary") == "Anna wrote this one alone."

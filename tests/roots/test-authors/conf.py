@@ -13,6 +13,7 @@ nitpicky = True
 blog_path = "blog"
 blog_title = "Test KB"
 blog_feed_archives = True
+blog_feed_fulltext = True
 blog_feed_length = 20
 post_auto_orphan = True
 fontawesome_included = True
