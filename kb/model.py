@@ -153,7 +153,8 @@ class Site:
     @property
     def published(self) -> list[Post]:
         """Published posts, newest first (ties broken by title, as ABlog does)."""
-        posts = [p for p in self.posts.values() if p.published]
+        # A post whose date is missing or invalid has been reported; it cannot be ordered.
+        posts = [p for p in self.posts.values() if p.published and p.date is not None]
         return sorted(posts, key=lambda p: (p.date, p.title), reverse=True)
 
     @property

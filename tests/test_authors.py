@@ -358,3 +358,11 @@ def test_real_author_index_has_a_card_per_author(site: BuiltSite) -> None:
 
 def test_real_site_has_no_ablog_author_pages(site: BuiltSite) -> None:
     assert not (site.outdir / "blog/author").exists()
+
+
+def test_post_without_date_is_reported_and_left_out_of_listings(tmp_path: Path) -> None:
+    undated = post("author: MR").replace("date: 2024-01-01\n", "")
+    problems = load(tmp_path, {"posts/p.md": undated, "posts/q.md": post("author: MR")})
+    assert len(problems) == 1
+    assert problems[0].startswith("posts/p.md:1: missing 'date'.")
+    assert [p.docname for p in model.load(tmp_path).published] == ["posts/q"]
