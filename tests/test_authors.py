@@ -17,6 +17,8 @@ from kb import model
 from .conftest import ROOT, BuiltSite
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sphinx.testing.util import SphinxTestApp
 
 CONTENT = model.load(ROOT)
@@ -366,3 +368,16 @@ def test_post_without_date_is_reported_and_left_out_of_listings(tmp_path: Path) 
     assert len(problems) == 1
     assert problems[0].startswith("posts/p.md:1: missing 'date'.")
     assert [p.docname for p in model.load(tmp_path).published] == ["posts/q"]
+
+
+def test_each_build_in_a_process_gets_its_own_ablog_state(
+    make_app: Callable[..., SphinxTestApp], rootdir: Path, tmp_path: Path
+) -> None:
+    """ABlog's shared state would otherwise carry the first site's posts into the second."""
+    for name in ("test-authors-bad", "test-authors"):
+        shutil.copytree(rootdir / name, tmp_path / name)
+        app = make_app("html", srcdir=tmp_path / name)
+        app.build()
+    titles = [a.get_text() for a in page(app, "blog/tag/gmp.html").select("article h2 a")]
+    assert titles == ["A Solo Post", "A Joint Post: Q&A"]
+    assert not (Path(app.outdir) / "blog/author").exists()
