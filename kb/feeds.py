@@ -154,19 +154,27 @@ def full_text(app: Sphinx, post: model.Post, page_url: str) -> str:
     fragment.extend(body)
     builder.post_process_images(fragment)  # type: ignore[attr-defined]
     fragment.settings = builder.docsettings  # type: ignore[attr-defined]
-    builder.secnumbers = {}  # type: ignore[attr-defined]
-    builder.fignumbers = {}  # type: ignore[attr-defined]
-    builder.imgpath = urljoin(app.config.kb_site_url, "_images")  # type: ignore[attr-defined]
-    builder.dlpath = urljoin(app.config.kb_site_url, "_downloads")  # type: ignore[attr-defined]
-    builder.current_docname = post.docname  # type: ignore[attr-defined]
-    translator = builder.create_translator(fragment, builder)
-    # The entry's title is the post's: its sections start at <h2>, without permalinks.
-    translator.section_level = 1  # type: ignore[attr-defined]
-    permalinks, builder.add_permalinks = builder.add_permalinks, False  # type: ignore[attr-defined]
+    # Write as the builder writes a page, with images at their published address
+    # and without permalinks; then give the builder its state back.
+    state = {
+        "secnumbers": {},
+        "fignumbers": {},
+        "imgpath": urljoin(app.config.kb_site_url, "_images"),
+        "dlpath": urljoin(app.config.kb_site_url, "_downloads"),
+        "current_docname": post.docname,
+        "add_permalinks": False,
+    }
+    saved = {name: getattr(builder, name, None) for name in state}
     try:
+        for name, value in state.items():
+            setattr(builder, name, value)
+        translator = builder.create_translator(fragment, builder)
+        # The entry's title is the post's: its sections start at <h2>.
+        translator.section_level = 1  # type: ignore[attr-defined]
         fragment.walkabout(translator)
     finally:
-        builder.add_permalinks = permalinks  # type: ignore[attr-defined]
+        for name, value in saved.items():
+            setattr(builder, name, value)
     return absolute_urls("".join(translator.fragment), page_url)  # type: ignore[attr-defined]
 
 
