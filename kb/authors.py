@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from ablog.blog import Blog
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -156,6 +157,23 @@ class ProfileTitle(SphinxTransform):
                 self.document.remove(child)
                 section += child
         self.document += section
+
+
+class ProfilesByName(SphinxTransform):
+    """Order profiles in every toctree by name, as the author cards are, not by key."""
+
+    default_priority = 210
+
+    def apply(self, **kwargs: Any) -> None:
+        site = site_of(self.env)
+
+        def order(entry: tuple[str | None, str]) -> tuple[int, str]:
+            author = author_of(entry[1], site)
+            return (0, model.fold(author.name)) if author else (1, "")
+
+        for toctree in self.document.findall(addnodes.toctree):
+            toctree["entries"] = sorted(toctree["entries"], key=order)
+            toctree["includefiles"] = sorted(toctree["includefiles"], key=lambda d: order((None, d)))
 
 
 def top_tags(posts: list[model.Post], count: int = TOP_TAGS) -> list[tuple[str, int]]:
@@ -343,6 +361,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_node(author_grid)
     app.add_directive("kb-authors", AuthorGridDirective)
     app.add_transform(ProfileTitle)
+    app.add_transform(ProfilesByName)
     app.connect("builder-inited", ablog_authors_are_profiles)
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("doctree-resolved", on_doctree_resolved_grid)

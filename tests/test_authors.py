@@ -381,3 +381,9 @@ def test_each_build_in_a_process_gets_its_own_ablog_state(
     titles = [a.get_text() for a in page(app, "blog/tag/gmp.html").select("article h2 a")]
     assert titles == ["A Solo Post", "A Joint Post: Q&A"]
     assert not (Path(app.outdir) / "blog/author").exists()
+
+
+def test_real_navigation_lists_authors_by_name(site: BuiltSite) -> None:
+    nav = site.page("authors/index.html").select_one(".bd-sidebar-primary")
+    names = [a.get_text(strip=True) for a in nav.select("a.reference.internal")]
+    assert names == sorted((a.name for a in CONTENT.authors.values()), key=model.fold)
