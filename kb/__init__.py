@@ -22,7 +22,9 @@ MODULES = (
     "kb.authors",
     "kb.feeds",
     "kb.series",
+    "kb.tags",
     "kb.upstream",
+    "kb.schema",
 )
 
 

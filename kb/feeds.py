@@ -90,14 +90,17 @@ def feeds_of(site: model.Site, title: str, root_doc: str) -> Iterator[Feed]:
     for series in site.series.values():
         posts = [p for p in site.published if p.series == series.key]
         yield Feed("series", series.key, f"{title}: {series.title}", series.summary, series.docname, tuple(posts))
+    # A tag or practice has a page (ABlog's) only while posts use it; so has its feed.
     for tag in site.tags.values():
         posts = select(site, {"tag": tag.name})
         page = f"{TAG_PAGES}/{tag.slug}"
-        yield Feed("tag", tag.slug, f"{title}: posts tagged {tag.name}", tag.description, page, tuple(posts))
+        if posts:
+            yield Feed("tag", tag.slug, f"{title}: posts tagged {tag.name}", tag.description, page, tuple(posts))
     for practice in site.practices.values():
         posts = select(site, {"practice": practice.name})
         page = f"{PRACTICE_PAGES}/{practice.slug}"
-        yield Feed("practice", practice.slug, f"{title}: {practice.name}", practice.description, page, tuple(posts))
+        if posts:
+            yield Feed("practice", practice.slug, f"{title}: {practice.name}", practice.description, page, tuple(posts))
 
 
 def page_feeds(site: model.Site, title: str, pagename: str) -> list[tuple[str, str]]:

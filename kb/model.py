@@ -51,6 +51,26 @@ SERIES_KEYS: dict[str, tuple[bool, str]] = {
     "parts": (False, "planned number of parts (required when complete)"),
 }
 SERIES_STATUSES = ("ongoing", "complete")
+#: The type of each key above, for the authoring guide's schema tables.
+KEY_TYPES: dict[str, str] = {
+    "title": "text",
+    "date": "date",
+    "updated": "date",
+    "author": "author key, or list of keys",
+    "tags": "list of tag names",
+    "practice": "practice name",
+    "series": "series key",
+    "part": "whole number from 1",
+    "summary": "text",
+    "draft": "true or false",
+    "name": "text",
+    "role": "text",
+    "expertise": "list of text",
+    "photo": "file path",
+    "links": "mapping of label to URL",
+    "status": "ongoing or complete",
+    "parts": "whole number from 1",
+}
 
 _ISO_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}"
@@ -193,7 +213,7 @@ def did_you_mean(value: str, choices: list[str] | dict[str, Any]) -> str:
     if close:
         return "did you mean " + " or ".join(repr(by_fold[c]) for c in close) + "?"
     shown = ", ".join(repr(n) for n in sorted(names)[:12])
-    return f"known values: {shown}" + (", ..." if len(names) > 12 else "")
+    return f"known values: {shown}" + (", ..." if len(names) > 12 else "") + "."
 
 
 class _Loader(yaml.SafeLoader):
@@ -220,11 +240,17 @@ class FrontMatter:
         return self.lines.get(key, 1)
 
 
-def read_front_matter(root: Path, path: Path, problems: list[Problem]) -> FrontMatter | None:
-    """Parse the YAML front matter of *path*; report a problem and return None if bad."""
+def read_front_matter(
+    root: Path, path: Path, problems: list[Problem], text: str | None = None
+) -> FrontMatter | None:
+    """Parse the YAML front matter of *path*; report a problem and return None if bad.
+
+    *text*, when given, is checked as if it were the file's content: ``kb new``
+    checks a post before it writes it.
+    """
     rel = path.relative_to(root).as_posix()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8") if text is None else text
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(rel, 1, f"cannot read file: {exc}", "save it as UTF-8 text"))
         return None
@@ -256,7 +282,10 @@ def read_front_matter(root: Path, path: Path, problems: list[Problem]) -> FrontM
         line = mark.line + 2 if mark else 1
         col = f", column {mark.column + 1}" if mark else ""
         reason = getattr(exc, "problem", None) or str(exc)
-        problems.append(Problem(rel, line, f"malformed YAML{col}: {reason}", "fix the YAML syntax"))
+        fix = "fix the YAML syntax"
+        if "mapping values are not allowed" in reason:
+            fix = 'a value holding ": " needs quotes: title: "Myth 3: Validation"'
+        problems.append(Problem(rel, line, f"malformed YAML{col}: {reason}", fix))
         return None
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         problems.append(Problem(rel, 2, "front matter must be a mapping of 'key: value' lines", "write key: value"))
@@ -268,14 +297,33 @@ def read_front_matter(root: Path, path: Path, problems: list[Problem]) -> FrontM
     return FrontMatter(rel, values, key_lines, "".join(lines[end + 1 :]), end + 2)
 
 
+#: Keys that other blog engines use (and their typos), with the key that means the same here.
+FOREIGN_KEYS = {
+    "authors": "author",
+    "category": "practice",
+    "categories": "practice",
+    "description": "summary",
+    "excerpt": "summary",
+    "modified": "updated",
+    "published": "date",
+    "tag": "tags",
+}
+
+
+def key_hint(key: str, schema: dict[str, tuple[bool, str]]) -> str:
+    """Did-you-mean for an unknown key, knowing that ``category`` (or a typo of it) means ``practice`` here."""
+    foreign = difflib.get_close_matches(fold(key), list(FOREIGN_KEYS), n=1, cutoff=0.8)
+    if foreign and FOREIGN_KEYS[foreign[0]] in schema:
+        return f"did you mean {FOREIGN_KEYS[foreign[0]]!r}?"
+    return did_you_mean(key, schema)
+
+
 def check_keys(fm: FrontMatter, schema: dict[str, tuple[bool, str]], problems: list[Problem]) -> bool:
     """Report unknown and missing keys; return True when all required keys are there."""
     ok = True
     for key in fm.values:
         if key not in schema:
-            problems.append(
-                Problem(fm.path, fm.line(key), f"unknown front-matter key {key!r}", did_you_mean(key, schema))
-            )
+            problems.append(Problem(fm.path, fm.line(key), f"unknown front-matter key {key!r}", key_hint(key, schema)))
     for key, (required, meaning) in schema.items():
         value = fm.values.get(key)
         if required and (value is None or (isinstance(value, str) and not value.strip())):
@@ -347,10 +395,18 @@ def _load_terms(
         aliases = spec.get("aliases") or []
         if not isinstance(aliases, list):
             aliases = split_list(aliases) or []
+        if any(a is None or not str(a).strip() for a in aliases):
+            problems.append(Problem(VOCABULARY_FILE, line, f"empty alias in {name!r}", "remove it from aliases"))
+        aliases = [str(a).strip() for a in aliases if a is not None and str(a).strip()]
         slug = slugify(name)
         if not slug:
             problems.append(
-                Problem(VOCABULARY_FILE, line, f"{name!r} has an empty page name", "use letters or digits in the name")
+                Problem(
+                    VOCABULARY_FILE,
+                    line,
+                    f"{section} entry {name!r} has an empty page name",
+                    "use letters or digits in the name",
+                )
             )
             continue
         if slug in slugs:
@@ -363,14 +419,15 @@ def _load_terms(
                 )
             )
             continue
-        for spelling in [name, *map(str, aliases)]:
+        for spelling in [name, *aliases]:
             key = fold(spelling)
             if key in folded and folded[key] != name:
+                what = f"{name!r}" if spelling == name else f"alias {spelling!r} of {name!r}"
                 problems.append(
                     Problem(
                         VOCABULARY_FILE,
                         line,
-                        f"{spelling!r} already names {folded[key]!r}",
+                        f"{what} already names {folded[key]!r}",
                         "keep each spelling under one entry",
                     )
                 )
@@ -437,6 +494,14 @@ class Lookup:
 
     def __call__(self, value: str) -> str | None:
         return self._index.get(fold(value))
+
+    def suggest(self, value: str) -> str:
+        """``did you mean 'X'?`` naming canonical terms whose name or alias is close to *value*."""
+        close = difflib.get_close_matches(fold(value), list(self._index), n=6, cutoff=0.6)
+        names = list(dict.fromkeys(self._index[c] for c in close))[:3]
+        if names:
+            return "did you mean " + " or ".join(repr(n) for n in names) + "?"
+        return did_you_mean(value, self.terms)
 
 
 # -- authors and series ------------------------------------------------------
@@ -602,7 +667,7 @@ def _post_authors(
                     fm.path,
                     line,
                     f"unknown author {value!r}",
-                    f"{hint}{'' if hint.endswith('?') else '.'} Or add {AUTHORS_DIR}/{value}.md",
+                    f"{hint}{'' if hint.endswith(('?', '.')) else '.'} Or add {AUTHORS_DIR}/{value}.md",
                 )
             )
             continue
@@ -634,7 +699,7 @@ def _post_terms(
                     fm.path,
                     line,
                     f"unknown {what} {value!r}",
-                    f"{did_you_mean(str(value), lookup.terms)} Or add it to {VOCABULARY_FILE}",
+                    f"{lookup.suggest(str(value))} Or add it to {VOCABULARY_FILE}",
                 )
             )
         elif canonical not in found:
@@ -650,9 +715,10 @@ def load_post(
     practices: Lookup,
     tz: dt.tzinfo,
     now: dt.datetime,
+    text: str | None = None,
 ) -> Post | None:
     problems = site.problems
-    fm = read_front_matter(root, path, problems)
+    fm = read_front_matter(root, path, problems, text)
     if fm is None:
         return None
     before = len(problems)

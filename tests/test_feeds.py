@@ -149,10 +149,11 @@ def test_real_main_feed_has_full_text(site: BuiltSite) -> None:
 
 def test_real_site_has_a_feed_per_series_tag_and_practice(site: BuiltSite) -> None:
     expected = [feed_uri("series", key) for key in CONTENT.series]
-    expected += [feed_uri("tag", t.slug) for t in CONTENT.tags.values()]
-    expected += [feed_uri("practice", p.slug) for p in CONTENT.practices.values()]
+    expected += [feed_uri("tag", t) for t in {t for p in CONTENT.published for t in p.tags}]
+    expected += [feed_uri("practice", p.practice) for p in CONTENT.published]
     for name in expected:
         parse(site.outdir / name)
+    assert len(list((site.outdir / "feeds").glob("*/*.xml"))) == len(set(expected)) + len(CONTENT.authors)
 
 
 @pytest.mark.sphinx("html", testroot="authors", confoverrides={"blog_feed_fulltext": False})
@@ -161,3 +162,10 @@ def test_main_feed_without_full_text_carries_summaries(app: SphinxTestApp) -> No
     feed = parse(Path(app.outdir) / "blog/atom.xml")
     assert feed.find(f"{ATOM}entry/{ATOM}content") is None
     assert entries(feed)["A Solo Post"].findtext(f"{ATOM}summary") == "Anna wrote this one alone."
+
+
+@pytest.mark.sphinx("html", testroot="authors")
+def test_unused_tags_have_no_feed(app: SphinxTestApp) -> None:
+    app.build()
+    feeds = sorted(p.name for p in (Path(app.outdir) / "feeds/tag").iterdir())
+    assert feeds == ["auditing.xml", "gmp.xml", "training.xml"]
