@@ -15,6 +15,7 @@ feedgen escapes every value it writes.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -226,6 +227,7 @@ def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
     """Write every feed (they are cheap, so always) and remove feeds left from older builds."""
     if app.builder.format != "html":
         return []
+    start = time.perf_counter()
     site = site_of(app.env)
     outdir = Path(app.builder.outdir)
     written: set[Path] = set()
@@ -237,7 +239,7 @@ def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
     for stale in (outdir / FEEDS_DIR).glob("*/*.xml"):
         if stale not in written:
             stale.unlink()
-    logger.info("kb: wrote %d Atom feeds", len(written))
+    logger.info("kb: wrote %d Atom feeds in %.2f s", len(written), time.perf_counter() - start)
     return []
 
 
