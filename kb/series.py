@@ -138,7 +138,7 @@ def navigation(env: BuildEnvironment, builder: Builder, post: model.Post) -> nod
     parts = parts_of(env, series.key)
     index = next(i for i, p in enumerate(parts) if p.docname == post.docname)
     nav = nodes.container(classes=["kb-series-nav"])
-    heading = nodes.rubric("", "", classes=["kb-series-nav-heading"])
+    heading = nodes.paragraph(classes=["kb-series-nav-heading"])
     heading += nodes.Text("This post is part of the series ")
     heading += link(builder, post.docname, series.docname, series.title, ["kb-series"])
     nav += heading

@@ -92,6 +92,23 @@ def test_neither_theme_nor_ablog_adds_its_own_prev_next(app: SphinxTestApp) -> N
     assert labels == []
 
 
+@pytest.mark.sphinx("html", testroot="series")
+def test_a_draft_part_is_neither_counted_nor_linked(app: SphinxTestApp) -> None:
+    build_clean(app)
+    assert not (app.outdir / "posts" / "myths-draft.html").exists()
+    nav = page(app, "posts/myths-2.html").select_one(".kb-series-nav")
+    assert [text(li) for li in nav.select("ol.kb-series-parts > li")] == ["Myth one", "Myth two (you are here)"]
+
+
+@pytest.mark.sphinx("html", testroot="series", confoverrides={"kb_include_drafts": True})
+def test_a_preview_counts_the_draft_part(app: SphinxTestApp) -> None:
+    build_clean(app)
+    banner = page(app, "posts/myths-draft.html").select_one(".kb-series-banner")
+    assert text(banner).startswith("Part 3 of 3 in Myths")
+    nav = page(app, "posts/myths-2.html").select_one(".kb-series-nav")
+    assert text(nav.select_one(".kb-series-next")) == "Next in this series: Myth three (draft)"
+
+
 # -- series pages, the index, directives and roles -----------------------------
 
 
