@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
@@ -290,9 +291,18 @@ def series_entry(env: BuildEnvironment, builder: Builder, fromdoc: str, series: 
 
 
 def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
-    """Register series pages as listings, so they are rewritten when a part changes."""
-    if series_of(app.env.docname, site_of(app.env)) is not None:
-        domain_of(app.env).listings[app.env.docname] = True
+    """Register series pages, and pages linking a series or a part, as listings.
+
+    Both show what a series holds (a {part}`key/2` link shows that part's
+    title), so they are rewritten when a part is added, renumbered or retitled.
+    """
+    env = app.env
+    links_series = any(
+        ref.get("refdomain") == "kb" and ref.get("reftype") in ("series", "part")
+        for ref in doctree.findall(addnodes.pending_xref)
+    )
+    if links_series or series_of(env.docname, site_of(env)) is not None:
+        domain_of(env).listings[env.docname] = True
 
 
 def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:

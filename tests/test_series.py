@@ -241,6 +241,7 @@ PAGES = [
     "series/index.html",
     "index.html",
     "authors/AA.html",
+    "reading.html",
 ]
 
 MYTH_THREE = """\
@@ -301,6 +302,8 @@ def test_adding_and_renumbering_parts_updates_every_page_without_clean(tmp_path:
         path.write_text(source.replace(f"part: {name[-1]}", f"part: {new}"), encoding="utf-8")
     sphinx_build(src, src / "_build")
     assert series_banner(src, "posts/myths-2.html").startswith("Part 3 of 3 in Myths")
+    reading = BeautifulSoup((src / "_build" / "reading.html").read_text(encoding="utf-8"), "html.parser")
+    assert text(reading.select_one("article p a")) == "Myth three", "{part}`myths/1` follows the renumbering"
     assert_same_as_clean_build(src, tmp_path, "renumbered")
 
 
