@@ -81,6 +81,8 @@ def feed_uri(builder: Builder, fromdoc: str, key: str) -> str:
 
 def status_text(series: model.Series, parts: list[model.Post]) -> str:
     count = len(parts)
+    if not parts:
+        return "Announced: no parts published yet, the first is coming."
     if series.status == "complete":
         return f"Complete in {count} part{'s' if count != 1 else ''}."
     planned = f" of {series.parts} planned" if series.parts and series.parts > count else ""
@@ -271,9 +273,10 @@ def series_entry(env: BuildEnvironment, builder: Builder, fromdoc: str, series: 
     status = "Complete" if series.status == "complete" else "Ongoing"
     meta += nodes.inline(status, status, classes=["kb-series-state"])
     count = len(parts)
-    counted = f"{count} of {series.parts} parts" if series.parts and series.parts > count else f"{count} parts"
+    planned = f" of {series.parts}" if series.parts and series.parts > count else ""
+    counted = f"{count}{planned} part{'' if count == 1 and not planned else 's'}"
     meta += nodes.Text(" · ")
-    meta += nodes.inline("", "1 part" if counted == "1 parts" else counted, classes=["kb-series-count"])
+    meta += nodes.inline(counted, counted, classes=["kb-series-count"])
     authors = list(dict.fromkeys(a for p in parts for a in p.authors if a in site.authors))
     if authors:
         meta += nodes.Text(" · ")

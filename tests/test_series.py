@@ -132,22 +132,27 @@ def test_series_page_shows_intro_status_feed_and_parts(app: SphinxTestApp) -> No
 
     myths = page(app, "series/myths.html").select_one(".kb-series-status")
     assert text(myths).startswith("Ongoing: 2 parts so far, more parts are coming.")
+    upcoming = page(app, "series/next-year.html").select_one("article")
+    assert text(upcoming.select_one(".kb-series-status")).startswith("Announced: no parts published yet")
+    assert text(upcoming.select_one(".kb-empty")) == "No parts published yet."
 
 
 @pytest.mark.sphinx("html", testroot="series")
 def test_series_index_lists_every_series(app: SphinxTestApp) -> None:
     build_clean(app)
     entries = page(app, "series/index.html").select(".kb-series-index .kb-series-item")
-    assert [text(e.select_one(".kb-post-title")) for e in entries] == ["Myths", "The Guide"]
+    assert [text(e.select_one(".kb-post-title")) for e in entries] == ["Myths", "Next Year", "The Guide"]
     assert [text(e.select_one(".kb-post-meta")) for e in entries] == [
         "Ongoing · 2 parts · Ann Archer · 10 January 2023 to 10 February 2023",
+        "Ongoing · 0 of 4 parts",
         "Complete · 3 parts · Ben Baker and Ann Archer · 01 March 2023 to 15 March 2023",
     ]
     assert [text(e.select_one(".kb-post-excerpt")) for e in entries] == [
         "One myth per post.",
+        "A series announced before its first part.",
         "A guide in three parts.",
     ]
-    assert entries[1].select_one(".kb-post-title a")["href"] == "guide.html"
+    assert entries[2].select_one(".kb-post-title a")["href"] == "guide.html"
 
 
 @pytest.mark.sphinx("html", testroot="series")
