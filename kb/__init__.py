@@ -21,6 +21,7 @@ MODULES = (
     "kb.posts",
     "kb.authors",
     "kb.series",
+    "kb.tags",
     "kb.upstream",
 )
 

@@ -357,10 +357,18 @@ def _load_terms(
         aliases = spec.get("aliases") or []
         if not isinstance(aliases, list):
             aliases = split_list(aliases) or []
+        if any(a is None or not str(a).strip() for a in aliases):
+            problems.append(Problem(VOCABULARY_FILE, line, f"empty alias in {name!r}", "remove it from aliases"))
+        aliases = [str(a).strip() for a in aliases if a is not None and str(a).strip()]
         slug = slugify(name)
         if not slug:
             problems.append(
-                Problem(VOCABULARY_FILE, line, f"{name!r} has an empty page name", "use letters or digits in the name")
+                Problem(
+                    VOCABULARY_FILE,
+                    line,
+                    f"{section} entry {name!r} has an empty page name",
+                    "use letters or digits in the name",
+                )
             )
             continue
         if slug in slugs:
@@ -373,14 +381,15 @@ def _load_terms(
                 )
             )
             continue
-        for spelling in [name, *map(str, aliases)]:
+        for spelling in [name, *aliases]:
             key = fold(spelling)
             if key in folded and folded[key] != name:
+                what = f"{name!r}" if spelling == name else f"alias {spelling!r} of {name!r}"
                 problems.append(
                     Problem(
                         VOCABULARY_FILE,
                         line,
-                        f"{spelling!r} already names {folded[key]!r}",
+                        f"{what} already names {folded[key]!r}",
                         "keep each spelling under one entry",
                     )
                 )
@@ -447,6 +456,14 @@ class Lookup:
 
     def __call__(self, value: str) -> str | None:
         return self._index.get(fold(value))
+
+    def suggest(self, value: str) -> str:
+        """``did you mean 'X'?`` naming canonical terms whose name or alias is close to *value*."""
+        close = difflib.get_close_matches(fold(value), list(self._index), n=6, cutoff=0.6)
+        names = list(dict.fromkeys(self._index[c] for c in close))[:3]
+        if names:
+            return "did you mean " + " or ".join(repr(n) for n in names) + "?"
+        return did_you_mean(value, self.terms)
 
 
 # -- authors and series ------------------------------------------------------
@@ -624,7 +641,7 @@ def _post_terms(
                     fm.path,
                     line,
                     f"unknown {what} {value!r}",
-                    f"{did_you_mean(str(value), lookup.terms)} Or add it to {VOCABULARY_FILE}",
+                    f"{lookup.suggest(str(value))} Or add it to {VOCABULARY_FILE}",
                 )
             )
         elif canonical not in found:

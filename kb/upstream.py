@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Set
 
     from sphinx.application import Sphinx
+    from sphinx.config import Config
     from sphinx.environment import BuildEnvironment
 
 
@@ -36,7 +37,21 @@ def merge_ablog_posts(app: Sphinx, env: BuildEnvironment, docnames: Set[str], ot
             mine[docname] = posts[docname]
 
 
+def fresh_ablog_state(app: Sphinx, config: Config) -> None:
+    """ABlog keeps its posts and collections in state shared by every ``Blog``
+    object of the process (``ablog.blog.Blog._dict``), filled by the first Sphinx
+    application only; a second build in the same process (tests, a server that
+    rebuilds in place) would list the first build's posts and skip its own
+    tag pages.  Start each application with empty state.  (Same shared state as
+    in ablog issue 316, where a rebuild found it empty.)
+    """
+    from ablog.blog import Blog
+
+    Blog._dict.clear()
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("ablog")
     ablog_parallel_read(app)
+    app.connect("config-inited", fresh_ablog_state, priority=100)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
