@@ -369,6 +369,25 @@ def test_real_series_index_and_pages(site: BuiltSite) -> None:
         assert listed == [p.title for p in series_parts(series.key)]
 
 
+def badges_by_title(site: BuiltSite, name: str) -> dict[str, str]:
+    """Title of each listed post that carries a series badge -> the badge's text."""
+    out = {}
+    for badge in site.page(name).select("article .kb-series-badge"):
+        item = badge.find_parent(class_="kb-post-item") or badge.find_parent("div")
+        title = item.select_one(".kb-post-title a, h2 a, a")
+        out[text(title)] = text(badge)
+    return out
+
+
+@pytest.mark.parametrize("name", ["index.html", "authors/BD.html", "blog/tag/inspections.html", "blog/2023.html"])
+def test_listings_badge_series_posts(site: BuiltSite, name: str) -> None:
+    badges = badges_by_title(site, name)
+    assert badges, f"{name} shows no series badge"
+    for title, badge in badges.items():
+        post = next(p for p in CONTENT.published if p.title == title)
+        assert badge == f"{CONTENT.series[post.series].title} · Part {post.part}"
+
+
 def test_series_index_is_linked_from_home(site: BuiltSite) -> None:
     hrefs = {a["href"] for a in site.page("index.html").select("a[href]")}
     assert "series/index.html" in hrefs
