@@ -101,7 +101,7 @@ def date_range(parts: list[model.Post]) -> str:
 
 
 def banner(env: BuildEnvironment, builder: Builder, post: model.Post) -> nodes.container:
-    """ "Part 2 of 3 in <series>", linked to the series page, under the byline."""
+    """The banner under the byline: "Part 2 of 3 in <series>", linked to the series page."""
     series = site_of(env).series[post.series or ""]
     parts = parts_of(env, series.key)
     box = nodes.container(classes=["kb-series-banner"])
