@@ -132,10 +132,15 @@ class Series:
     status: str
     path: str
     parts: int | None = None
+    #: Line of each front-matter key, for problems found after loading.
+    lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def docname(self) -> str:
         return f"{SERIES_DIR}/{self.key}"
+
+    def line(self, key: str) -> int:
+        return self.lines.get(key, 1)
 
 
 @dataclass(frozen=True)
@@ -152,10 +157,16 @@ class Post:
     series: str | None = None
     part: int | None = None
     summary: str | None = None
+    #: Line of each front-matter key, for problems found after loading
+    #: (two posts claiming one part, a gap in a series).
+    lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def published(self) -> bool:
         return self.status == "published"
+
+    def line(self, key: str) -> int:
+        return self.lines.get(key, 1)
 
 
 @dataclass
@@ -600,7 +611,13 @@ def load_series(root: Path, problems: list[Problem]) -> dict[str, Series]:
                 Problem(fm.path, fm.line("status"), "a complete series must say how many parts it has", "add parts: N")
             )
         series[path.stem] = Series(
-            path.stem, str(fm.values["title"]).strip(), str(fm.values["summary"]).strip(), status, fm.path, parts
+            path.stem,
+            str(fm.values["title"]).strip(),
+            str(fm.values["summary"]).strip(),
+            status,
+            fm.path,
+            parts,
+            lines=dict(fm.lines),
         )
     return series
 
@@ -739,18 +756,46 @@ def load_post(
         if series not in site.series:
             problems.append(
                 Problem(
-                    fm.path, fm.line("series"), f"unknown series {series!r}", f"{did_you_mean(series, site.series)} Or add series/{series}.md"
+                    fm.path,
+                    fm.line("series"),
+                    f"unknown series {series!r}",
+                    f"{did_you_mean(series, site.series)} Or add {SERIES_DIR}/{series}.md",
+                    kind="series",
                 )
             )
             series = None
         elif part is None:
-            problems.append(Problem(fm.path, fm.line("series"), f"series {series!r} without a part", "add part: N"))
+            problems.append(
+                Problem(
+                    fm.path,
+                    fm.line("series"),
+                    f"series {series!r} without a part",
+                    "add 'part: N' with this post's place in the series",
+                    kind="series",
+                )
+            )
     if part is not None:
         if isinstance(part, bool) or not isinstance(part, int) or part < 1:
-            problems.append(Problem(fm.path, fm.line("part"), f"part {part!r} is not a positive whole number", "part: 1"))
+            problems.append(
+                Problem(
+                    fm.path,
+                    fm.line("part"),
+                    f"part {part!r} is not a positive whole number",
+                    "write the part's place in the series as 1, 2, 3...",
+                    kind="series",
+                )
+            )
             part = None
         elif values.get("series") is None:
-            problems.append(Problem(fm.path, fm.line("part"), f"part {part} without a series", "add series: <key>"))
+            problems.append(
+                Problem(
+                    fm.path,
+                    fm.line("part"),
+                    f"part {part} without a series",
+                    f"add 'series: <key>' naming a file in {SERIES_DIR}/, or remove 'part'",
+                    kind="series",
+                )
+            )
     summary = values.get("summary")
     if draft:
         status = "draft"
@@ -775,46 +820,67 @@ def load_post(
         series=series if part else None,
         part=part if series else None,
         summary=str(summary).strip() if summary else None,
+        lines=dict(fm.lines),
     )
 
 
 def _check_series(site: Site, include_held: bool) -> None:
+    """Problems only the whole series shows: a part claimed twice, a gap, a missing last part."""
     for key, series in site.series.items():
         members = [p for p in site.posts.values() if p.series == key and (p.published or include_held)]
         by_part: dict[int, Post] = {}
         for post in sorted(members, key=lambda p: p.path):
-            if post.part in by_part:
+            number = post.part or 0
+            if number in by_part:
                 site.problems.append(
                     Problem(
                         post.path,
-                        1,
-                        f"part {post.part} of series {key!r} is also claimed by {by_part[post.part].path}",
+                        post.line("part"),
+                        f"part {number} of series {key!r} is also claimed by {by_part[number].path}",
                         "give each part its own number",
+                        kind="series",
                     )
                 )
             else:
-                by_part[post.part or 0] = post
-        numbers = sorted(by_part)
-        for expected, number in enumerate(numbers, 1):
-            if number != expected:
+                by_part[number] = post
+        if not by_part:
+            continue
+        last = max(by_part)
+        missing = [n for n in range(1, last) if n not in by_part]
+        if missing:
+            after = min(n for n in by_part if n > missing[0])
+            gap = " and ".join(", ".join(map(str, missing)).rsplit(", ", 1))
+            site.problems.append(
+                Problem(
+                    by_part[after].path,
+                    by_part[after].line("part"),
+                    f"series {key!r} jumps to part {after}: part{'s' if len(missing) > 1 else ''} {gap} "
+                    f"{'are' if len(missing) > 1 else 'is'} missing",
+                    f"renumber the parts 1, 2, 3... or publish part {missing[0]}",
+                    kind="series",
+                )
+            )
+        if series.status == "complete" and series.parts:
+            if series.parts not in by_part:
+                site.problems.append(
+                    Problem(
+                        series.path,
+                        series.line("parts"),
+                        f"complete series {key!r} has no published part {series.parts} (its last part)",
+                        "publish the last part, or set 'status: ongoing'",
+                        kind="series",
+                    )
+                )
+            for number in sorted(n for n in by_part if n > series.parts):
                 site.problems.append(
                     Problem(
                         by_part[number].path,
-                        1,
-                        f"series {key!r} jumps to part {number}: part {expected} is missing",
-                        f"renumber, or publish part {expected}",
+                        by_part[number].line("part"),
+                        f"part {number} is beyond the {series.parts} parts of complete series {key!r}",
+                        f"set 'parts: {last}' in {series.path}, or renumber this post",
+                        kind="series",
                     )
                 )
-                break
-        if series.status == "complete" and series.parts and series.parts not in by_part:
-            site.problems.append(
-                Problem(
-                    series.path,
-                    1,
-                    f"complete series {key!r} has no published part {series.parts}",
-                    "publish the last part, or set status: ongoing",
-                )
-            )
 
 
 def load(
