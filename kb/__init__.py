@@ -22,6 +22,7 @@ MODULES = (
     "kb.authors",
     "kb.series",
     "kb.upstream",
+    "kb.policy",
 )
 
 

@@ -52,6 +52,18 @@ SERIES_KEYS: dict[str, tuple[bool, str]] = {
 }
 SERIES_STATUSES = ("ongoing", "complete")
 
+#: Bounds on one post, so that one file cannot multiply into huge pages and
+#: feeds (each tag and the author get a page and a feed listing the post).
+MAX_POST_BYTES = 200_000
+MAX_TAGS = 8
+
+#: Files that may sit in posts/ next to the posts: their figures and downloads.
+#: Anything else there (a .rst, a .MD, a .txt) would silently not be published.
+ASSET_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".pdf", ".csv", ".xlsx", ".docx"})
+
+#: A tag in a title: titles are Markdown, so it would become raw HTML.
+_HTML_TAG = re.compile(r"<[A-Za-z!/?]")
+
 _ISO_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}"
     r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
@@ -265,6 +277,20 @@ def read_front_matter(root: Path, path: Path, problems: list[Problem]) -> FrontM
     }
     values = {str(k): v for k, v in data.items()}
     return FrontMatter(rel, values, key_lines, "".join(lines[end + 1 :]), end + 2)
+
+
+def check_plain_title(fm: FrontMatter, title: str, problems: list[Problem]) -> None:
+    """Titles are plain text: an HTML tag in one would become raw HTML on every page."""
+    if _HTML_TAG.search(title):
+        problems.append(
+            Problem(
+                fm.path,
+                fm.line("title"),
+                f"the title {title!r} contains HTML",
+                "titles are plain text: remove the tag, or put it in backticks to show it as code",
+                "policy",
+            )
+        )
 
 
 def check_keys(fm: FrontMatter, schema: dict[str, tuple[bool, str]], problems: list[Problem]) -> bool:
@@ -516,10 +542,18 @@ def load_authors(root: Path, practices: Lookup, problems: list[Problem]) -> dict
 
 def load_series(root: Path, problems: list[Problem]) -> dict[str, Series]:
     series: dict[str, Series] = {}
+    pages: dict[str, str] = {}
     for path in _profile_files(root, SERIES_DIR):
         fm = read_front_matter(root, path, problems)
         if fm is None or not check_keys(fm, SERIES_KEYS, problems):
             continue
+        other = pages.setdefault(fold(path.stem), fm.path)
+        if other != fm.path:
+            problems.append(
+                Problem(fm.path, 1, f"series key {path.stem!r} clashes with {other}", "rename one file", "policy")
+            )
+            continue
+        check_plain_title(fm, str(fm.values["title"]).strip(), problems)
         status = str(fm.values["status"]).strip()
         if status not in SERIES_STATUSES:
             problems.append(
@@ -638,6 +672,18 @@ def load_post(
     title = str(values.get("title") or "").strip()
     if values.get("title") is not None and not isinstance(values.get("title"), str | int | float):
         problems.append(Problem(fm.path, fm.line("title"), "title must be text", "title: \"...\""))
+    check_plain_title(fm, title, problems)
+    size = len(fm.body.encode("utf-8"))
+    if size > MAX_POST_BYTES:
+        problems.append(
+            Problem(
+                fm.path,
+                1,
+                f"the post is {size // 1000} KB, over the limit of {MAX_POST_BYTES // 1000} KB",
+                "split it into a series of shorter posts, or move large tables and data into linked files",
+                "policy",
+            )
+        )
     for number, text in enumerate(fm.body.splitlines(), fm.body_line):
         if re.match(r"^#\s+\S", text):
             problems.append(
@@ -666,6 +712,16 @@ def load_post(
         problems.append(Problem(fm.path, fm.line("updated"), "updated is before date", "correct one of them"))
     authors = _post_authors(fm, site.authors, problems) if values.get("author") is not None else []
     post_tags = _post_terms(fm, "tags", tags, problems) if values.get("tags") is not None else []
+    if len(post_tags) > MAX_TAGS:
+        problems.append(
+            Problem(
+                fm.path,
+                fm.line("tags"),
+                f"{len(post_tags)} tags, over the limit of {MAX_TAGS}",
+                f"keep the {MAX_TAGS} that describe the post best",
+                "policy",
+            )
+        )
     practice = _post_terms(fm, "practice", practices, problems, single=True) if values.get("practice") is not None else []
     series, part = values.get("series"), values.get("part")
     if series is not None:
@@ -710,6 +766,48 @@ def load_post(
         part=part if series else None,
         summary=str(summary).strip() if summary else None,
     )
+
+
+def _check_strays(root: Path, problems: list[Problem]) -> None:
+    """A file in posts/ that is neither a post nor a figure would silently go unpublished."""
+    folder = root / POSTS_DIR
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        rel = path.relative_to(root)
+        if path.is_dir() or path.suffix == ".md" or any(p.startswith(".") for p in rel.parts):
+            continue
+        if path.suffix.lower() in ASSET_SUFFIXES:
+            continue
+        problems.append(
+            Problem(
+                rel.as_posix(),
+                1,
+                f"{path.name!r} is not a post: only .md files in {POSTS_DIR}/ are published",
+                f"rename it to {path.stem}.md if it is a post, or move it out of {POSTS_DIR}/",
+                "policy",
+            )
+        )
+
+
+def post_label(docname: str) -> str:
+    """The label ABlog gives a post: its file name, or its folder's name for index.md."""
+    folder, _, name = docname.rpartition("/")
+    return folder.rpartition("/")[2] if name == "index" else name
+
+
+def _check_collisions(site: Site) -> None:
+    """Two posts must not share an output file or ABlog's label (one would replace the other)."""
+    pages: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    for post in sorted(site.posts.values(), key=lambda p: p.path):
+        for seen, key, what in (
+            (pages, fold(post.docname), "output page (file names differ only in case)"),
+            (labels, post_label(post.docname), f"label {post_label(post.docname)!r} (the same file name)"),
+        ):
+            other = seen.setdefault(key, post.path)
+            if other != post.path:
+                site.problems.append(
+                    Problem(post.path, 1, f"this post and {other} share the {what}", "rename one of them", "policy")
+                )
 
 
 def _check_series(site: Site, include_held: bool) -> None:
@@ -782,6 +880,8 @@ def load(
         else:
             docname = path.relative_to(root).with_suffix("").as_posix()
             site.posts[docname] = Post(docname, path.relative_to(root).as_posix(), "", None, (), (), None, "invalid")
+    _check_strays(root, site.problems)
+    _check_collisions(site)
     _check_series(site, include_held)
     site.problems.sort()
     return site
