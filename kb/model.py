@@ -36,6 +36,14 @@ POST_KEYS: dict[str, tuple[bool, str]] = {
     "summary": (False, "one or two sentences for listings (default: first paragraph)"),
     "draft": (False, "true keeps the post out of the published site"),
 }
+#: ABlog front matter the site refuses, and why (ABlog never sees a post's front matter).
+UNSUPPORTED_POST_KEYS = {
+    "redirect": "ABlog's redirect writes a page at any path it names (even over the home page or outside the "
+    "output folder), so it is not supported: keep a moved post's file name instead",
+    "external_link": "a post is published here, not linked elsewhere: put the link in the body",
+    "canonical_link": "every page's canonical address derives from the site URL: remove the key",
+    "blogpost": "every file in posts/ is a post: remove the key",
+}
 AUTHOR_KEYS: dict[str, tuple[bool, str]] = {
     "name": (True, "full name as it should be printed"),
     "role": (False, "job title, default 'Consultant'"),
@@ -297,7 +305,11 @@ def check_keys(fm: FrontMatter, schema: dict[str, tuple[bool, str]], problems: l
     """Report unknown and missing keys; return True when all required keys are there."""
     ok = True
     for key in fm.values:
-        if key not in schema:
+        if key not in schema and schema is POST_KEYS and key in UNSUPPORTED_POST_KEYS:
+            problems.append(
+                Problem(fm.path, fm.line(key), f"front-matter key {key!r} is not supported", UNSUPPORTED_POST_KEYS[key], "policy")
+            )
+        elif key not in schema:
             problems.append(
                 Problem(fm.path, fm.line(key), f"unknown front-matter key {key!r}", did_you_mean(key, schema))
             )

@@ -19,8 +19,9 @@ repository, or take over another page.  So, while a document is read:
   does not support it: move a post by keeping its file name.
 
 Every violation is a located warning of type ``kb``, subtype ``policy``, naming
-the fix (``-W`` makes it an error), and the offending node is removed, so even
-a lenient preview build publishes nothing the policy refuses.
+the fix (``-W`` makes it an error), and the offending node is removed (raw HTML is
+kept as visible text), so even a lenient preview build publishes nothing the
+policy refuses.
 
 Before reading, every document is checked for what would silently go missing:
 a published post that ``exclude_patterns`` leaves out, post front matter on a
@@ -160,12 +161,15 @@ class SafeCSVTable(CSVTable):
     """``csv-table`` that reads only files inside the repository, never a URL."""
 
     def run(self) -> list[nodes.Node]:
+        env = self.state.document.settings.env
         location = self.state_machine.get_source_and_line(self.lineno)
         if "url" in self.options:
-            refuse(f"{{{self.name}}} with :url: is not allowed", "save the CSV in the repository and use :file:", location)
+            refuse(
+                f"{{{self.name}}} with :url: is not allowed", "save the CSV file next to the post, use :file:", location
+            )
             return []
         name = self.options.get("file")
-        if name and not inside(self.env.relfn2path(name)[1], self.env.srcdir):
+        if name and not inside(env.relfn2path(name)[1], env.srcdir):
             refuse(
                 f"{{{self.name}}} :file: {name!r} is outside the repository (or in a hidden folder)",
                 "copy the CSV into the repository next to the post",
@@ -180,13 +184,12 @@ class SafeCSVTable(CSVTable):
 
 def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
     """Refuse ``{eval-rst}`` blocks: reStructuredText would bypass the Markdown rules."""
-    path = app.env.doc2path(docname)
     for number, line in enumerate(source[0].splitlines(), 1):
         if _EVAL_RST.search(line):
             refuse(
                 "{eval-rst} blocks are not allowed: reStructuredText can carry raw HTML",
                 "write the content in Markdown",
-                (str(path), number),
+                (docname, number),
             )
 
 
@@ -212,7 +215,8 @@ def on_include_read(app: Sphinx, relative_path: Path, parent_docname: str, conte
 
 
 class ContentPolicy(SphinxTransform):
-    """Refuse raw HTML, unsafe link targets and files from outside the repository.
+    """Refuse raw HTML, unsafe link targets and files from outside the repository;
+    drop warning text from the document.
 
     Runs before ABlog takes a post's excerpt (priority 800) and before the
     collectors that copy images and downloads (``doctree-read``), so a refused
@@ -230,7 +234,8 @@ class ContentPolicy(SphinxTransform):
                 "write Markdown instead; to show a tag as text, put it in backticks",
                 location_of(node, env),
             )
-            node.parent.remove(node)
+            text = node.astext()
+            node.replace_self(nodes.Text(text) if kind == "inline HTML" else nodes.literal_block(text, text))
         for node in list(self.document.findall(nodes.reference)):
             uri = node.get("refuri")
             if uri is not None and not self.allowed(uri):
@@ -269,6 +274,11 @@ class ContentPolicy(SphinxTransform):
                     location_of(node, env),
                 )
                 node.replace_self(nodes.inline("", "", *node.children))
+        if not self.config.keep_warnings:
+            # Already logged when they were made; left in, their text becomes
+            # the first paragraph, hence the excerpt in listings and feeds.
+            for node in list(self.document.findall(nodes.system_message)):
+                node.parent.remove(node)
         for docinfo in self.document.findall(nodes.docinfo):
             for field in list(docinfo.findall(nodes.field)):
                 if field[0].astext() in ABLOG_ONLY_KEYS:
@@ -299,7 +309,7 @@ def on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[s
             refuse(
                 "this post is left out of the build by exclude_patterns",
                 "remove the pattern from conf.py, or set 'draft: true' to hold the post back",
-                (str(srcdir / post.path), 1),
+                f"{srcdir / post.path}:1",
             )
     reserved = generated_pages(app)
     for docname in sorted(env.found_docs):
@@ -308,7 +318,7 @@ def on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[s
             refuse(
                 f"the page name {docname!r} belongs to a page the build generates",
                 "rename or move the file",
-                (str(path), 1),
+                (docname, 1),
             )
         if docname.split("/", 1)[0] in CONTENT_DIRS or not str(path).endswith(".md"):
             continue
@@ -318,7 +328,7 @@ def on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[s
             refuse(
                 f"post front matter ({', '.join(keys)}) outside {model.POSTS_DIR}/",
                 f"move the post into {model.POSTS_DIR}/, or remove those keys from this page",
-                (str(path), front.line(keys[0]) if front else 1),
+                (docname, front.line(keys[0]) if front else 1),
             )
 
 
