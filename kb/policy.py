@@ -34,6 +34,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ablog.blog import Blog
 from docutils import nodes
 from docutils.parsers.rst import directives
 from markupsafe import escape
@@ -162,7 +163,7 @@ class SafeCSVTable(CSVTable):
 
     def run(self) -> list[nodes.Node]:
         env = self.state.document.settings.env
-        location = self.state_machine.get_source_and_line(self.lineno)
+        location = (env.docname, self.state_machine.get_source_and_line(self.lineno)[1])
         if "url" in self.options:
             refuse(
                 f"{{{self.name}}} with :url: is not allowed", "save the CSV file next to the post, use :file:", location
@@ -348,12 +349,21 @@ def on_html_page_context(
         context["title"] = escape(context["title"])
 
 
+def on_config_inited(app: Sphinx, config: Any) -> None:
+    """Start from an empty ABlog: its ``Blog`` keeps one state shared by every
+    Sphinx application in the process, so a second build (a test session,
+    ``sphinx-autobuild`` in-process) would list and feed the first build's posts.
+    """
+    Blog._dict.clear()
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("kb.content")
     app.add_directive("raw", RawDirective, override=True)
     app.add_directive("post", PostDirective, override=True)
     app.add_directive("literalinclude", SafeLiteralInclude, override=True)
     app.add_directive("csv-table", SafeCSVTable, override=True)
+    app.connect("config-inited", on_config_inited)
     app.add_transform(ContentPolicy)
     app.connect("source-read", on_source_read)
     app.connect("include-read", on_include_read)
