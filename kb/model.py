@@ -225,6 +225,22 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+def _has_aliases(node: yaml.Node) -> bool:
+    """True when a node is reached twice (``*alias``): a few lines could expand to gigabytes."""
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            return True
+        seen.add(id(current))
+        if isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+        elif isinstance(current, yaml.MappingNode):
+            stack.extend(item for pair in current.value for item in pair)
+    return False
+
+
 @dataclass
 class FrontMatter:
     """Front matter of one file: values, the line of each key, and the body."""
@@ -267,6 +283,9 @@ def read_front_matter(root: Path, path: Path, problems: list[Problem]) -> FrontM
         loader = _Loader(source)
         try:
             node = loader.get_single_node()
+            if node is not None and _has_aliases(node):
+                problems.append(Problem(rel, 2, "YAML anchors and aliases (&, *) are not supported", "write each value out"))
+                return None
             data = loader.construct_document(node) if node is not None else {}
         finally:
             loader.dispose()
@@ -369,7 +388,7 @@ def _load_terms(
                 Problem(VOCABULARY_FILE, line, f"{section} entry {name!r} must be a mapping", "give description:")
             )
             continue
-        unknown = set(spec) - {"description", "aliases"}
+        unknown = {str(k) for k in spec} - {"description", "aliases"}
         for key in sorted(unknown):
             problems.append(
                 Problem(
@@ -440,8 +459,16 @@ def load_vocabulary(root: Path, problems: list[Problem]) -> tuple[dict[str, Term
     if not path.exists():
         problems.append(Problem(VOCABULARY_FILE, 1, "the vocabulary file is missing", "create vocabulary.yaml"))
         return {}, {}
-    source = path.read_text(encoding="utf-8")
     try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(VOCABULARY_FILE, 1, f"cannot read file: {exc}", "save it as UTF-8 text"))
+        return {}, {}
+    try:
+        node = yaml.compose(source, Loader=_Loader)
+        if node is not None and _has_aliases(node):
+            problems.append(Problem(VOCABULARY_FILE, 1, "YAML anchors and aliases (&, *) are not supported", "write each value out"))
+            return {}, {}
         data = yaml.load(source, Loader=_Loader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -453,7 +480,7 @@ def load_vocabulary(root: Path, problems: list[Problem]) -> tuple[dict[str, Term
     if not isinstance(data, dict):
         problems.append(Problem(VOCABULARY_FILE, 1, "must hold 'tags:' and 'practices:'", ""))
         return {}, {}
-    for key in sorted(set(data) - {"tags", "practices"}):
+    for key in sorted({str(k) for k in data} - {"tags", "practices"}):
         problems.append(
             Problem(VOCABULARY_FILE, lines.get(key, 1), f"unknown section {key!r}", did_you_mean(key, ["tags", "practices"]))
         )
