@@ -225,6 +225,9 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+NO_ALIASES = "YAML anchors and aliases (&, *) are not supported"
+
+
 def _has_aliases(node: yaml.Node) -> bool:
     """True when a node is reached twice (``*alias``): a few lines could expand to gigabytes."""
     seen: set[int] = set()
@@ -284,7 +287,7 @@ def read_front_matter(root: Path, path: Path, problems: list[Problem]) -> FrontM
         try:
             node = loader.get_single_node()
             if node is not None and _has_aliases(node):
-                problems.append(Problem(rel, 2, "YAML anchors and aliases (&, *) are not supported", "write each value out"))
+                problems.append(Problem(rel, 2, NO_ALIASES, "write each value out"))
                 return None
             data = loader.construct_document(node) if node is not None else {}
         finally:
@@ -326,7 +329,7 @@ def check_keys(fm: FrontMatter, schema: dict[str, tuple[bool, str]], problems: l
     for key in fm.values:
         if key not in schema and schema is POST_KEYS and key in UNSUPPORTED_POST_KEYS:
             problems.append(
-                Problem(fm.path, fm.line(key), f"front-matter key {key!r} is not supported", UNSUPPORTED_POST_KEYS[key], "policy")
+                Problem(fm.path, fm.line(key), f"key {key!r} is not supported", UNSUPPORTED_POST_KEYS[key], "policy")
             )
         elif key not in schema:
             problems.append(
@@ -467,7 +470,7 @@ def load_vocabulary(root: Path, problems: list[Problem]) -> tuple[dict[str, Term
     try:
         node = yaml.compose(source, Loader=_Loader)
         if node is not None and _has_aliases(node):
-            problems.append(Problem(VOCABULARY_FILE, 1, "YAML anchors and aliases (&, *) are not supported", "write each value out"))
+            problems.append(Problem(VOCABULARY_FILE, 1, NO_ALIASES, "write each value out"))
             return {}, {}
         data = yaml.load(source, Loader=_Loader) or {}
     except yaml.YAMLError as exc:

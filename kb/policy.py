@@ -18,6 +18,9 @@ repository, or take over another page.  So, while a document is read:
   replace the home page, or a file outside the output folder), so the site
   does not support it: move a post by keeping its file name.
 
+Each label names one target: two documents defining it (or a post named like
+another page's label, which ABlog overwrites silently) are refused too.
+
 Every violation is a located warning of type ``kb``, subtype ``policy``, naming
 the fix (``-W`` makes it an error), and the offending node is removed (raw HTML is
 kept as visible text), so even a lenient preview build publishes nothing the
@@ -46,9 +49,11 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__, model
-from kb.content import site_of
+from kb.content import post_of, site_of
 
 if TYPE_CHECKING:
+    from collections.abc import Set
+
     from sphinx.application import Sphinx
     from sphinx.environment import BuildEnvironment
 
@@ -333,6 +338,57 @@ def on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[s
             )
 
 
+# -- labels: one target per name ----------------------------------------------
+
+
+def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
+    """Remember the labels this document defines, and the label ABlog gives a post."""
+    env = app.env
+    labels: dict[str, int] = {}
+    for name, explicit in doctree.nametypes.items():
+        target = doctree.ids.get(doctree.nameids.get(name) or "")
+        if explicit:
+            labels[name] = (target.line if target is not None else None) or 1
+    if post_of(env, env.docname) is not None:
+        labels.setdefault(model.post_label(env.docname).lower(), 1)
+    env.kb_labels = getattr(env, "kb_labels", {})  # type: ignore[attr-defined]
+    env.kb_labels[env.docname] = labels  # type: ignore[attr-defined]
+
+
+def on_env_purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    """Forget the labels of a document that is read again or removed."""
+    getattr(env, "kb_labels", {}).pop(docname, None)
+
+
+def on_env_merge_info(app: Sphinx, env: BuildEnvironment, docnames: Set[str], other: BuildEnvironment) -> None:
+    """Bring the labels a parallel reader found into the main environment."""
+    mine = env.__dict__.setdefault("kb_labels", {})
+    for docname in docnames:
+        if docname in getattr(other, "kb_labels", {}):
+            mine[docname] = other.kb_labels[docname]  # type: ignore[attr-defined]
+
+
+def on_env_check_consistency(app: Sphinx, env: BuildEnvironment) -> None:
+    """A label defined twice links to one of them at random (ABlog and parallel reading
+    overwrite it without a word), so each label must have one document.
+    """
+    owners: dict[str, list[tuple[str, int]]] = {}
+    for docname, labels in sorted(getattr(env, "kb_labels", {}).items()):
+        for label, line in labels.items():
+            owners.setdefault(label, []).append((docname, line))
+    posts = site_of(env).posts
+    for label, places in sorted(owners.items()):
+        if all(d in posts and model.post_label(d).lower() == label for d, _ in places):
+            continue  # two posts with one file name: the content model has said so
+        if len(places) > 1:
+            others = ", ".join(env.doc2path(d, base=False).as_posix() for d, _ in places[:-1])
+            refuse(
+                f"the label {label!r} is also defined in {others}; links to it would reach only one",
+                "rename one of the labels (a post's label is its file name)",
+                places[-1],
+            )
+
+
 # -- writing -----------------------------------------------------------------
 
 
@@ -368,5 +424,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("source-read", on_source_read)
     app.connect("include-read", on_include_read)
     app.connect("env-before-read-docs", on_env_before_read_docs)
+    app.connect("doctree-read", on_doctree_read)
+    app.connect("env-purge-doc", on_env_purge_doc)
+    app.connect("env-merge-info", on_env_merge_info)
+    app.connect("env-check-consistency", on_env_check_consistency)
     app.connect("html-page-context", on_html_page_context)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

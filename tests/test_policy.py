@@ -94,9 +94,9 @@ VIOLATIONS = {
     "csv file outside": ("posts/csv.md:11", f"{{csv-table}} :file: '{PASSWD}' is outside"),
     "csv url": ("posts/csv.md:15", "{csv-table} with :url: is not allowed"),
     "post directive": ("posts/post-directive.md:11", "the {post} directive is not allowed"),
-    "redirect key": ("posts/ablog-keys.md:7", "front-matter key 'redirect' is not supported (ABlog's redirect writes"),
-    "external_link key": ("posts/ablog-keys.md:8", "front-matter key 'external_link' is not supported"),
-    "canonical_link key": ("posts/ablog-keys.md:9", "front-matter key 'canonical_link' is not supported"),
+    "redirect key": ("posts/ablog-keys.md:7", "key 'redirect' is not supported (ABlog's redirect writes"),
+    "external_link key": ("posts/ablog-keys.md:8", "key 'external_link' is not supported"),
+    "canonical_link key": ("posts/ablog-keys.md:9", "key 'canonical_link' is not supported"),
     "post keys outside posts/": ("about.md:3", "post front matter (blogpost, date, redirect) outside posts/"),
     "generated page name": ("blog/tag/gmp.md:1", "the page name 'blog/tag/gmp' belongs to a page the build generates"),
     "title with html": ("posts/title-html.md:2", "the title '<img src=x onerror=alert(1)>' contains HTML"),
@@ -111,6 +111,8 @@ VIOLATIONS = {
     "same label": ("posts/sub/same.md:1", "this post and posts/same.md share the label 'same'"),
     "same author page": ("authors/aa.md:1", "author key 'aa' clashes with 'authors/AA.md'"),
     "same tag page": ("vocabulary.yaml:12", "'C++' and 'C' would share the page 'c'"),
+    "label taken by a post": ("posts/ok.md:1", "the label 'ok' is also defined in about.md"),
+    "same label twice": ("posts/links.md:26", "the label 'intro' is also defined in posts/csv.md"),
     "page outside every toctree": ("orphan-page.md", "document isn't included in any toctree"),
 }
 
