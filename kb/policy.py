@@ -33,11 +33,13 @@ page outside ``posts/``, a page whose name belongs to a generated page.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ablog.blog import Blog
+from ablog.post import UpdateDirective
 from docutils import nodes
 from docutils.parsers.rst import directives
 from markupsafe import escape
@@ -183,6 +185,43 @@ class SafeCSVTable(CSVTable):
             )
             return []
         return super().run()
+
+
+class CheckedUpdate(UpdateDirective):
+    """ABlog's ``{update}`` with its date checked first: ABlog raises on a date it
+    cannot read (or one with a timezone, compared with naive post dates), which
+    stops the whole build with a traceback.  A bad date is a located error, and
+    the note is kept as an ordinary one.
+    """
+
+    def run(self) -> list[nodes.Node]:
+        env = self.state.document.settings.env
+        text = self.arguments[0].strip()
+        if update_date(text, env.config.post_date_format) is not None:
+            return super().run()
+        refuse(
+            f"{{update}} date {text!r} is not a date",
+            "write it as YYYY-MM-DD, e.g. ```{update} 2023-05-08",
+            (env.docname, self.lineno),
+        )
+        note = nodes.admonition(classes=["note", "update"])
+        note += nodes.title("Update", "Update")
+        self.state.nested_parse(self.content, self.content_offset, note)
+        return [note]
+
+
+def update_date(text: str, date_format: str) -> dt.datetime | None:
+    """The date of an ``{update}`` as ABlog will read it: the post date format, or ISO without a zone."""
+    try:
+        return dt.datetime.strptime(text, date_format)
+    except ValueError:
+        pass
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?", text):
+        try:
+            return dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    return None
 
 
 # -- reading -----------------------------------------------------------------
@@ -419,6 +458,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("post", PostDirective, override=True)
     app.add_directive("literalinclude", SafeLiteralInclude, override=True)
     app.add_directive("csv-table", SafeCSVTable, override=True)
+    app.add_directive("update", CheckedUpdate, override=True)
     app.connect("config-inited", on_config_inited)
     app.add_transform(ContentPolicy)
     app.connect("source-read", on_source_read)

@@ -111,6 +111,8 @@ VIOLATIONS = {
     "same label": ("posts/sub/same.md:1", "this post and posts/same.md share the label 'same'"),
     "same author page": ("authors/aa.md:1", "author key 'aa' clashes with 'authors/AA.md'"),
     "same tag page": ("vocabulary.yaml:12", "'C++' and 'C' would share the page 'c'"),
+    "update with a zone": ("posts/bad-update.md:11", "{update} date '2023-05-08T10:00+02:00' is not a date"),
+    "update without a date": ("posts/bad-update.md:15", "{update} date 'not-a-date' is not a date"),
     "label taken by a post": ("posts/ok.md:1", "the label 'ok' is also defined in about.md"),
     "same label twice": ("posts/links.md:26", "the label 'intro' is also defined in posts/csv.md"),
     "page outside every toctree": ("orphan-page.md", "document isn't included in any toctree"),
@@ -140,6 +142,13 @@ def test_a_strict_build_of_hostile_content_fails(tmp_path: Path) -> None:
 def test_invalid_posts_do_not_become_ordinary_pages(hostile: Built) -> None:
     for name in ("unparseable", "empty", "left-out"):
         assert not (hostile.outdir / "posts" / f"{name}.html").exists(), name
+
+
+def test_an_update_with_a_bad_date_stays_a_note(hostile: Built) -> None:
+    page = BeautifulSoup((hostile.outdir / "posts" / "bad-update.html").read_text(encoding="utf-8"), "html.parser")
+    notes = [note.get_text() for note in page.select(".admonition.update")]
+    assert len(notes) == 2
+    assert "Still shown as a note." in notes[1]
 
 
 def test_no_refused_content_reaches_the_output(hostile: Built) -> None:
