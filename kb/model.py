@@ -573,11 +573,30 @@ def load_authors(root: Path, practices: Lookup, problems: list[Problem]) -> dict
             links=tuple(links),
         )
     names: dict[str, str] = {}
+    pages: dict[str, str] = {}
     for author in authors.values():
         other = names.setdefault(fold(author.name), author.key)
         if other != author.key:
             problems.append(
                 Problem(author.path, 2, f"name {author.name!r} is also used by {other!r}", "give each author one file")
+            )
+            continue
+        # ABlog names each author's page after the name: blog/author/<slug>.
+        page = slugify(author.name)
+        other = pages.setdefault(page, author.key)
+        if not page:
+            problems.append(
+                Problem(author.path, 2, f"name {author.name!r} has no letters or digits", "spell it in letters", "policy")
+            )
+        elif other != author.key:
+            problems.append(
+                Problem(
+                    author.path,
+                    2,
+                    f"name {author.name!r} and the name of {other!r} would share the page blog/author/{page}",
+                    "spell the names so that they differ in letters or digits",
+                    "policy",
+                )
             )
     return authors
 
