@@ -11,6 +11,8 @@ repository, or take over another page.  So, while a document is read:
   downloads must be files inside the repository;
 - ``{include}``, ``{literalinclude}`` and ``{csv-table}`` read only files inside
   the repository (hidden folders such as ``.git`` excluded);
+- ``<meta http-equiv>`` (from ``html_meta`` or ``{meta}``) is refused: it can
+  send the reader to another site;
 - ABlog's ``{post}`` directive and its ``blogpost``/``redirect``/
   ``external_link``/``canonical_link`` front matter are refused: a post is a
   file in ``posts/`` described by the front matter of :mod:`kb.model`.
@@ -319,6 +321,14 @@ class ContentPolicy(SphinxTransform):
                     location_of(node, env),
                 )
                 node.replace_self(nodes.inline("", "", *node.children))
+        for node in list(self.document.findall(nodes.meta)):
+            if "http-equiv" in node.attributes:
+                refuse(
+                    f"meta http-equiv {node['http-equiv']!r} is not allowed (it can redirect or reload the page)",
+                    "remove it from html_meta or the {meta} directive; name=description and keywords are fine",
+                    location_of(node, env),
+                )
+                node.parent.remove(node)
         if not self.config.keep_warnings:
             # Already logged when they were made; left in, their text becomes
             # the first paragraph, hence the excerpt in listings and feeds.

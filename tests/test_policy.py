@@ -93,6 +93,7 @@ VIOLATIONS = {
     "image outside": ("posts/includes.md:19", f"image '{PASSWD}' is not allowed"),
     "csv file outside": ("posts/csv.md:11", f"{{csv-table}} :file: '{PASSWD}' is outside"),
     "csv url": ("posts/csv.md:15", "{csv-table} with :url: is not allowed"),
+    "meta refresh": ("meta-refresh.md:1", "meta http-equiv 'refresh' is not allowed"),
     "post directive": ("posts/post-directive.md:11", "the {post} directive is not allowed"),
     "redirect key": ("posts/ablog-keys.md:7", "key 'redirect' is not supported (ABlog's redirect writes"),
     "external_link key": ("posts/ablog-keys.md:8", "key 'external_link' is not supported"),
@@ -166,6 +167,9 @@ def test_no_refused_content_reaches_the_output(hostile: Built) -> None:
 def test_redirect_pages_are_never_written(hostile: Built) -> None:
     index = BeautifulSoup((hostile.outdir / "index.html").read_text(encoding="utf-8"), "html.parser")
     assert index.select_one('meta[http-equiv="refresh"]') is None
+    meta = BeautifulSoup((hostile.outdir / "meta-refresh.html").read_text(encoding="utf-8"), "html.parser")
+    assert meta.select_one('meta[http-equiv="refresh"]') is None
+    assert meta.select_one('meta[name="description"]')["content"] == "A description is fine."
     assert not list(hostile.outdir.rglob("*.html")) or all(
         "You are being redirected" not in p.read_text(encoding="utf-8") for p in hostile.files(".html")
     )
