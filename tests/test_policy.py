@@ -103,13 +103,15 @@ VIOLATIONS = {
     "title with html": ("posts/title-html.md:2", "the title '<img src=x onerror=alert(1)>' contains HTML"),
     "too many tags": ("posts/too-many-tags.md:5", "9 tags, over the limit of 8"),
     "too big": ("posts/too-big.md:1", f"over the limit of {model.MAX_POST_BYTES // 1000} KB"),
-    "unparseable": ("posts/unparseable.md:4", "malformed YAML"),
+    "unparsable": ("posts/unparsable.md:4", "malformed YAML"),
     "no title": ("posts/no-title.md:1", "missing 'title'"),
     "empty": ("posts/empty.md:1", "file is empty"),
     "rst file": ("posts/notes.rst:1", "'notes.rst' is not a post: only .md files in posts/ are published"),
     "upper-case suffix": ("posts/Shouting.MD:1", "'Shouting.MD' is not a post"),
     "excluded post": ("posts/left-out.md:1", "this post is left out of the build by exclude_patterns"),
     "same label": ("posts/sub/same.md:1", "this post and posts/same.md share the label 'same'"),
+    "folder/index.md and folder.md": ("posts/folder/index.md:1", "this post and posts/folder.md share the label"),
+    "names differing in case": ("posts/case.md:1", "this post and posts/Case.md share the output page"),
     "same author page": ("authors/aa.md:1", "author key 'aa' clashes with 'authors/AA.md'"),
     "same author page by name": ("authors/AB.md:2", "would share the page blog/author/ann-author"),
     "author name without a page": ("authors/NN.md:2", "name '!!!' has no letters or digits"),
@@ -144,7 +146,7 @@ def test_a_strict_build_of_hostile_content_fails(tmp_path: Path) -> None:
 
 
 def test_invalid_posts_do_not_become_ordinary_pages(hostile: Built) -> None:
-    for name in ("unparseable", "empty", "left-out"):
+    for name in ("unparsable", "empty", "left-out"):
         assert not (hostile.outdir / "posts" / f"{name}.html").exists(), name
 
 
