@@ -469,7 +469,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("literalinclude", SafeLiteralInclude, override=True)
     app.add_directive("csv-table", SafeCSVTable, override=True)
     app.add_directive("update", CheckedUpdate, override=True)
-    app.connect("config-inited", on_config_inited)
+    app.connect("config-inited", on_config_inited, priority=100)
     app.add_transform(ContentPolicy)
     app.connect("source-read", on_source_read)
     app.connect("include-read", on_include_read)
