@@ -24,6 +24,7 @@ MODULES = (
     "kb.tags",
     "kb.upstream",
     "kb.schema",
+    "kb.policy",
 )
 
 
