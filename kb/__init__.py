@@ -25,6 +25,7 @@ MODULES = (
     "kb.tags",
     "kb.upstream",
     "kb.schema",
+    "kb.policy",
 )
 
 

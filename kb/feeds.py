@@ -29,13 +29,13 @@ from sphinx.util import logging
 from sphinx.util.docutils import new_document
 from sphinx.util.osutil import relative_uri
 
-from kb import __version__, model
+from kb import __version__, listings, model
 from kb.content import site_of
 from kb.domain import PRACTICE_PAGES, TAG_PAGES
-from kb.listings import excerpt_of, select
+from kb.listings import excerpt_of
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Container, Iterator
 
     from sphinx.application import Sphinx
     from sphinx.builders import Builder
@@ -82,23 +82,27 @@ class Feed:
         return feed_uri(self.kind, self.key)
 
 
-def feeds_of(site: model.Site, title: str, root_doc: str) -> Iterator[Feed]:
-    """Every feed of the site: the main one first."""
-    yield Feed("main", "", title, "", root_doc, tuple(site.published))
+def feeds_of(site: model.Site, title: str, root_doc: str, built: Container[str]) -> Iterator[Feed]:
+    """Every feed of the site, the main one first, listing only posts that have a page (*built*)."""
+
+    def select(filters: dict[str, str]) -> list[model.Post]:
+        return [p for p in listings.select(site, filters) if p.docname in built]
+
+    yield Feed("main", "", title, "", root_doc, tuple(select({})))
     for author in site.authors.values():
-        posts = select(site, {"author": author.key})
+        posts = select({"author": author.key})
         yield Feed("author", author.key, f"{title}: posts by {author.name}", author.role, author.docname, tuple(posts))
     for series in site.series.values():
-        posts = [p for p in site.published if p.series == series.key]
+        posts = [p for p in select({}) if p.series == series.key]
         yield Feed("series", series.key, f"{title}: {series.title}", series.summary, series.docname, tuple(posts))
     # A tag or practice has a page (ABlog's) only while posts use it; so has its feed.
     for tag in site.tags.values():
-        posts = select(site, {"tag": tag.name})
+        posts = select({"tag": tag.name})
         page = f"{TAG_PAGES}/{tag.slug}"
         if posts:
             yield Feed("tag", tag.slug, f"{title}: posts tagged {tag.name}", tag.description, page, tuple(posts))
     for practice in site.practices.values():
-        posts = select(site, {"practice": practice.name})
+        posts = select({"practice": practice.name})
         page = f"{PRACTICE_PAGES}/{practice.slug}"
         if posts:
             yield Feed("practice", practice.slug, f"{title}: {practice.name}", practice.description, page, tuple(posts))
@@ -182,6 +186,14 @@ def full_text(app: Sphinx, post: model.Post, page_url: str) -> str:
     return absolute_urls("".join(translator.fragment), page_url)  # type: ignore[attr-defined]
 
 
+def title_of(app: Sphinx, post: model.Post) -> str:
+    """The title as the post's page shows it (front-matter titles are Markdown, so
+    ``&lt;`` there reads ``<``); a post without a usable title has been reported,
+    but Atom still needs one."""
+    node = app.env.titles.get(post.docname)
+    return (node.astext() if node is not None else "") or post.title or Path(post.path).stem
+
+
 def page_url(app: Sphinx, docname: str) -> str:
     return urljoin(app.config.kb_site_url, app.builder.get_target_uri(docname))
 
@@ -208,7 +220,7 @@ def build_feed(app: Sphinx, site: model.Site, feed: Feed) -> FeedGenerator:
         entry = generator.add_entry(order="append")
         entry.id(link)
         entry.link(href=link)
-        entry.title(post.title)
+        entry.title(title_of(app, post))
         credits = [site.authors[key] for key in post.authors]
         entry.author([{"name": a.name, "uri": page_url(app, a.docname)} for a in credits])
         entry.published(post.date)
@@ -231,7 +243,8 @@ def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
     site = site_of(app.env)
     outdir = Path(app.builder.outdir)
     written: set[Path] = set()
-    for feed in feeds_of(site, app.config.blog_title or app.config.project, app.config.root_doc):
+    title = app.config.blog_title or app.config.project
+    for feed in feeds_of(site, title, app.config.root_doc, app.env.all_docs):
         path = outdir / feed.uri
         path.parent.mkdir(parents=True, exist_ok=True)
         build_feed(app, site, feed).atom_file(str(path), pretty=True)

@@ -228,7 +228,7 @@ def test_bad_post_author_is_reported(tmp_path: Path, author_line: str, expected:
 def test_author_keys_differing_only_in_case_clash(tmp_path: Path) -> None:
     problems = load(tmp_path, {"authors/mr.md": "---\nname: Someone Else\n---\n"})
     assert problems == [
-        "authors/mr.md:1: author key 'mr' clashes with authors/MR.md: keys must differ in more than case "
+        "authors/mr.md:1: author key 'mr' clashes with 'authors/MR.md': keys must differ in more than case "
         "or punctuation. Fix: rename one of the two files, or merge them"
     ]
 
@@ -236,7 +236,7 @@ def test_author_keys_differing_only_in_case_clash(tmp_path: Path) -> None:
 def test_author_keys_with_the_same_slug_clash(tmp_path: Path) -> None:
     problems = load(tmp_path, {"authors/M.R.md": "---\nname: Someone Else\n---\n"})
     assert problems == [
-        "authors/MR.md:1: author key 'MR' clashes with authors/M.R.md: keys must differ in more than case "
+        "authors/MR.md:1: author key 'MR' clashes with 'authors/M.R.md': keys must differ in more than case "
         "or punctuation. Fix: rename one of the two files, or merge them"
     ]
 
@@ -280,7 +280,7 @@ def test_build_reports_author_errors_with_file_and_line(app: SphinxTestApp) -> N
         f"{src / 'posts/case.md'}:4: WARNING: unknown author 'zw' (did you mean 'ZW'? Keys are case-sensitive)",
         f"{src / 'posts/name.md'}:4: WARNING: 'Zoe Wren' is a name, not an author key (write 'ZW') [kb.content]",
         f"{src / 'posts/none.md'}:1: WARNING: missing 'author'",
-        f"{src / 'authors/zw.md'}:1: WARNING: author key 'zw' clashes with authors/ZW.md",
+        f"{src / 'authors/zw.md'}:1: WARNING: author key 'zw' clashes with 'authors/ZW.md'",
         f"{src / 'authors/NN.md'}:1: WARNING: missing 'name'",
     ]
     for line in expected:
