@@ -169,3 +169,16 @@ def test_unused_tags_have_no_feed(app: SphinxTestApp) -> None:
     app.build()
     feeds = sorted(p.name for p in (Path(app.outdir) / "feeds/tag").iterdir())
     assert feeds == ["auditing.xml", "gmp.xml", "training.xml"]
+
+
+def test_real_site_links_only_to_feeds_that_exist(site: BuiltSite) -> None:
+    """Every feed a page links or announces (ours, the series' and the tags') is written."""
+    checked = 0
+    for path in site.outdir.rglob("*.html"):
+        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        links = soup.select('a[href$=".xml"], link[type="application/atom+xml"]')
+        for link in links:
+            target = (path.parent / link["href"]).resolve()
+            assert target.is_file(), f"{path.relative_to(site.outdir)} links {link['href']}"
+            checked += 1
+    assert checked > 100
