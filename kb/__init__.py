@@ -20,6 +20,7 @@ MODULES = (
     "kb.listings",
     "kb.posts",
     "kb.authors",
+    "kb.feeds",
     "kb.series",
     "kb.tags",
     "kb.upstream",

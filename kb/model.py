@@ -204,7 +204,8 @@ class Site:
     @property
     def published(self) -> list[Post]:
         """Published posts, newest first (ties broken by title, as ABlog does)."""
-        posts = [p for p in self.posts.values() if p.published]
+        # A post whose date is missing or invalid has been reported; it cannot be ordered.
+        posts = [p for p in self.posts.values() if p.published and p.date is not None]
         return sorted(posts, key=lambda p: (p.date, p.title), reverse=True)
 
     @property
@@ -599,12 +600,20 @@ def load_authors(root: Path, practices: Lookup, problems: list[Problem]) -> dict
         if fm is None:
             continue
         key = path.stem
-        if fold(key) in seen or slugify(key) in {slugify(k) for k in authors}:
+        # MR.md and mr.md are one file on case-insensitive disks, and two keys
+        # with one slug would share an ABlog page: keep the first, report the rest.
+        clash = seen.get(fold(key)) or seen.get(slugify(key))
+        if clash:
             problems.append(
-                Problem(fm.path, 1, f"author key {key!r} clashes with {seen.get(fold(key))!r}", "rename one file")
+                Problem(
+                    fm.path,
+                    1,
+                    f"author key {key!r} clashes with {clash!r}: keys must differ in more than case or punctuation",
+                    "rename one of the two files, or merge them",
+                )
             )
             continue
-        seen[fold(key)] = fm.path
+        seen[fold(key)] = seen[slugify(key)] = fm.path
         if not check_keys(fm, AUTHOR_KEYS, problems):
             continue
         values = fm.values
@@ -722,12 +731,19 @@ def load_series(root: Path, problems: list[Problem]) -> dict[str, Series]:
 # -- posts --------------------------------------------------------------------
 
 
-def _post_authors(fm: FrontMatter, authors: dict[str, Author], problems: list[Problem]) -> list[str]:
+def _post_authors(
+    fm: FrontMatter, authors: dict[str, Author], problems: list[Problem], root: Path | None = None
+) -> list[str]:
     raw = fm.values.get("author")
     line = fm.line("author")
+    if isinstance(raw, str) and not raw.strip():
+        return []  # check_keys has reported it as missing
     values = split_list(raw)
     if values is None:
         problems.append(Problem(fm.path, line, f"author must be a key or a list of keys, not {raw!r}", "author: MR"))
+        return []
+    if not values:
+        problems.append(Problem(fm.path, line, "the post has no author: the list is empty", "author: MR, or [MR, CM]"))
         return []
     keys: list[str] = []
     by_name = {fold(a.name): a.key for a in authors.values()}
@@ -748,13 +764,24 @@ def _post_authors(fm: FrontMatter, authors: dict[str, Author], problems: list[Pr
                 Problem(fm.path, line, f"unknown author {value!r}", f"did you mean {by_key[fold(value)]!r}? Keys are case-sensitive")
             )
             continue
+        elif root is not None and value in {p.stem for p in _profile_files(root, AUTHORS_DIR)}:
+            problems.append(
+                Problem(
+                    fm.path,
+                    line,
+                    f"author {value!r} has no valid profile",
+                    f"fix the problems reported for {AUTHORS_DIR}/{value}.md",
+                )
+            )
+            continue
         else:
+            hint = did_you_mean(value, authors)
             problems.append(
                 Problem(
                     fm.path,
                     line,
                     f"unknown author {value!r}",
-                    f"{did_you_mean(value, authors)} Or add authors/{value}.md",
+                    f"{hint}{'' if hint.endswith(('?', '.')) else '.'} Or add {AUTHORS_DIR}/{value}.md",
                 )
             )
             continue
@@ -856,7 +883,7 @@ def load_post(
     date, updated = dates["date"], dates["updated"]
     if date and updated and updated < date:
         problems.append(Problem(fm.path, fm.line("updated"), "updated is before date", "correct one of them"))
-    authors = _post_authors(fm, site.authors, problems) if values.get("author") is not None else []
+    authors = _post_authors(fm, site.authors, problems, root) if values.get("author") is not None else []
     post_tags = _post_terms(fm, "tags", tags, problems) if values.get("tags") is not None else []
     if len(post_tags) > MAX_TAGS:
         problems.append(
