@@ -236,9 +236,12 @@ def signatures(env: BuildEnvironment) -> dict[str, tuple[Any, ...]]:
     for post in site.published:
         names = tuple(site.authors[a].name for a in post.authors if a in site.authors)
         series = site.series[post.series].title if post.series else None
+        # A series' status and size show on every part's banner.
+        shape = (site.series[post.series].status, site.series[post.series].parts) if post.series else None
         out[post.docname] = (
             post.title, post.date, post.updated, names, post.tags, post.practice,
             post.series, post.part, series, excerpt_of(env, post), reading_minutes(words_of(env, post)),
+            shape,
         )
     return out
 
@@ -248,17 +251,22 @@ def dependants(site: model.Site, changed: set[str], old: dict[str, tuple[Any, ..
     pages: set[str] = set()
     tags: set[str] = set()
     series: set[str] = set()
+    authors: set[str] = set()
     for docname in changed:
         post = site.posts.get(docname)
         if post is not None:
             tags.update(post.tags)
             series.update([post.series] if post.series else [])
+            authors.update(post.authors)
         if docname in old:
             tags.update(old[docname][4])
             series.update([old[docname][6]] if old[docname][6] else [])
+            authors.update(a.key for a in site.authors.values() if a.name in old[docname][3])
     for post in site.published:
         if (series and post.series in series) or tags.intersection(post.tags):
             pages.add(post.docname)
+    # The profiles that list the post (its authors, before and after the change).
+    pages.update(site.authors[key].docname for key in authors if key in site.authors)
     return pages
 
 

@@ -331,11 +331,11 @@ def on_html_page_context(
         context["kb_catalog"] = catalog_page(app, pagename, context["catalog"], context.get("header", ""))
     if templatename in ("ablog/collection.html", "ablog/catalog.html"):
         # Themes print ``title`` as HTML (for documents Sphinx renders it); ABlog
-        # passes a tag's raw name, so escape it once here.
+        # passes a tag's raw name, so escape it once here.  (``feed_title`` is
+        # escaped where it is printed, in _templates/page.html.)
         context["kb_title"] = context.get("title", "")
-        for key in ("title", "feed_title"):
-            if key in context:
-                context[key] = html.escape(str(context[key]), quote=True)
+        if "title" in context:
+            context["title"] = html.escape(str(context["title"]), quote=True)
     for kind, folder in TERM_PAGES.items():
         if pagename.startswith(folder + "/"):
             written(app.builder)[kind].add(pagename[len(folder) + 1 :].partition("/")[0])

@@ -101,7 +101,8 @@ def test_check_counts_held_parts_only_when_asked_to(root: Path, capsys) -> None:
     code, lines = check(root, capsys)
     assert code == 1
     assert lines[0] == (
-        "posts/step-3.md:1: series 'steps' jumps to part 3: part 2 is missing. Fix: renumber, or publish part 2"
+        "posts/step-3.md:8: series 'steps' jumps to part 3: part 2 is missing. "
+        "Fix: renumber the parts 1, 2, 3... or publish part 2"
     )
     assert cli.main(["--root", str(root), "check", "--drafts"]) == 0
 
