@@ -16,6 +16,7 @@ make every page download the index of the whole site.
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import os
 import shutil
@@ -80,11 +81,15 @@ def filter_value(value: str) -> str:
     """*value* as a filter that Pagefind's interface can show.
 
     Pagefind's Default UI (1.5.2) escapes titles and metadata (Pagefind PR 415)
-    but writes filter values into the page as HTML, and Pagefind decodes any
-    escaping at indexing.  So a tag such as ``Fish & <Chips>`` would show as
-    ``Fish &`` (and a name holding an ``<img onerror=...>`` would run).  The two
-    characters that open and close markup become their full-width look-alikes.
+    but writes filter values into the page as HTML, and Pagefind decodes every
+    character reference in them when indexing.  So a tag such as
+    ``Fish & <Chips>`` would show as ``Fish &`` (and a name holding an
+    ``<img onerror=...>`` would run).  The value is decoded here as far as it
+    goes, then the two characters that open and close markup become their
+    full-width look-alikes.
     """
+    while (plain := html.unescape(value)) != value:
+        value = plain
     return value.translate(NOT_MARKUP)
 
 

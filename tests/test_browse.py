@@ -34,7 +34,7 @@ def test_home_lists_series_practices_tags_and_authors_with_posts(app: SphinxTest
     home = page(app, "index.html")
 
     card = home.select_one(".kb-browse-series .kb-browse-card")
-    assert card.select_one("a").get_text() == "The <Series>"
+    assert card.select_one("a").get_text() == "The Series & Co."
     assert card.select_one("a")["href"] == "series/s.html"
     assert "Two parts & more." in card.get_text()
     assert card.select_one(".kb-post-meta").get_text() == "2 parts · ongoing"
@@ -74,7 +74,7 @@ def test_only_posts_are_indexed_with_their_filters(app: SphinxTestApp) -> None:
         ("author", "Ann Able"),
         ("practice", "Practice One"),
         # Pagefind's interface shows filter values as HTML: no markup characters.
-        ("series", "The \uff1cSeries\uff1e"),
+        ("series", "The Series & Co."),
         ("tag", "Alpha"),
         ("tag", "Fish & \uff1cChips\uff1e"),
         ("year", "2024"),
