@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -44,39 +44,50 @@ KB_OPTIONS = ("-W", "-n", "--keep-going", "-j", "auto")
 REFERENCE_OPTIONS = ("-j", "auto")
 FIRST_DATE = dt.date(2019, 1, 7)
 
-WORDS = """
+
+def split(text: str) -> list[str]:
+    return text.split()
+
+
+WORDS = split("""
 account action activity address agreement analysis approach area aspect assessment
 balance basis batch behaviour benefit budget capacity care case change check choice
 clarity client colleague comparison condition context contract control cost course
 culture data decision delivery demand design detail development difference direction
 discussion document effect effort element environment equipment evidence example
 experience factor feature figure focus form framework function goal group growth
-guidance habit history idea impact improvement information input instance interest
-issue item knowledge language level line list load manner material matter measure
-meeting method model moment need note number objective operation option order outcome
-output part pattern period person perspective phase picture place plan point policy
-position practice pressure priority problem procedure process product programme
-progress project purpose quality question range rate reason record relation report
-request requirement resource response result review role routine rule sample scale
-schedule scope section sequence service set signal site situation skill source space
-stage standard step story structure study subject summary supply support system
-table target task team term test text theme time tool topic training trend type unit
-use value version view volume way week work
-""".split()
-VERBS = """
+guidance habit history idea impact improvement information input instance interest issue
+item knowledge language level line list load manner material matter measure meeting
+method model moment need note number objective operation option order outcome output
+part pattern period person perspective phase picture place plan point policy position
+practice pressure priority problem procedure process product programme progress project
+purpose quality question range rate reason record relation report request requirement
+resource response result review role routine rule sample scale schedule scope section
+sequence service set signal site situation skill source space stage standard step story
+structure study subject summary supply support system table target task team term test
+text theme time tool topic training trend type unit use value version view volume way
+week work
+""")
+VERBS = split("""
 adds affects aligns allows balances brings builds changes checks clarifies completes
 connects covers defines describes drives enables explains follows guides helps improves
 includes informs keeps leads limits links makes meets moves needs opens orders outlines
 places plans prepares reaches records reduces reflects shapes shows starts supports
-""".split()
-ADJECTIVES = """
-annual basic broad careful central clear common complete consistent current daily
-direct early formal general good great large local main major minor modest new normal
-open overall plain practical primary proper recent regular relevant simple single small
+""")
+ADJECTIVES = split("""
+annual basic broad careful central clear common complete consistent current daily direct
+early formal general good great large local main major minor modest new normal open
+overall plain practical primary proper recent regular relevant simple single small
 specific stable standard steady strong typical useful usual whole wider
-""".split()
-FIRST_NAMES = "Alex Blair Casey Dana Eden Frankie Gray Harper Indy Jordan Kai Logan Morgan Noel Parker Quinn Reese Sage Taylor Vic".split()
-LAST_NAMES = "Archer Brook Carter Dale Ellis Fox Grant Hale Irving Jones Keane Lane Moss North Oakes Price Reed Stone Tate Vale".split()
+""")
+FIRST_NAMES = split("""
+Alex Blair Casey Dana Eden Frankie Gray Harper Indy Jordan Kai Logan Morgan Noel Parker
+Quinn Reese Sage Taylor Vic
+""")
+LAST_NAMES = split("""
+Archer Brook Carter Dale Ellis Fox Grant Hale Irving Jones Keane Lane Moss North Oakes
+Price Reed Stone Tate Vale
+""")
 
 
 # -- the corpus --------------------------------------------------------------
@@ -131,7 +142,8 @@ def write_authors(root: Path, practices: list[str]) -> list[str]:
         name = f"{FIRST_NAMES[index]} {LAST_NAMES[(index * 7) % len(LAST_NAMES)]}"
         practice = practices[index % len(practices)]
         (folder / f"{key}.md").write_text(
-            f"---\nname: {name}\nrole: Consultant\npractice: {practice}\n---\n\n{name} writes about {practice.lower()}.\n",
+            f"---\nname: {name}\nrole: Consultant\npractice: {practice}\n---\n\n"
+            f"{name} writes about {practice.lower()}.\n",
             encoding="utf-8",
         )
         keys.append(key)
@@ -216,7 +228,8 @@ start = time.perf_counter()
 done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 seconds = time.perf_counter() - start
 rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"seconds": seconds, "rss_kb": rss, "rc": done.returncode, "log": (done.stdout + done.stderr)[-4000:]}))
+log = (done.stdout + done.stderr)[-4000:]
+print(json.dumps({"seconds": seconds, "rss_kb": rss, "rc": done.returncode, "log": log}))
 """
 
 
@@ -229,8 +242,10 @@ class Run:
 
 
 def sphinx(source: Path, options: tuple[str, ...]) -> Run:
-    """Build *source* into ``source/_build/html`` and measure it."""
-    command = [sys.executable, "-m", "sphinx", *options, "-q", "-b", "html", str(source), str(source / "_build" / "html")]
+    """Build *source* into ``source/_build/html`` (doctrees beside it, not counted) and measure it."""
+    build = source / "_build"
+    command = [sys.executable, "-m", "sphinx", *options, "-q", "-d", str(build / "doctrees"), "-b", "html"]
+    command += [str(source), str(build / "html")]
     out = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, check=True)
     result = json.loads(out.stdout)
     return Run(result["seconds"], result["rss_kb"] / 1024, result["rc"] == 0, result["log"])
@@ -310,7 +325,7 @@ def measure(size: int, workdir: Path) -> dict[str, object]:
     progress(size, "kb: no-op rebuild")
     noop = sphinx(corpus.kb, KB_OPTIONS)
     progress(size, "kb: rebuild after editing one post's body")
-    old, new = edit_body(corpus)
+    old, _ = edit_body(corpus)
     edit = sphinx(corpus.kb, KB_OPTIONS)
     stale = stale_pages(corpus.kb, old)
     if stale or not edit.ok:

@@ -239,26 +239,33 @@ def signatures(env: BuildEnvironment) -> dict[str, tuple[Any, ...]]:
         out[post.docname] = (
             post.title, post.date, post.updated, names, post.tags, post.practice,
             post.series, post.part, series, excerpt_of(env, post), reading_minutes(words_of(env, post)),
+            post.authors,
         )
     return out
 
 
 def dependants(site: model.Site, changed: set[str], old: dict[str, tuple[Any, ...]]) -> set[str]:
-    """Pages that show one of the *changed* posts, other than the post itself."""
+    """Pages that show one of the *changed* posts, other than the post itself:
+    its authors' profiles, its series' page and parts, posts sharing a tag."""
     pages: set[str] = set()
     tags: set[str] = set()
     series: set[str] = set()
+    authors: set[str] = set()
     for docname in changed:
         post = site.posts.get(docname)
         if post is not None:
             tags.update(post.tags)
             series.update([post.series] if post.series else [])
+            authors.update(post.authors)
         if docname in old:
             tags.update(old[docname][4])
             series.update([old[docname][6]] if old[docname][6] else [])
+            authors.update(old[docname][11] if len(old[docname]) > 11 else ())
     for post in site.published:
         if (series and post.series in series) or tags.intersection(post.tags):
             pages.add(post.docname)
+    pages.update(f"{model.AUTHORS_DIR}/{key}" for key in authors)
+    pages.update(f"{model.SERIES_DIR}/{key}" for key in series)
     return pages
 
 

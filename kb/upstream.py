@@ -1,20 +1,34 @@
 """Workarounds for upstream behaviour, each small, named and tested.
 
 Every function here names the upstream problem it works around; delete it when
-upstream fixes that problem.
+upstream fixes that problem.  Most of them keep the build fast as the number
+of posts grows (``make bench`` measures them): ABlog renders every post's
+excerpt on every collection page and feed, on every build.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import pickle
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from docutils import frontend, utils
 
 from kb import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Set
+    from collections.abc import Callable, Iterator, Set
 
+    from docutils import nodes
     from sphinx.application import Sphinx
     from sphinx.environment import BuildEnvironment
+
+#: Written into the doctree folder, so that ``make clean`` removes them with the rest.
+EXCERPT_CACHE = "kb-excerpts.pickle"
+ARCHIVE_STATE = "kb-archive-pages.json"
 
 
 def ablog_parallel_read(app: Sphinx) -> None:
@@ -36,7 +50,274 @@ def merge_ablog_posts(app: Sphinx, env: BuildEnvironment, docnames: Set[str], ot
             mine[docname] = posts[docname]
 
 
+def ablog_fresh_blog(app: Sphinx) -> None:
+    """ABlog keeps its catalogue of posts in a class attribute (``Blog._dict`` in
+    ablog/blog.py) that outlives the Sphinx application: a second build in the
+    same process (tests, a watcher) sees the first build's posts and app.  Each
+    build starts from an empty catalogue.
+    """
+    app.connect("config-inited", forget_blog)
+
+
+def forget_blog(app: Sphinx, config: Any) -> None:
+    """Drop ABlog's catalogue from any earlier build in this process."""
+    import ablog.blog
+
+    ablog.blog.Blog._dict.clear()
+
+
+# -- excerpts ----------------------------------------------------------------
+
+
+@functools.cache
+def default_settings() -> Any:
+    """docutils' default settings, built once: building them parses every option of every component."""
+    return frontend.get_default_settings()
+
+
+def ablog_excerpt_settings() -> None:
+    """ABlog's ``Post.to_html`` (ablog/blog.py) calls ``docutils.utils.new_document("")``
+    for every excerpt it renders, and without settings docutils builds a whole
+    option parser each time: 17% of a full build at 500 posts.  The settings are
+    replaced right away by the builder's, so one shared default does the same.
+    """
+    import ablog.blog
+
+    def new_document(source_path: str, settings: Any = None) -> nodes.document:
+        return utils.new_document(source_path, settings or default_settings())
+
+    ablog.blog.new_document = new_document
+
+
+def excerpt_key(post: Any, fulltext: bool, drop_h1: bool | int, img_url: bool) -> str:
+    """What an excerpt's HTML depends on, other than the page it is shown on."""
+    source = post.doctree if fulltext else post.excerpt
+    if source is None:
+        text = ""
+    elif isinstance(source, list):
+        text = "".join(node.pformat() for node in source)
+    else:
+        text = source.pformat()
+    raw = repr((post.docname, post.section, fulltext, drop_h1, img_url, text))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def ablog_excerpt_cache(app: Sphinx) -> None:
+    """ABlog renders each post's excerpt again for every collection page and feed
+    that shows it (``Post.to_html`` from ablog/templates/ablog/collection.html and
+    ``generate_atom_feeds``): about 8 renders per post per build, 40% of a full
+    build.  The HTML is kept, keyed on the excerpt's content; an excerpt with a
+    link (``href``/``src``) is kept per folder of the page showing it, because its
+    relative URLs depend on that folder.  The cache lives beside the environment (not in it),
+    so a rebuild renders only new and edited excerpts.
+    """
+    import ablog.blog
+
+    original: Callable[..., str] = ablog.blog.Post.to_html
+    if getattr(original, "kb_cached", False):
+        return
+
+    def to_html(
+        self: Any, pagename: str, fulltext: bool = False, drop_h1: bool | int = True, img_url: bool = False
+    ) -> str:
+        app = self._blog.app
+        cache: dict[str, str] = app.__dict__.setdefault("kb_excerpt_cache", {})
+        used: set[str] = app.__dict__.setdefault("kb_excerpt_used", set())
+        key = excerpt_key(self, fulltext, drop_h1, img_url)
+        folder = pagename.rpartition("/")[0]
+        for candidate in (key, f"{key}:{folder}"):
+            if candidate in cache:
+                used.add(candidate)
+                return cache[candidate]
+        if fulltext and self.doctree is None:
+            self.doctree = app.env.get_doctree(self.docname)  # see ablog_lean_environment
+        html = original(self, pagename, fulltext, drop_h1, img_url)
+        linked = "href=" in html or "src=" in html
+        stored = f"{key}:{folder}" if linked else key
+        cache[stored] = html
+        used.add(stored)
+        return html
+
+    to_html.kb_cached = True  # type: ignore[attr-defined]
+    ablog.blog.Post.to_html = to_html
+    app.connect("builder-inited", load_excerpt_cache)
+    app.connect("build-finished", save_excerpt_cache)
+
+
+def excerpt_cache_path(app: Sphinx) -> Path:
+    return app.doctreedir / EXCERPT_CACHE
+
+
+def build_key(app: Sphinx) -> str:
+    """The settings and templates every page depends on."""
+    info = getattr(app.builder, "build_info", None)
+    templates = getattr(app.builder, "templates", None)
+    newest = templates.newest_template_mtime() if templates is not None else 0
+    parts = (__version__, getattr(info, "config_hash", ""), getattr(info, "tags_hash", ""), newest)
+    return repr(parts)
+
+
+def load_excerpt_cache(app: Sphinx) -> None:
+    """Start from the excerpts rendered by the last build with the same settings."""
+    app.kb_excerpt_cache = {}  # type: ignore[attr-defined]
+    app.kb_excerpt_used = set()  # type: ignore[attr-defined]
+    try:
+        with excerpt_cache_path(app).open("rb") as stream:
+            key, cache = pickle.load(stream)
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
+        return
+    if key == build_key(app):
+        app.kb_excerpt_cache = cache  # type: ignore[attr-defined]
+
+
+def save_excerpt_cache(app: Sphinx, exception: Exception | None) -> None:
+    """Keep the excerpts this build used (so the cache never outgrows the site)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    cache: dict[str, str] = app.__dict__.get("kb_excerpt_cache", {})
+    used: set[str] = app.__dict__.get("kb_excerpt_used", set())
+    kept = {key: cache[key] for key in used if key in cache}
+    with excerpt_cache_path(app).open("wb") as stream:
+        pickle.dump((build_key(app), kept), stream, pickle.HIGHEST_PROTOCOL)
+
+
+# -- the environment ---------------------------------------------------------
+
+
+def ablog_lean_environment(app: Sphinx) -> None:
+    """ABlog keeps a deep copy of every post's whole doctree in the environment
+    (``postinfo["doctree"]`` in ablog/post.py ``process_posts``), only to render
+    full-text feeds: 90% of the pickled environment, which every build loads and
+    every changed build writes.  Without full-text feeds nothing reads it; the
+    excerpt cache loads the doctree from disk if something ever does.
+    """
+    app.connect("doctree-read", drop_post_doctrees, priority=900)
+
+
+def drop_post_doctrees(app: Sphinx, doctree: nodes.document) -> None:
+    """Forget the copy of this post ABlog just made, unless feeds carry full texts."""
+    if app.config.blog_feed_fulltext:
+        return
+    for info in getattr(app.env, "ablog_posts", {}).get(app.env.docname, []):
+        info["doctree"] = None
+
+
+# -- collection pages and feeds -----------------------------------------------
+
+
+def site_fingerprint(app: Sphinx) -> str:
+    """Changes whenever a document is read, added or removed, or settings or templates change."""
+    docs = sorted(app.env.all_docs.items())
+    return hashlib.sha256(repr((build_key(app), docs)).encode("utf-8")).hexdigest()
+
+
+def ablog_skip_unchanged_pages(app: Sphinx) -> None:
+    """ABlog renders every archive, tag, author and category page and every feed on
+    every build, even when nothing changed (``generate_archive_pages`` and
+    ``generate_atom_feeds`` in ablog/post.py, connected to ``html-collect-pages``):
+    at 500 posts a rebuild with no change took as long as writing every post.
+    They depend only on the documents read, the settings and the templates; when
+    none of these changed since the last build and the pages are still there,
+    they are left as they are.
+    """
+    import ablog.post
+
+    wrapped = {ablog.post.generate_archive_pages, ablog.post.generate_atom_feeds}
+    handlers = []
+    for listener in list(app.events.listeners.get("html-collect-pages", [])):
+        if listener.handler in wrapped:
+            app.disconnect(listener.id)
+            handlers.append(listener.handler)
+    app.connect("html-collect-pages", functools.partial(collect_changed_pages, handlers=tuple(handlers)))
+    app.connect("build-finished", save_archive_state)
+
+
+def archive_state_path(app: Sphinx) -> Path:
+    return app.doctreedir / ARCHIVE_STATE
+
+
+def archive_is_current(app: Sphinx) -> bool:
+    """The last build wrote these pages from the same documents and settings, and they are still there."""
+    try:
+        state = json.loads(archive_state_path(app).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if state.get("fingerprint") != site_fingerprint(app):
+        return False
+    return all((app.builder.outdir / name).is_file() for name in state.get("files", []))
+
+
+def collect_changed_pages(
+    app: Sphinx, handlers: tuple[Callable[..., Any], ...]
+) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """ABlog's pages and feeds, unless the last build wrote them from the same sources."""
+    if app.builder.format != "html":
+        return
+    current = archive_is_current(app)
+    app.kb_archive_files = []  # type: ignore[attr-defined]
+    app.kb_archive_skipped = current  # type: ignore[attr-defined]
+    if current:
+        return
+    for handler in handlers:
+        for pagename, context, template in handler(app) or ():
+            app.kb_archive_files.append(
+                app.builder.get_outfilename(pagename).relative_to(app.builder.outdir).as_posix()
+            )  # type: ignore[attr-defined]
+            yield pagename, context, template
+
+
+def save_archive_state(app: Sphinx, exception: Exception | None) -> None:
+    """Remember what the collection pages were written from, after a good build,
+    and remove the pages of collections that no longer exist (a tag nobody uses)."""
+    if exception is not None or app.builder.format != "html" or not hasattr(app, "kb_archive_files"):
+        return
+    if app.kb_archive_skipped:  # type: ignore[attr-defined]
+        return
+    try:
+        before = json.loads(archive_state_path(app).read_text(encoding="utf-8")).get("files", [])
+    except (OSError, ValueError):
+        before = []
+    now = app.kb_archive_files  # type: ignore[attr-defined]
+    for name in set(before) - set(now) - {f"{doc}.html" for doc in app.env.found_docs}:
+        page = app.builder.outdir / name
+        page.unlink(missing_ok=True)
+        feeds = page.with_suffix("")  # ABlog writes a collection's feeds into a folder named like its page
+        for root in app.config.blog_feed_templates:
+            (feeds / f"{root}.xml").unlink(missing_ok=True)
+        if feeds.is_dir() and not any(feeds.iterdir()):
+            feeds.rmdir()
+    state = {"fingerprint": site_fingerprint(app), "files": now}
+    archive_state_path(app).write_text(json.dumps(state), encoding="utf-8")
+
+
+# -- deleted documents -------------------------------------------------------
+
+
+def sphinx_remove_deleted_pages(app: Sphinx) -> None:
+    """Sphinx forgets a deleted document but leaves its page in the output
+    folder, where it stays reachable (and in the sitemap of a web server) with
+    stale listings.  Its page is removed in the build that notices the deletion.
+    """
+    app.connect("env-get-outdated", remove_deleted_pages)
+
+
+def remove_deleted_pages(
+    app: Sphinx, env: BuildEnvironment, added: Set[str], changed: Set[str], removed: Set[str]
+) -> list[str]:
+    """Delete the written page of every removed document."""
+    if app.builder.format == "html" and hasattr(app.builder, "get_outfilename"):
+        for docname in removed:
+            Path(app.builder.get_outfilename(docname)).unlink(missing_ok=True)
+    return []
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("ablog")
     ablog_parallel_read(app)
+    ablog_fresh_blog(app)
+    ablog_excerpt_settings()
+    ablog_excerpt_cache(app)
+    ablog_lean_environment(app)
+    ablog_skip_unchanged_pages(app)
+    sphinx_remove_deleted_pages(app)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
