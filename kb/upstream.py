@@ -113,9 +113,11 @@ def ablog_excerpt_cache(app: Sphinx) -> None:
     """
     import ablog.blog
 
+    app.connect("builder-inited", load_excerpt_cache)
+    app.connect("build-finished", save_excerpt_cache)
     original: Callable[..., str] = ablog.blog.Post.to_html
     if getattr(original, "kb_cached", False):
-        return
+        return  # patched by an earlier build in this process
 
     def to_html(
         self: Any, pagename: str, fulltext: bool = False, drop_h1: bool | int = True, img_url: bool = False
@@ -140,8 +142,6 @@ def ablog_excerpt_cache(app: Sphinx) -> None:
 
     to_html.kb_cached = True  # type: ignore[attr-defined]
     ablog.blog.Post.to_html = to_html
-    app.connect("builder-inited", load_excerpt_cache)
-    app.connect("build-finished", save_excerpt_cache)
 
 
 def excerpt_cache_path(app: Sphinx) -> Path:

@@ -1,0 +1,123 @@
+"""The benchmark's corpus, and each upstream workaround that keeps large sites fast."""
+
+from __future__ import annotations
+
+import pickle
+from typing import TYPE_CHECKING
+
+import pytest
+from sphinx.testing.util import SphinxTestApp
+
+from kb import bench, model, upstream
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+POSTS = 12
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> bench.Corpus:
+    return bench.generate(tmp_path_factory.mktemp("bench"), POSTS)
+
+
+def make_app(srcdir: Path, builddir: Path | None = None, **kwargs: object) -> SphinxTestApp:
+    return SphinxTestApp("html", srcdir=srcdir, builddir=builddir or srcdir / "_build", **kwargs)  # type: ignore[arg-type]
+
+
+def test_corpus_is_valid_and_realistic(corpus: bench.Corpus) -> None:
+    site = model.load(corpus.kb)
+    assert site.problems == []
+    assert len(site.published) == POSTS
+    assert len(site.authors) == bench.AUTHORS
+    assert all(1 <= len(post.tags) <= 4 for post in site.published)
+    assert any(post.series for post in site.published)
+    for name in corpus.posts:
+        body = (corpus.kb / name).read_text(encoding="utf-8").partition("\n---\n")[2]
+        assert 600 <= len(body.split()) <= 1000
+        assert (corpus.reference / name).read_text(encoding="utf-8") == (corpus.kb / name).read_text(encoding="utf-8")
+
+
+def test_table_shows_ratios_to_the_reference() -> None:
+    figures = {
+        "posts": 10,
+        "reference": {"full_s": 2.0, "full_cpu_s": 3.0, "noop_s": 1.0, "peak_mb": 100.0, "output_mb": 1.0},
+        "kb": {
+            "full_s": 4.0,
+            "full_cpu_s": 6.0,
+            "noop_s": 0.2,
+            "edit_s": 0.4,
+            "retag_s": 0.4,
+            "peak_mb": 150.0,
+            "output_mb": 2.0,
+            "kb_per_post": 195.3,
+            "edit_correct": True,
+            "retag_correct": True,
+        },
+    }
+    text = bench.table([figures])
+    assert "2.00x" in text  # full build against the reference
+    assert "5% full" in text  # no-op rebuild
+    assert "correct" in text
+
+
+def test_sphinx_search_uses_the_compiled_stemmer() -> None:
+    """PyStemmer (requirements.txt) replaces the pure-Python stemmer, 12% of a build."""
+    from sphinx.search.en import SearchEnglish
+
+    assert type(SearchEnglish({}).stemmer).__module__ == "Stemmer"
+
+
+def test_excerpt_settings_are_built_once() -> None:
+    import ablog.blog
+
+    upstream.ablog_excerpt_settings()
+    first, second = ablog.blog.new_document(""), ablog.blog.new_document("")
+    assert first.settings is second.settings is upstream.default_settings()
+
+
+def test_parallel_read_merges_every_post_and_caches_excerpts(corpus: bench.Corpus) -> None:
+    """-j 2 really reads in parallel, and ABlog's posts from every reader reach the main environment."""
+    app = make_app(corpus.kb, parallel=2)
+    try:
+        assert app.is_parallel_allowed("read")
+        app.build()
+        assert app.warning.getvalue() == ""
+        posts = {f"posts/{name.rpartition('/')[2][:-3]}" for name in corpus.posts}
+        assert set(app.env.ablog_posts) == posts
+        # ablog_lean_environment: no copy of the whole post is kept
+        assert all(info["doctree"] is None for infos in app.env.ablog_posts.values() for info in infos)
+        # ablog_excerpt_cache: one rendering per excerpt and kind (page, feed), not one per page showing it
+        assert 0 < len(app.kb_excerpt_cache) <= 2 * POSTS
+    finally:
+        app.cleanup()
+    with (app.doctreedir / upstream.EXCERPT_CACHE).open("rb") as stream:
+        _, saved = pickle.load(stream)
+    assert saved == app.kb_excerpt_cache
+
+    again = make_app(corpus.kb)
+    try:
+        assert again.kb_excerpt_cache == saved  # the next build starts from them
+    finally:
+        again.cleanup()
+
+
+def test_full_text_feeds_keep_the_post_doctrees(corpus: bench.Corpus, tmp_path: Path) -> None:
+    app = make_app(corpus.kb, builddir=tmp_path, confoverrides={"blog_feed_fulltext": True}, freshenv=True)
+    try:
+        app.build()
+        assert all(info["doctree"] is not None for infos in app.env.ablog_posts.values() for info in infos)
+    finally:
+        app.cleanup()
+
+
+def test_each_build_starts_with_an_empty_blog(corpus: bench.Corpus, tmp_path: Path) -> None:
+    """A second build in the same process does not see the first build's posts."""
+    import ablog.blog
+
+    ablog.blog.Blog._dict["posts"] = ["stale"]
+    app = make_app(corpus.kb, builddir=tmp_path)
+    try:
+        assert "posts" not in ablog.blog.Blog._dict or ablog.blog.Blog._dict["posts"] != ["stale"]
+    finally:
+        app.cleanup()
