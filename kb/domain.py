@@ -22,7 +22,7 @@ from kb import __version__, model
 from kb.content import site_of
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Set
+    from collections.abc import Iterable, Iterator, Set
 
     from docutils.nodes import Element
     from sphinx.addnodes import pending_xref

@@ -286,7 +286,9 @@ def check_keys(fm: FrontMatter, schema: dict[str, tuple[bool, str]], problems: l
 
 def parse_date(value: Any, tz: dt.tzinfo) -> dt.datetime | None:
     """Strict ISO 8601 date or date-time; naive values are in *tz*. None if invalid."""
-    if isinstance(value, dt.datetime) or isinstance(value, dt.date):
+    if isinstance(value, dt.datetime):
+        text = value.isoformat()
+    elif isinstance(value, dt.date):
         text = value.isoformat()
     else:
         text = str(value).strip()
