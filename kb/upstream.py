@@ -206,10 +206,51 @@ def drop_post_doctrees(app: Sphinx, doctree: nodes.document) -> None:
 # -- collection pages and feeds -----------------------------------------------
 
 
-def site_fingerprint(app: Sphinx) -> str:
+def digest(value: Any) -> str:
+    return hashlib.sha256(repr(value).encode("utf-8")).hexdigest()
+
+
+def shared_key(app: Sphinx) -> str:
+    """What every collection page may show besides its own posts: settings,
+    templates, the pages that are not posts, the vocabulary, authors and series,
+    and where each post is filed (so that counts and lists of other posts stay right)."""
+    posts = getattr(app.env, "ablog_posts", {})
+    pages = sorted((doc, when) for doc, when in app.env.all_docs.items() if doc not in posts)
+    filed = sorted(
+        (doc, [(i["date"], i["update"], i["title"], i["tags"], i["author"], i["category"]) for i in infos])
+        for doc, infos in posts.items()
+    )
+    site = getattr(app.env, "kb_site", None)
+    terms = (site.tags, site.practices, site.authors, site.series) if site is not None else ()
+    return digest((build_key(app), pages, filed, terms))
+
+
+def site_fingerprint(app: Sphinx, shared: str) -> str:
     """Changes whenever a document is read, added or removed, or settings or templates change."""
-    docs = sorted(app.env.all_docs.items())
-    return hashlib.sha256(repr((build_key(app), docs)).encode("utf-8")).hexdigest()
+    posts = sorted((doc, app.env.all_docs.get(doc)) for doc in getattr(app.env, "ablog_posts", {}))
+    return digest((shared, posts))
+
+
+def posts_on(context: dict[str, Any]) -> list[Any] | None:
+    """The posts a collection or catalog page shows, or None when it is not known."""
+    import ablog.blog
+
+    shown = context.get("collection", context.get("catalog"))
+    if isinstance(shown, ablog.blog.Catalog):
+        return [post for collection in shown for post in collection]
+    if isinstance(shown, ablog.blog.Collection):
+        return list(shown)
+    return None
+
+
+def page_key(app: Sphinx, shared: str, pagename: str, context: dict[str, Any], template: str) -> str | None:
+    """What one collection page is written from: its posts as last read, and everything shared."""
+    posts = posts_on(context)
+    if posts is None:
+        return None
+    scalars = sorted((k, v) for k, v in context.items() if isinstance(v, str | int | float | bool | type(None)))
+    read = [(post.docname, app.env.all_docs.get(post.docname)) for post in posts]
+    return digest((shared, pagename, template, scalars, read))
 
 
 def ablog_skip_unchanged_pages(app: Sphinx) -> None:
@@ -217,10 +258,9 @@ def ablog_skip_unchanged_pages(app: Sphinx) -> None:
     every build, even when nothing changed (``generate_archive_pages`` and
     ``generate_atom_feeds`` in ablog/post.py, connected to ``html-collect-pages``):
     at 500 posts a rebuild with no change took as long as writing every post
-    (abakan-zz/ablog issue 24).
-    They depend only on the documents read, the settings and the templates; when
-    none of these changed since the last build and the pages are still there,
-    they are left as they are.
+    (abakan-zz/ablog issue 24).  A collection page is rendered again only when
+    one of its posts was read again or something every page shows changed (see
+    :func:`shared_key`); feeds only when some document was read again.
     """
     import ablog.post
 
@@ -238,49 +278,48 @@ def archive_state_path(app: Sphinx) -> Path:
     return app.doctreedir / ARCHIVE_STATE
 
 
-def archive_is_current(app: Sphinx) -> bool:
-    """The last build wrote these pages from the same documents and settings, and they are still there."""
+def archive_state(app: Sphinx) -> dict[str, Any]:
+    """What the last good build wrote its collection pages from."""
     try:
         state = json.loads(archive_state_path(app).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    if state.get("fingerprint") != site_fingerprint(app):
-        return False
-    return all((app.builder.outdir / name).is_file() for name in state.get("files", []))
+        return {}
+    return state if isinstance(state, dict) else {}
 
 
 def collect_changed_pages(
     app: Sphinx, handlers: tuple[Callable[..., Any], ...]
 ) -> Iterator[tuple[str, dict[str, Any], str]]:
-    """ABlog's pages and feeds, unless the last build wrote them from the same sources."""
+    """ABlog's pages and feeds, except those the last build wrote from the same sources."""
     if app.builder.format != "html":
         return
-    current = archive_is_current(app)
-    app.kb_archive_files = []  # type: ignore[attr-defined]
-    app.kb_archive_skipped = current  # type: ignore[attr-defined]
-    if current:
+    outdir = app.builder.outdir
+    state = archive_state(app)
+    before: dict[str, str | None] = state.get("pages", {})
+    shared = shared_key(app)
+    fingerprint = site_fingerprint(app, shared)
+    app.kb_archive_state = {"fingerprint": fingerprint, "pages": {}}  # type: ignore[attr-defined]
+    if state.get("fingerprint") == fingerprint and all((outdir / name).is_file() for name in before):
+        app.kb_archive_state = None  # type: ignore[attr-defined]
         return
+    pages = app.kb_archive_state["pages"]  # type: ignore[attr-defined]
     for handler in handlers:
         for pagename, context, template in handler(app) or ():
-            app.kb_archive_files.append(
-                app.builder.get_outfilename(pagename).relative_to(app.builder.outdir).as_posix()
-            )  # type: ignore[attr-defined]
+            name = app.builder.get_outfilename(pagename).relative_to(outdir).as_posix()
+            pages[name] = key = page_key(app, shared, pagename, context, template)
+            if key is not None and before.get(name) == key and (outdir / name).is_file():
+                continue
             yield pagename, context, template
 
 
 def save_archive_state(app: Sphinx, exception: Exception | None) -> None:
     """Remember what the collection pages were written from, after a good build,
     and remove the pages of collections that no longer exist (a tag nobody uses)."""
-    if exception is not None or app.builder.format != "html" or not hasattr(app, "kb_archive_files"):
+    state = getattr(app, "kb_archive_state", None)
+    if exception is not None or app.builder.format != "html" or state is None:
         return
-    if app.kb_archive_skipped:  # type: ignore[attr-defined]
-        return
-    try:
-        before = json.loads(archive_state_path(app).read_text(encoding="utf-8")).get("files", [])
-    except (OSError, ValueError):
-        before = []
-    now = app.kb_archive_files  # type: ignore[attr-defined]
-    for name in set(before) - set(now) - {f"{doc}.html" for doc in app.env.found_docs}:
+    before = archive_state(app).get("pages", {})
+    for name in set(before) - set(state["pages"]) - {f"{doc}.html" for doc in app.env.found_docs}:
         page = app.builder.outdir / name
         page.unlink(missing_ok=True)
         feeds = page.with_suffix("")  # ABlog writes a collection's feeds into a folder named like its page
@@ -288,7 +327,6 @@ def save_archive_state(app: Sphinx, exception: Exception | None) -> None:
             (feeds / f"{root}.xml").unlink(missing_ok=True)
         if feeds.is_dir() and not any(feeds.iterdir()):
             feeds.rmdir()
-    state = {"fingerprint": site_fingerprint(app), "files": now}
     archive_state_path(app).write_text(json.dumps(state), encoding="utf-8")
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from kb import bench
+from kb import bench, model
 
 from .conftest import build
 
@@ -134,3 +134,23 @@ def test_a_rebuild_without_changes_writes_nothing(corpus: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "0 added, 0 changed, 0 removed" in result.stdout
     assert written() == before
+
+
+def test_an_edit_rewrites_only_the_collection_pages_that_show_the_post(corpus: Path) -> None:
+    """ABlog's tag pages without the edited post are left as they are; the list of all posts is not."""
+    outdir = corpus / "_build" / "html"
+    build(corpus, outdir)
+    site = model.load(corpus)
+    post = site.published[-1]
+    others = [outdir / "blog" / "tag" / f"{t.slug}.html" for t in site.tags.values() if t.name not in post.tags]
+    others = [page for page in others if page.is_file()]
+    assert others
+    before = {page: page.stat().st_mtime_ns for page in [*others, outdir / "blog.html"]}
+    path = corpus / post.path
+    head, sep, rest = path.read_text(encoding="utf-8").partition("\n---\n\n")
+    path.write_text(f"{head}{sep}Yet another first paragraph.\n\n{rest}", encoding="utf-8")
+    result = build(corpus, outdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert {page: page.stat().st_mtime_ns for page in others} == {page: before[page] for page in others}
+    assert (outdir / "blog.html").stat().st_mtime_ns != before[outdir / "blog.html"]
+    assert "Yet another first paragraph." in (outdir / "blog.html").read_text(encoding="utf-8")
