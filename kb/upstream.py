@@ -186,21 +186,51 @@ def save_excerpt_cache(app: Sphinx, exception: Exception | None) -> None:
 
 
 def ablog_lean_environment(app: Sphinx) -> None:
-    """ABlog keeps a deep copy of every post's whole doctree in the environment
-    (``postinfo["doctree"]`` in ablog/post.py ``process_posts``), only to render
-    full-text feeds: 90% of the pickled environment, which every build loads and
-    every changed build writes.  Without full-text feeds nothing reads it; the
-    excerpt cache loads the doctree from disk if something ever does.
+    """ABlog keeps each post's excerpt nodes still attached to the post's doctree,
+    and a deep copy of the whole doctree besides (``postinfo["excerpt"]`` and
+    ``postinfo["doctree"]`` in ablog/post.py ``process_posts``), so pickling the
+    environment pickles every post twice: 16 of 20 MB at 1,000 posts, loaded by
+    every build and sent back by every parallel reader.  The excerpt is detached
+    (a copy without parent), and the doctree copy, only read for full-text feeds,
+    is dropped when feeds carry excerpts; the excerpt cache loads the doctree
+    from disk if something ever asks for it.
     """
-    app.connect("doctree-read", drop_post_doctrees, priority=900)
+    app.connect("doctree-read", lighten_post_records, priority=900)
 
 
-def drop_post_doctrees(app: Sphinx, doctree: nodes.document) -> None:
-    """Forget the copy of this post ABlog just made, unless feeds carry full texts."""
-    if app.config.blog_feed_fulltext:
-        return
+def lighten_post_records(app: Sphinx, doctree: nodes.document) -> None:
+    """Detach the excerpt ABlog just recorded; forget its copy of the post unless feeds carry full texts."""
     for info in getattr(app.env, "ablog_posts", {}).get(app.env.docname, []):
-        info["doctree"] = None
+        info["excerpt"] = [node.deepcopy() for node in info["excerpt"]]
+        if not app.config.blog_feed_fulltext:
+            info["doctree"] = None
+
+
+def sphinx_serial_small_reads(app: Sphinx) -> None:
+    """Sphinx 9 reads in parallel however few documents changed (the old
+    threshold of five documents is gone from ``Builder.read``), and each reader
+    sends the whole environment back pickled: editing one post of 1,000 cost
+    seconds of pickling.  A handful of documents is read in this process.
+    """
+    app.connect("env-before-read-docs", read_few_serially)
+    app.connect("env-updated", restore_parallel)
+
+
+#: Below this many documents to read, one process reads them faster than several.
+SERIAL_READS = 20
+
+
+def read_few_serially(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    """Turn parallel reading off for this build's reading phase when there is little to read."""
+    if app.parallel > 1 and len(docnames) < SERIAL_READS:
+        app.kb_parallel = app.parallel  # type: ignore[attr-defined]
+        app.parallel = 1
+
+
+def restore_parallel(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """Write in parallel again, as asked."""
+    app.parallel = app.__dict__.pop("kb_parallel", app.parallel)
+    return []
 
 
 # -- collection pages and feeds -----------------------------------------------
@@ -358,6 +388,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     ablog_excerpt_settings()
     ablog_excerpt_cache(app)
     ablog_lean_environment(app)
+    sphinx_serial_small_reads(app)
     ablog_skip_unchanged_pages(app)
     sphinx_remove_deleted_pages(app)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
+import types
 from typing import TYPE_CHECKING
 
 import pytest
@@ -86,7 +89,9 @@ def test_parallel_read_merges_every_post_and_caches_excerpts(corpus: bench.Corpu
         posts = {f"posts/{name.rpartition('/')[2][:-3]}" for name in corpus.posts}
         assert set(app.env.ablog_posts) == posts
         # ablog_lean_environment: no copy of the whole post is kept
-        assert all(info["doctree"] is None for infos in app.env.ablog_posts.values() for info in infos)
+        records = [info for infos in app.env.ablog_posts.values() for info in infos]
+        assert all(info["doctree"] is None for info in records)
+        assert all(node.parent is None for info in records for node in info["excerpt"])
         # ablog_excerpt_cache: one rendering per excerpt and kind (page, feed), not one per page showing it
         assert 0 < len(app.kb_excerpt_cache) <= 2 * POSTS
     finally:
@@ -121,3 +126,30 @@ def test_each_build_starts_with_an_empty_blog(corpus: bench.Corpus, tmp_path: Pa
         assert "posts" not in ablog.blog.Blog._dict or ablog.blog.Blog._dict["posts"] != ["stale"]
     finally:
         app.cleanup()
+
+
+def test_parallel_and_serial_builds_write_the_same_pages(corpus: bench.Corpus, tmp_path: Path) -> None:
+    """What the parallel readers found is merged completely: -j 2 and -j 1 give the same site."""
+    from .conftest import build
+    from .test_incremental import differences, pages
+
+    serial = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "-n", "-j", "1", "-b", "html", str(corpus.kb), str(tmp_path / "serial")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert serial.returncode == 0, serial.stderr[-3000:]
+    parallel = build(corpus.kb, tmp_path / "parallel", "-j", "2")
+    assert parallel.returncode == 0, parallel.stderr[-3000:]
+    assert differences(pages(tmp_path / "parallel"), pages(tmp_path / "serial")) == []
+
+
+def test_a_few_documents_are_read_in_one_process() -> None:
+    app = types.SimpleNamespace(parallel=2)
+    upstream.read_few_serially(app, None, ["posts/one"])  # type: ignore[arg-type]
+    assert app.parallel == 1
+    upstream.restore_parallel(app, None)  # type: ignore[arg-type]
+    assert app.parallel == 2
+    upstream.read_few_serially(app, None, [f"posts/{n}" for n in range(upstream.SERIAL_READS)])  # type: ignore[arg-type]
+    assert app.parallel == 2
