@@ -107,10 +107,11 @@ def ablog_excerpt_cache(app: Sphinx) -> None:
     that shows it (``Post.to_html`` from ablog/templates/ablog/collection.html and
     ``generate_atom_feeds``): about 8 renders per post per build, 40% of a full
     build (abakan-zz/ablog issue 24: "noop rebuilds" of 1,600 posts took a
-    minute).  The HTML is kept, keyed on the excerpt's content; an excerpt with a
-    link (``href``/``src``) is kept per folder of the page showing it, because its
-    relative URLs depend on that folder.  The cache lives beside the environment (not in it),
-    so a rebuild renders only new and edited excerpts.
+    minute).  The HTML is kept, keyed on the excerpt's content.  An excerpt with
+    a link (``href``/``src``) is kept per folder of the page showing it, since its
+    relative URLs depend on that folder, and only for this build, since the
+    linked page's title may change.  The others are kept beside the environment
+    (not in it), so a rebuild renders only new and edited excerpts.
     """
     import ablog.blog
 
@@ -126,14 +127,14 @@ def ablog_excerpt_cache(app: Sphinx) -> None:
         app = self._blog.app
         cache: dict[str, str] = app.__dict__.setdefault("kb_excerpt_cache", {})
         used: set[str] = app.__dict__.setdefault("kb_excerpt_used", set())
+        if fulltext and self.doctree is None:
+            self.doctree = app.env.get_doctree(self.docname)  # see ablog_lean_environment
         key = excerpt_key(self, fulltext, drop_h1, img_url)
         folder = pagename.rpartition("/")[0]
         for candidate in (key, f"{key}:{folder}"):
             if candidate in cache:
                 used.add(candidate)
                 return cache[candidate]
-        if fulltext and self.doctree is None:
-            self.doctree = app.env.get_doctree(self.docname)  # see ablog_lean_environment
         html = original(self, pagename, fulltext, drop_h1, img_url)
         linked = "href=" in html or "src=" in html
         stored = f"{key}:{folder}" if linked else key
@@ -172,12 +173,12 @@ def load_excerpt_cache(app: Sphinx) -> None:
 
 
 def save_excerpt_cache(app: Sphinx, exception: Exception | None) -> None:
-    """Keep the excerpts this build used (so the cache never outgrows the site)."""
+    """Keep the link-free excerpts this build used (so the cache never outgrows the site)."""
     if exception is not None or app.builder.format != "html":
         return
     cache: dict[str, str] = app.__dict__.get("kb_excerpt_cache", {})
     used: set[str] = app.__dict__.get("kb_excerpt_used", set())
-    kept = {key: cache[key] for key in used if key in cache}
+    kept = {key: cache[key] for key in used if key in cache and ":" not in key}
     with excerpt_cache_path(app).open("wb") as stream:
         pickle.dump((build_key(app), kept), stream, pickle.HIGHEST_PROTOCOL)
 

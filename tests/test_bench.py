@@ -98,7 +98,8 @@ def test_parallel_read_merges_every_post_and_caches_excerpts(corpus: bench.Corpu
         app.cleanup()
     with (app.doctreedir / upstream.EXCERPT_CACHE).open("rb") as stream:
         _, saved = pickle.load(stream)
-    assert saved == app.kb_excerpt_cache
+    assert saved
+    assert saved.items() <= app.kb_excerpt_cache.items()
 
     again = make_app(corpus.kb)
     try:
