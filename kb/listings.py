@@ -300,7 +300,8 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     changed = {d for d in new.keys() | old.keys() if new.get(d) != old.get(d)}
     if not changed or not old:
         return []
-    links: dict[str, list[str]] = getattr(app, "kb_links", {})
+    # Links are recorded from .html URIs; other builders fall back to the wider rule.
+    links: dict[str, list[str]] = getattr(app, "kb_links", {}) if app.builder.name == "html" else {}
     looks = {d for d in changed if links and d in old and d in new and placement(old[d]) == placement(new[d])}
     pages = dependants(site_of(env), changed - looks, old) | linking_to(links, looks) | set(domain_of(env).listings)
     pages = {p for p in pages if p in env.all_docs}
@@ -310,7 +311,7 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
 
 def on_doctree_resolved_links(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     """Remember which posts this page links to, once every listing on it is filled in."""
-    if app.builder.format != "html":
+    if app.builder.name != "html":
         return
     posts = site_of(app.env).posts
     folder = posixpath.dirname(docname)
@@ -335,7 +336,7 @@ def on_builder_inited_links(app: Sphinx) -> None:
 
 def on_build_finished_links(app: Sphinx, exception: Exception | None) -> None:
     """Keep the links of the pages that still exist, for the next build."""
-    if exception is not None or app.builder.format != "html":
+    if exception is not None or app.builder.name != "html":
         return
     links = {page: linked for page, linked in app.kb_links.items() if page in app.env.all_docs}  # type: ignore[attr-defined]
     (app.doctreedir / LINKS_FILE).write_text(json.dumps(links, sort_keys=True), encoding="utf-8")

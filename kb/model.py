@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -177,6 +178,7 @@ def slugify(text: str) -> str:
     return re.sub(r"[-\s]+", "-", text)
 
 
+@functools.cache  # called for every author of every post: keep each name's form
 def fold(text: str) -> str:
     """Case-, accent- and space-insensitive form of a name, for matching."""
     text = unicodedata.normalize("NFKD", text)

@@ -10,6 +10,7 @@ caches in ``kb/upstream.py``.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from typing import TYPE_CHECKING
@@ -80,12 +81,22 @@ EDITS: list[Callable[[Path], None]] = [edit_body, change_tags, change_author, ad
 NOISE = re.compile(r"(<feed[^>]*>.*?)<updated>[^<]*</updated>", re.S)
 
 
+def search_index(text: str) -> str:
+    """The index without the empty entries Sphinx leaves for terms of removed pages (they match nothing)."""
+    data = json.loads(text[text.index("(") + 1 : text.rindex(")")])
+    for key in ("terms", "titleterms"):
+        data[key] = {term: where for term, where in data[key].items() if where != []}
+    return json.dumps(data, sort_keys=True)
+
+
 def pages(outdir: Path) -> dict[str, str]:
-    """Every page and feed of a built site, by path."""
+    """Every page and feed of a built site, and its search index, by path."""
     out = {}
     for path in sorted(outdir.rglob("*")):
-        if path.suffix in (".html", ".xml") and ".doctrees" not in path.parts:
-            out[path.relative_to(outdir).as_posix()] = NOISE.sub(r"\1<updated/>", path.read_text(encoding="utf-8"))
+        if (path.suffix in (".html", ".xml") or path.name == "searchindex.js") and ".doctrees" not in path.parts:
+            text = path.read_text(encoding="utf-8")
+            text = search_index(text) if path.name == "searchindex.js" else NOISE.sub(r"\1<updated/>", text)
+            out[path.relative_to(outdir).as_posix()] = text
     return out
 
 
@@ -127,7 +138,8 @@ def test_a_rebuild_without_changes_writes_nothing(corpus: Path) -> None:
 
     def written() -> dict[Path, int]:
         always = {outdir / "genindex.html", outdir / "search.html"}
-        return {p: p.stat().st_mtime_ns for p in outdir.rglob("*.html") if p not in always}
+        files = [*outdir.rglob("*.html"), outdir / "searchindex.js"]
+        return {p: p.stat().st_mtime_ns for p in files if p not in always}
 
     before = written()
     result = build(corpus, outdir)
