@@ -53,6 +53,7 @@ SERIES_KEYS: dict[str, tuple[bool, str]] = {
 }
 SERIES_STATUSES = ("ongoing", "complete")
 
+_TITLE_LINE = re.compile(r"^#\s+\S")  # checked on every line of every post
 _ISO_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}"
     r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
@@ -657,7 +658,7 @@ def load_post(
     if values.get("title") is not None and not isinstance(values.get("title"), str | int | float):
         problems.append(Problem(fm.path, fm.line("title"), "title must be text", "title: \"...\""))
     for number, text in enumerate(fm.body.splitlines(), fm.body_line):
-        if re.match(r"^#\s+\S", text):
+        if _TITLE_LINE.match(text):
             problems.append(
                 Problem(fm.path, number, "the body repeats a '# ' title", "remove it: the title comes from 'title:'")
             )

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 #: Written into the doctree folder, so that ``make clean`` removes them with the rest.
 EXCERPT_CACHE = "kb-excerpts.pickle"
 ARCHIVE_STATE = "kb-archive-pages.json"
+TEMPLATE_CACHE = "kb-templates"
 
 
 def ablog_parallel_read(app: Sphinx) -> None:
@@ -405,6 +406,30 @@ def note_written(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     app.kb_index_changed = True  # type: ignore[attr-defined]
 
 
+# -- templates ---------------------------------------------------------------
+
+
+def sphinx_template_bytecode_cache(app: Sphinx) -> None:
+    """Sphinx compiles every Jinja template again in every build (its
+    ``BuiltinTemplateLoader`` sets no bytecode cache): a tenth of a rebuild with
+    nothing changed.  Compiled templates are kept beside the environment; Jinja
+    checks each against its source.
+    """
+    app.connect("builder-inited", cache_compiled_templates)
+
+
+def cache_compiled_templates(app: Sphinx) -> None:
+    """Give the builder's Jinja environment a bytecode cache in the doctree folder."""
+    environment = getattr(getattr(app.builder, "templates", None), "environment", None)
+    if environment is None:
+        return
+    import jinja2
+
+    folder = app.doctreedir / TEMPLATE_CACHE
+    folder.mkdir(parents=True, exist_ok=True)
+    environment.bytecode_cache = jinja2.FileSystemBytecodeCache(str(folder))
+
+
 # -- deleted documents -------------------------------------------------------
 
 
@@ -437,4 +462,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     ablog_skip_unchanged_pages(app)
     sphinx_remove_deleted_pages(app)
     sphinx_keep_unchanged_search_index(app)
+    sphinx_template_bytecode_cache(app)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

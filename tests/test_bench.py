@@ -154,3 +154,13 @@ def test_a_few_documents_are_read_in_one_process() -> None:
     assert app.parallel == 2
     upstream.read_few_serially(app, None, [f"posts/{n}" for n in range(upstream.SERIAL_READS)])  # type: ignore[arg-type]
     assert app.parallel == 2
+
+
+def test_compiled_templates_are_kept(corpus: bench.Corpus, tmp_path: Path) -> None:
+    app = make_app(corpus.kb, builddir=tmp_path)
+    try:
+        assert app.builder.templates.environment.bytecode_cache is not None
+        app.build()
+        assert any((app.doctreedir / upstream.TEMPLATE_CACHE).iterdir())
+    finally:
+        app.cleanup()
