@@ -23,11 +23,12 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
+# -d: the environment (which knows the held posts) stays out of the published folder.
 html: $(STAMP)  ## Build the published site into _build/html (strict)
-	$(SPHINX) -b html . $(BUILDDIR)/html
+	$(SPHINX) -b html -d $(BUILDDIR)/doctrees . $(BUILDDIR)/html
 
 html-drafts: $(STAMP)  ## Build a preview with drafts and scheduled posts into _build/drafts
-	KB_DRAFTS=1 $(SPHINX) -b html . $(BUILDDIR)/drafts
+	KB_DRAFTS=1 $(SPHINX) -b html -d $(BUILDDIR)/doctrees-drafts . $(BUILDDIR)/drafts
 
 serve: $(STAMP)  ## Live preview with drafts on http://127.0.0.1:8000
 	KB_DRAFTS=1 $(BIN)/sphinx-autobuild --host 127.0.0.1 --port 8000 \
@@ -41,9 +42,11 @@ test: $(STAMP)  ## Run the whole test suite
 check: $(STAMP)  ## Check every post, author, series and the vocabulary (no build)
 	$(BIN)/python -m kb check
 
+# The values reach the command through the environment ("$$TITLE"), so that
+# quotes and backquotes in a title stay text; empty ones are asked for.
 post: $(STAMP)  ## Start a post: make post TITLE="..." AUTHOR=MR TAGS="GMP, Training"
-	$(BIN)/python -m kb new --title "$(TITLE)" --author "$(AUTHOR)" --tags "$(TAGS)" \
-	  --practice "$(PRACTICE)" --series "$(SERIES)" --part "$(PART)"
+	$(BIN)/python -m kb new --title "$$TITLE" --author "$$AUTHOR" --tags "$$TAGS" \
+	  --practice "$$PRACTICE" --series "$$SERIES" --part "$$PART" --date "$$DATE" --draft "$$DRAFT"
 
 bench: $(STAMP)  ## Measure build times at 100, 1000 and 2000 posts (N="100 500" to choose)
 	$(BIN)/python -m kb.bench $(N)

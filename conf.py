@@ -38,7 +38,7 @@ smartquotes = False
 blog_path = "blog"
 blog_title = project
 blog_feed_archives = True
-blog_feed_fulltext = False
+blog_feed_fulltext = True
 blog_feed_length = 20
 post_date_format = "%d %B %Y"
 post_date_format_short = "%d %b %Y"
@@ -65,6 +65,7 @@ html_theme_options = {
 }
 html_sidebars = {
     "index": [],
+    "guide": [],
     "posts/**": [],
     "blog/**": [],
     "blog": [],

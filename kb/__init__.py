@@ -20,8 +20,12 @@ MODULES = (
     "kb.listings",
     "kb.posts",
     "kb.authors",
+    "kb.feeds",
     "kb.series",
+    "kb.tags",
     "kb.upstream",
+    "kb.schema",
+    "kb.policy",
 )
 
 

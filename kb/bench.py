@@ -44,6 +44,8 @@ AUTHORS = 20
 KB_OPTIONS = ("-W", "-n", "--keep-going", "-j", "auto")
 REFERENCE_OPTIONS = ("-j", "auto")
 FIRST_DATE = dt.date(2019, 1, 7)
+#: Top-level pages copied as they are; the others keep only their title.
+SITE_PAGES = ("index.md", "tags.md")
 
 
 def split(text: str) -> list[str]:
@@ -172,8 +174,12 @@ def generate(folder: Path, size: int, seed: int = 2000) -> Corpus:
     rng = random.Random(seed)
     kb, reference = folder / "kb", folder / "reference"
     kb.mkdir(parents=True)
-    for name in ("conf.py", "index.md", model.VOCABULARY_FILE):
+    for name in ("conf.py", model.VOCABULARY_FILE, *SITE_PAGES):
         shutil.copy(ROOT / name, kb / name)
+    for page in ROOT.glob("*.md"):
+        if page.name not in (*SITE_PAGES, "README.md"):  # the guide shows real posts: keep only its title
+            title = next(line for line in page.read_text(encoding="utf-8").splitlines() if line.startswith("title:"))
+            (kb / page.name).write_text(f"---\n{title}\n---\n\nNot part of the benchmark.\n", encoding="utf-8")
     for name in ("kb", "_static", "_templates"):
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, kb / name, ignore=shutil.ignore_patterns("__pycache__", "bench.py"))

@@ -85,7 +85,7 @@ def on_builder_inited(app: Sphinx) -> None:
     scheduled = [p for p in site.held if p.status == "scheduled"]
     action = "previewed" if app.config.kb_include_drafts else "held back"
     logger.info(
-        "kb: %d posts published, %d drafts and %d scheduled %s",
+        "kb: %d published, %d draft and %d scheduled posts %s",
         published,
         len(drafts),
         len(scheduled),

@@ -238,10 +238,12 @@ def signatures(env: BuildEnvironment) -> dict[str, tuple[Any, ...]]:
     for post in site.published:
         names = tuple(site.authors[a].name for a in post.authors if a in site.authors)
         series = site.series[post.series].title if post.series else None
+        # A series' status and size show on every part's banner.
+        shape = (site.series[post.series].status, site.series[post.series].parts) if post.series else None
         out[post.docname] = (
             post.title, post.date, post.updated, names, post.tags, post.practice,
             post.series, post.part, series, excerpt_of(env, post), reading_minutes(words_of(env, post)),
-            post.authors,
+            shape, post.authors,
         )
     return out
 
@@ -262,18 +264,20 @@ def dependants(site: model.Site, changed: set[str], old: dict[str, tuple[Any, ..
         if docname in old:
             tags.update(old[docname][4])
             series.update([old[docname][6]] if old[docname][6] else [])
-            authors.update(old[docname][11] if len(old[docname]) > 11 else ())
+            authors.update(a.key for a in site.authors.values() if a.name in old[docname][3])
+            authors.update(old[docname][12] if len(old[docname]) > 12 else ())
     for post in site.published:
         if (series and post.series in series) or tags.intersection(post.tags):
             pages.add(post.docname)
-    pages.update(f"{model.AUTHORS_DIR}/{key}" for key in authors)
-    pages.update(f"{model.SERIES_DIR}/{key}" for key in series)
+    # The profiles that list the post (its authors, before and after the change), and its series' pages.
+    pages.update(site.authors[key].docname for key in authors if key in site.authors)
+    pages.update(site.series[key].docname for key in series if key in site.series)
     return pages
 
 
 #: Fields of a signature that decide where a post is listed (date, tags, practice,
 #: series, part, authors); the others only change how it looks where it is listed.
-PLACEMENT = (1, 4, 5, 6, 7, 11)
+PLACEMENT = (1, 4, 5, 6, 7, 12)
 #: Which posts each written page links to, kept beside the environment between builds.
 LINKS_FILE = "kb-links.json"
 
@@ -303,7 +307,8 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     # Links are recorded from .html URIs; other builders fall back to the wider rule.
     links: dict[str, list[str]] = getattr(app, "kb_links", {}) if app.builder.name == "html" else {}
     looks = {d for d in changed if links and d in old and d in new and placement(old[d]) == placement(new[d])}
-    pages = dependants(site_of(env), changed - looks, old) | linking_to(links, looks) | set(domain_of(env).listings)
+    pages = dependants(site_of(env), changed - looks, old) | linking_to(links, looks) | looks
+    pages |= set(domain_of(env).listings)
     pages = {p for p in pages if p in env.all_docs}
     logger.info("kb: %d posts changed in listings; rewriting %d pages that show them", len(changed), len(pages))
     return sorted(pages)

@@ -37,6 +37,14 @@ POST_KEYS: dict[str, tuple[bool, str]] = {
     "summary": (False, "one or two sentences for listings (default: first paragraph)"),
     "draft": (False, "true keeps the post out of the published site"),
 }
+#: ABlog front matter the site refuses, and why (ABlog never sees a post's front matter).
+UNSUPPORTED_POST_KEYS = {
+    "redirect": "ABlog's redirect writes a page at any path it names (even over the home page or outside the "
+    "output folder), so it is not supported: keep a moved post's file name instead",
+    "external_link": "a post is published here, not linked elsewhere: put the link in the body",
+    "canonical_link": "every page's canonical address derives from the site URL: remove the key",
+    "blogpost": "every file in posts/ is a post: remove the key",
+}
 AUTHOR_KEYS: dict[str, tuple[bool, str]] = {
     "name": (True, "full name as it should be printed"),
     "role": (False, "job title, default 'Consultant'"),
@@ -52,6 +60,38 @@ SERIES_KEYS: dict[str, tuple[bool, str]] = {
     "parts": (False, "planned number of parts (required when complete)"),
 }
 SERIES_STATUSES = ("ongoing", "complete")
+#: The type of each key above, for the authoring guide's schema tables.
+KEY_TYPES: dict[str, str] = {
+    "title": "text",
+    "date": "date",
+    "updated": "date",
+    "author": "author key, or list of keys",
+    "tags": "list of tag names",
+    "practice": "practice name",
+    "series": "series key",
+    "part": "whole number from 1",
+    "summary": "text",
+    "draft": "true or false",
+    "name": "text",
+    "role": "text",
+    "expertise": "list of text",
+    "photo": "file path",
+    "links": "mapping of label to URL",
+    "status": "ongoing or complete",
+    "parts": "whole number from 1",
+}
+
+#: Bounds on one post, so that one file cannot multiply into huge pages and
+#: feeds (each tag and the author get a page and a feed listing the post).
+MAX_POST_BYTES = 200_000
+MAX_TAGS = 8
+
+#: Files that may sit in posts/ next to the posts: their figures and downloads.
+#: Anything else there (a .rst, a .MD, a .txt) would silently not be published.
+ASSET_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".pdf", ".csv", ".xlsx", ".docx"})
+
+#: A tag in a title: titles are Markdown, so it would become raw HTML.
+_HTML_TAG = re.compile(r"<[A-Za-z!/?]")
 
 _TITLE_LINE = re.compile(r"^#\s+\S")  # checked on every line of every post
 _ISO_DATE = re.compile(
@@ -114,10 +154,15 @@ class Series:
     status: str
     path: str
     parts: int | None = None
+    #: Line of each front-matter key, for problems found after loading.
+    lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def docname(self) -> str:
         return f"{SERIES_DIR}/{self.key}"
+
+    def line(self, key: str) -> int:
+        return self.lines.get(key, 1)
 
 
 @dataclass(frozen=True)
@@ -134,10 +179,16 @@ class Post:
     series: str | None = None
     part: int | None = None
     summary: str | None = None
+    #: Line of each front-matter key, for problems found after loading
+    #: (two posts claiming one part, a gap in a series).
+    lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def published(self) -> bool:
         return self.status == "published"
+
+    def line(self, key: str) -> int:
+        return self.lines.get(key, 1)
 
 
 @dataclass
@@ -155,7 +206,8 @@ class Site:
     @property
     def published(self) -> list[Post]:
         """Published posts, newest first (ties broken by title, as ABlog does)."""
-        posts = [p for p in self.posts.values() if p.published]
+        # A post whose date is missing or invalid has been reported; it cannot be ordered.
+        posts = [p for p in self.posts.values() if p.published and p.date is not None]
         return sorted(posts, key=lambda p: (p.date, p.title), reverse=True)
 
     @property
@@ -195,7 +247,7 @@ def did_you_mean(value: str, choices: list[str] | dict[str, Any]) -> str:
     if close:
         return "did you mean " + " or ".join(repr(by_fold[c]) for c in close) + "?"
     shown = ", ".join(repr(n) for n in sorted(names)[:12])
-    return f"known values: {shown}" + (", ..." if len(names) > 12 else "")
+    return f"known values: {shown}" + (", ..." if len(names) > 12 else "") + "."
 
 
 class _Loader(yaml.SafeLoader):
@@ -216,6 +268,25 @@ class _FastLoader(getattr(yaml, "CSafeLoader", _Loader)):  # type: ignore[misc]
 _FastLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
 
 
+NO_ALIASES = "YAML anchors and aliases (&, *) are not supported"
+
+
+def _has_aliases(node: yaml.Node) -> bool:
+    """True when a node is reached twice (``*alias``): a few lines could expand to gigabytes."""
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            return True
+        seen.add(id(current))
+        if isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+        elif isinstance(current, yaml.MappingNode):
+            stack.extend(item for pair in current.value for item in pair)
+    return False
+
+
 @dataclass
 class FrontMatter:
     """Front matter of one file: values, the line of each key, and the body."""
@@ -230,21 +301,33 @@ class FrontMatter:
         return self.lines.get(key, 1)
 
 
+_ALIASED = object()
+
+
 def _compose(loader_class: type[_Loader], source: str) -> tuple[Any, Any]:
-    """The YAML node of *source* (it knows each key's line) and its value."""
+    """The YAML node of *source* (it knows each key's line) and its value
+    (``_ALIASED`` when a node is reached twice: see :func:`_has_aliases`)."""
     loader = loader_class(source)
     try:
         node = loader.get_single_node()
+        if node is not None and _has_aliases(node):
+            return node, _ALIASED
         return node, loader.construct_document(node) if node is not None else {}
     finally:
         loader.dispose()
 
 
-def read_front_matter(root: Path, path: Path, problems: list[Problem]) -> FrontMatter | None:
-    """Parse the YAML front matter of *path*; report a problem and return None if bad."""
+def read_front_matter(
+    root: Path, path: Path, problems: list[Problem], text: str | None = None
+) -> FrontMatter | None:
+    """Parse the YAML front matter of *path*; report a problem and return None if bad.
+
+    *text*, when given, is checked as if it were the file's content: ``kb new``
+    checks a post before it writes it.
+    """
     rel = path.relative_to(root).as_posix()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8") if text is None else text
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(rel, 1, f"cannot read file: {exc}", "save it as UTF-8 text"))
         return None
@@ -274,7 +357,13 @@ def read_front_matter(root: Path, path: Path, problems: list[Problem]) -> FrontM
         line = mark.line + 2 if mark else 1
         col = f", column {mark.column + 1}" if mark else ""
         reason = getattr(exc, "problem", None) or str(exc)
-        problems.append(Problem(rel, line, f"malformed YAML{col}: {reason}", "fix the YAML syntax"))
+        fix = "fix the YAML syntax"
+        if "mapping values are not allowed" in reason:
+            fix = 'a value holding ": " needs quotes: title: "Myth 3: Validation"'
+        problems.append(Problem(rel, line, f"malformed YAML{col}: {reason}", fix))
+        return None
+    if data is _ALIASED:
+        problems.append(Problem(rel, 2, NO_ALIASES, "write each value out"))
         return None
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         problems.append(Problem(rel, 2, "front matter must be a mapping of 'key: value' lines", "write key: value"))
@@ -286,13 +375,52 @@ def read_front_matter(root: Path, path: Path, problems: list[Problem]) -> FrontM
     return FrontMatter(rel, values, key_lines, "".join(lines[end + 1 :]), end + 2)
 
 
+#: Keys that other blog engines use (and their typos), with the key that means the same here.
+FOREIGN_KEYS = {
+    "authors": "author",
+    "category": "practice",
+    "categories": "practice",
+    "description": "summary",
+    "excerpt": "summary",
+    "modified": "updated",
+    "published": "date",
+    "tag": "tags",
+}
+
+
+def key_hint(key: str, schema: dict[str, tuple[bool, str]]) -> str:
+    """Did-you-mean for an unknown key, knowing that ``category`` (or a typo of it) means ``practice`` here."""
+    foreign = difflib.get_close_matches(fold(key), list(FOREIGN_KEYS), n=1, cutoff=0.8)
+    if foreign and FOREIGN_KEYS[foreign[0]] in schema:
+        return f"did you mean {FOREIGN_KEYS[foreign[0]]!r}?"
+    return did_you_mean(key, schema)
+
+
+def check_plain_title(fm: FrontMatter, title: str, problems: list[Problem]) -> None:
+    """Titles are plain text: an HTML tag in one would become raw HTML on every page."""
+    if _HTML_TAG.search(title):
+        problems.append(
+            Problem(
+                fm.path,
+                fm.line("title"),
+                f"the title {title!r} contains HTML",
+                "titles are plain text: remove the tag, or put it in backticks to show it as code",
+                "policy",
+            )
+        )
+
+
 def check_keys(fm: FrontMatter, schema: dict[str, tuple[bool, str]], problems: list[Problem]) -> bool:
     """Report unknown and missing keys; return True when all required keys are there."""
     ok = True
     for key in fm.values:
-        if key not in schema:
+        if key not in schema and schema is POST_KEYS and key in UNSUPPORTED_POST_KEYS:
             problems.append(
-                Problem(fm.path, fm.line(key), f"unknown front-matter key {key!r}", did_you_mean(key, schema))
+                Problem(fm.path, fm.line(key), f"key {key!r} is not supported", UNSUPPORTED_POST_KEYS[key], "policy")
+            )
+        elif key not in schema:
+            problems.append(
+                Problem(fm.path, fm.line(key), f"unknown front-matter key {key!r}", key_hint(key, schema))
             )
     for key, (required, meaning) in schema.items():
         value = fm.values.get(key)
@@ -350,7 +478,7 @@ def _load_terms(
                 Problem(VOCABULARY_FILE, line, f"{section} entry {name!r} must be a mapping", "give description:")
             )
             continue
-        unknown = set(spec) - {"description", "aliases"}
+        unknown = {str(k) for k in spec} - {"description", "aliases"}
         for key in sorted(unknown):
             problems.append(
                 Problem(
@@ -365,10 +493,18 @@ def _load_terms(
         aliases = spec.get("aliases") or []
         if not isinstance(aliases, list):
             aliases = split_list(aliases) or []
+        if any(a is None or not str(a).strip() for a in aliases):
+            problems.append(Problem(VOCABULARY_FILE, line, f"empty alias in {name!r}", "remove it from aliases"))
+        aliases = [str(a).strip() for a in aliases if a is not None and str(a).strip()]
         slug = slugify(name)
         if not slug:
             problems.append(
-                Problem(VOCABULARY_FILE, line, f"{name!r} has an empty page name", "use letters or digits in the name")
+                Problem(
+                    VOCABULARY_FILE,
+                    line,
+                    f"{section} entry {name!r} has an empty page name",
+                    "use letters or digits in the name",
+                )
             )
             continue
         if slug in slugs:
@@ -381,14 +517,15 @@ def _load_terms(
                 )
             )
             continue
-        for spelling in [name, *map(str, aliases)]:
+        for spelling in [name, *aliases]:
             key = fold(spelling)
             if key in folded and folded[key] != name:
+                what = f"{name!r}" if spelling == name else f"alias {spelling!r} of {name!r}"
                 problems.append(
                     Problem(
                         VOCABULARY_FILE,
                         line,
-                        f"{spelling!r} already names {folded[key]!r}",
+                        f"{what} already names {folded[key]!r}",
                         "keep each spelling under one entry",
                     )
                 )
@@ -421,8 +558,16 @@ def load_vocabulary(root: Path, problems: list[Problem]) -> tuple[dict[str, Term
     if not path.exists():
         problems.append(Problem(VOCABULARY_FILE, 1, "the vocabulary file is missing", "create vocabulary.yaml"))
         return {}, {}
-    source = path.read_text(encoding="utf-8")
     try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(VOCABULARY_FILE, 1, f"cannot read file: {exc}", "save it as UTF-8 text"))
+        return {}, {}
+    try:
+        node = yaml.compose(source, Loader=_Loader)
+        if node is not None and _has_aliases(node):
+            problems.append(Problem(VOCABULARY_FILE, 1, NO_ALIASES, "write each value out"))
+            return {}, {}
         data = yaml.load(source, Loader=_Loader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -434,7 +579,7 @@ def load_vocabulary(root: Path, problems: list[Problem]) -> tuple[dict[str, Term
     if not isinstance(data, dict):
         problems.append(Problem(VOCABULARY_FILE, 1, "must hold 'tags:' and 'practices:'", ""))
         return {}, {}
-    for key in sorted(set(data) - {"tags", "practices"}):
+    for key in sorted({str(k) for k in data} - {"tags", "practices"}):
         problems.append(
             Problem(VOCABULARY_FILE, lines.get(key, 1), f"unknown section {key!r}", did_you_mean(key, ["tags", "practices"]))
         )
@@ -456,6 +601,14 @@ class Lookup:
     def __call__(self, value: str) -> str | None:
         return self._index.get(fold(value))
 
+    def suggest(self, value: str) -> str:
+        """``did you mean 'X'?`` naming canonical terms whose name or alias is close to *value*."""
+        close = difflib.get_close_matches(fold(value), list(self._index), n=6, cutoff=0.6)
+        names = list(dict.fromkeys(self._index[c] for c in close))[:3]
+        if names:
+            return "did you mean " + " or ".join(repr(n) for n in names) + "?"
+        return did_you_mean(value, self.terms)
+
 
 # -- authors and series ------------------------------------------------------
 
@@ -472,12 +625,20 @@ def load_authors(root: Path, practices: Lookup, problems: list[Problem]) -> dict
         if fm is None:
             continue
         key = path.stem
-        if fold(key) in seen or slugify(key) in {slugify(k) for k in authors}:
+        # MR.md and mr.md are one file on case-insensitive disks, and two keys
+        # with one slug would share an ABlog page: keep the first, report the rest.
+        clash = seen.get(fold(key)) or seen.get(slugify(key))
+        if clash:
             problems.append(
-                Problem(fm.path, 1, f"author key {key!r} clashes with {seen.get(fold(key))!r}", "rename one file")
+                Problem(
+                    fm.path,
+                    1,
+                    f"author key {key!r} clashes with {clash!r}: keys must differ in more than case or punctuation",
+                    "rename one of the two files, or merge them",
+                )
             )
             continue
-        seen[fold(key)] = fm.path
+        seen[fold(key)] = seen[slugify(key)] = fm.path
         if not check_keys(fm, AUTHOR_KEYS, problems):
             continue
         values = fm.values
@@ -524,21 +685,48 @@ def load_authors(root: Path, practices: Lookup, problems: list[Problem]) -> dict
             links=tuple(links),
         )
     names: dict[str, str] = {}
+    pages: dict[str, str] = {}
     for author in authors.values():
         other = names.setdefault(fold(author.name), author.key)
         if other != author.key:
             problems.append(
                 Problem(author.path, 2, f"name {author.name!r} is also used by {other!r}", "give each author one file")
             )
+            continue
+        # ABlog names each author's page after the name: blog/author/<slug>.
+        page = slugify(author.name)
+        other = pages.setdefault(page, author.key)
+        if not page:
+            problems.append(
+                Problem(author.path, 2, f"name {author.name!r} has no letters or digits", "spell it in letters", "policy")
+            )
+        elif other != author.key:
+            problems.append(
+                Problem(
+                    author.path,
+                    2,
+                    f"name {author.name!r} and the name of {other!r} would share the page blog/author/{page}",
+                    "spell the names so that they differ in letters or digits",
+                    "policy",
+                )
+            )
     return authors
 
 
 def load_series(root: Path, problems: list[Problem]) -> dict[str, Series]:
     series: dict[str, Series] = {}
+    pages: dict[str, str] = {}
     for path in _profile_files(root, SERIES_DIR):
         fm = read_front_matter(root, path, problems)
         if fm is None or not check_keys(fm, SERIES_KEYS, problems):
             continue
+        other = pages.setdefault(fold(path.stem), fm.path)
+        if other != fm.path:
+            problems.append(
+                Problem(fm.path, 1, f"series key {path.stem!r} clashes with {other}", "rename one file", "policy")
+            )
+            continue
+        check_plain_title(fm, str(fm.values["title"]).strip(), problems)
         status = str(fm.values["status"]).strip()
         if status not in SERIES_STATUSES:
             problems.append(
@@ -554,7 +742,13 @@ def load_series(root: Path, problems: list[Problem]) -> dict[str, Series]:
                 Problem(fm.path, fm.line("status"), "a complete series must say how many parts it has", "add parts: N")
             )
         series[path.stem] = Series(
-            path.stem, str(fm.values["title"]).strip(), str(fm.values["summary"]).strip(), status, fm.path, parts
+            path.stem,
+            str(fm.values["title"]).strip(),
+            str(fm.values["summary"]).strip(),
+            status,
+            fm.path,
+            parts,
+            lines=dict(fm.lines),
         )
     return series
 
@@ -562,12 +756,19 @@ def load_series(root: Path, problems: list[Problem]) -> dict[str, Series]:
 # -- posts --------------------------------------------------------------------
 
 
-def _post_authors(fm: FrontMatter, authors: dict[str, Author], problems: list[Problem]) -> list[str]:
+def _post_authors(
+    fm: FrontMatter, authors: dict[str, Author], problems: list[Problem], root: Path | None = None
+) -> list[str]:
     raw = fm.values.get("author")
     line = fm.line("author")
+    if isinstance(raw, str) and not raw.strip():
+        return []  # check_keys has reported it as missing
     values = split_list(raw)
     if values is None:
         problems.append(Problem(fm.path, line, f"author must be a key or a list of keys, not {raw!r}", "author: MR"))
+        return []
+    if not values:
+        problems.append(Problem(fm.path, line, "the post has no author: the list is empty", "author: MR, or [MR, CM]"))
         return []
     keys: list[str] = []
     by_name = {fold(a.name): a.key for a in authors.values()}
@@ -588,13 +789,24 @@ def _post_authors(fm: FrontMatter, authors: dict[str, Author], problems: list[Pr
                 Problem(fm.path, line, f"unknown author {value!r}", f"did you mean {by_key[fold(value)]!r}? Keys are case-sensitive")
             )
             continue
+        elif root is not None and value in {p.stem for p in _profile_files(root, AUTHORS_DIR)}:
+            problems.append(
+                Problem(
+                    fm.path,
+                    line,
+                    f"author {value!r} has no valid profile",
+                    f"fix the problems reported for {AUTHORS_DIR}/{value}.md",
+                )
+            )
+            continue
         else:
+            hint = did_you_mean(value, authors)
             problems.append(
                 Problem(
                     fm.path,
                     line,
                     f"unknown author {value!r}",
-                    f"{did_you_mean(value, authors)} Or add authors/{value}.md",
+                    f"{hint}{'' if hint.endswith(('?', '.')) else '.'} Or add {AUTHORS_DIR}/{value}.md",
                 )
             )
             continue
@@ -626,7 +838,7 @@ def _post_terms(
                     fm.path,
                     line,
                     f"unknown {what} {value!r}",
-                    f"{did_you_mean(str(value), lookup.terms)} Or add it to {VOCABULARY_FILE}",
+                    f"{lookup.suggest(str(value))} Or add it to {VOCABULARY_FILE}",
                 )
             )
         elif canonical not in found:
@@ -642,9 +854,10 @@ def load_post(
     practices: Lookup,
     tz: dt.tzinfo,
     now: dt.datetime,
+    text: str | None = None,
 ) -> Post | None:
     problems = site.problems
-    fm = read_front_matter(root, path, problems)
+    fm = read_front_matter(root, path, problems, text)
     if fm is None:
         return None
     before = len(problems)
@@ -657,6 +870,18 @@ def load_post(
     title = str(values.get("title") or "").strip()
     if values.get("title") is not None and not isinstance(values.get("title"), str | int | float):
         problems.append(Problem(fm.path, fm.line("title"), "title must be text", "title: \"...\""))
+    check_plain_title(fm, title, problems)
+    size = len(fm.body.encode("utf-8"))
+    if size > MAX_POST_BYTES:
+        problems.append(
+            Problem(
+                fm.path,
+                1,
+                f"the post is {size // 1000} KB, over the limit of {MAX_POST_BYTES // 1000} KB",
+                "split it into a series of shorter posts, or move large tables and data into linked files",
+                "policy",
+            )
+        )
     for number, text in enumerate(fm.body.splitlines(), fm.body_line):
         if _TITLE_LINE.match(text):
             problems.append(
@@ -683,8 +908,18 @@ def load_post(
     date, updated = dates["date"], dates["updated"]
     if date and updated and updated < date:
         problems.append(Problem(fm.path, fm.line("updated"), "updated is before date", "correct one of them"))
-    authors = _post_authors(fm, site.authors, problems) if values.get("author") is not None else []
+    authors = _post_authors(fm, site.authors, problems, root) if values.get("author") is not None else []
     post_tags = _post_terms(fm, "tags", tags, problems) if values.get("tags") is not None else []
+    if len(post_tags) > MAX_TAGS:
+        problems.append(
+            Problem(
+                fm.path,
+                fm.line("tags"),
+                f"{len(post_tags)} tags, over the limit of {MAX_TAGS}",
+                f"keep the {MAX_TAGS} that describe the post best",
+                "policy",
+            )
+        )
     practice = _post_terms(fm, "practice", practices, problems, single=True) if values.get("practice") is not None else []
     series, part = values.get("series"), values.get("part")
     if series is not None:
@@ -692,18 +927,46 @@ def load_post(
         if series not in site.series:
             problems.append(
                 Problem(
-                    fm.path, fm.line("series"), f"unknown series {series!r}", f"{did_you_mean(series, site.series)} Or add series/{series}.md"
+                    fm.path,
+                    fm.line("series"),
+                    f"unknown series {series!r}",
+                    f"{did_you_mean(series, site.series)} Or add {SERIES_DIR}/{series}.md",
+                    kind="series",
                 )
             )
             series = None
         elif part is None:
-            problems.append(Problem(fm.path, fm.line("series"), f"series {series!r} without a part", "add part: N"))
+            problems.append(
+                Problem(
+                    fm.path,
+                    fm.line("series"),
+                    f"series {series!r} without a part",
+                    "add 'part: N' with this post's place in the series",
+                    kind="series",
+                )
+            )
     if part is not None:
         if isinstance(part, bool) or not isinstance(part, int) or part < 1:
-            problems.append(Problem(fm.path, fm.line("part"), f"part {part!r} is not a positive whole number", "part: 1"))
+            problems.append(
+                Problem(
+                    fm.path,
+                    fm.line("part"),
+                    f"part {part!r} is not a positive whole number",
+                    "write the part's place in the series as 1, 2, 3...",
+                    kind="series",
+                )
+            )
             part = None
         elif values.get("series") is None:
-            problems.append(Problem(fm.path, fm.line("part"), f"part {part} without a series", "add series: <key>"))
+            problems.append(
+                Problem(
+                    fm.path,
+                    fm.line("part"),
+                    f"part {part} without a series",
+                    f"add 'series: <key>' naming a file in {SERIES_DIR}/, or remove 'part'",
+                    kind="series",
+                )
+            )
     summary = values.get("summary")
     if draft:
         status = "draft"
@@ -728,46 +991,109 @@ def load_post(
         series=series if part else None,
         part=part if series else None,
         summary=str(summary).strip() if summary else None,
+        lines=dict(fm.lines),
     )
 
 
+def _check_strays(root: Path, problems: list[Problem]) -> None:
+    """A file in posts/ that is neither a post nor a figure would silently go unpublished."""
+    folder = root / POSTS_DIR
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        rel = path.relative_to(root)
+        if path.is_dir() or path.suffix == ".md" or any(p.startswith(".") for p in rel.parts):
+            continue
+        if path.suffix.lower() in ASSET_SUFFIXES:
+            continue
+        problems.append(
+            Problem(
+                rel.as_posix(),
+                1,
+                f"{path.name!r} is not a post: only .md files in {POSTS_DIR}/ are published",
+                f"rename it to {path.stem}.md if it is a post, or move it out of {POSTS_DIR}/",
+                "policy",
+            )
+        )
+
+
+def post_label(docname: str) -> str:
+    """The label ABlog gives a post: its file name, or its folder's name for index.md."""
+    folder, _, name = docname.rpartition("/")
+    return folder.rpartition("/")[2] if name == "index" else name
+
+
+def _check_collisions(site: Site) -> None:
+    """Two posts must not share an output file or ABlog's label (one would replace the other)."""
+    pages: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    for post in sorted(site.posts.values(), key=lambda p: p.path):
+        for seen, key, what in (
+            (pages, fold(post.docname), "output page (file names differ only in case)"),
+            (labels, post_label(post.docname), f"label {post_label(post.docname)!r} (the same file name)"),
+        ):
+            other = seen.setdefault(key, post.path)
+            if other != post.path:
+                site.problems.append(
+                    Problem(post.path, 1, f"this post and {other} share the {what}", "rename one of them", "policy")
+                )
+
+
 def _check_series(site: Site, include_held: bool) -> None:
+    """Problems only the whole series shows: a part claimed twice, a gap, a missing last part."""
     for key, series in site.series.items():
         members = [p for p in site.posts.values() if p.series == key and (p.published or include_held)]
         by_part: dict[int, Post] = {}
         for post in sorted(members, key=lambda p: p.path):
-            if post.part in by_part:
+            number = post.part or 0
+            if number in by_part:
                 site.problems.append(
                     Problem(
                         post.path,
-                        1,
-                        f"part {post.part} of series {key!r} is also claimed by {by_part[post.part].path}",
+                        post.line("part"),
+                        f"part {number} of series {key!r} is also claimed by {by_part[number].path}",
                         "give each part its own number",
+                        kind="series",
                     )
                 )
             else:
-                by_part[post.part or 0] = post
-        numbers = sorted(by_part)
-        for expected, number in enumerate(numbers, 1):
-            if number != expected:
+                by_part[number] = post
+        if not by_part:
+            continue
+        last = max(by_part)
+        missing = [n for n in range(1, last) if n not in by_part]
+        if missing:
+            after = min(n for n in by_part if n > missing[0])
+            gap = " and ".join(", ".join(map(str, missing)).rsplit(", ", 1))
+            site.problems.append(
+                Problem(
+                    by_part[after].path,
+                    by_part[after].line("part"),
+                    f"series {key!r} jumps to part {after}: part{'s' if len(missing) > 1 else ''} {gap} "
+                    f"{'are' if len(missing) > 1 else 'is'} missing",
+                    f"renumber the parts 1, 2, 3... or publish part {missing[0]}",
+                    kind="series",
+                )
+            )
+        if series.status == "complete" and series.parts:
+            if series.parts not in by_part:
+                site.problems.append(
+                    Problem(
+                        series.path,
+                        series.line("parts"),
+                        f"complete series {key!r} has no published part {series.parts} (its last part)",
+                        "publish the last part, or set 'status: ongoing'",
+                        kind="series",
+                    )
+                )
+            for number in sorted(n for n in by_part if n > series.parts):
                 site.problems.append(
                     Problem(
                         by_part[number].path,
-                        1,
-                        f"series {key!r} jumps to part {number}: part {expected} is missing",
-                        f"renumber, or publish part {expected}",
+                        by_part[number].line("part"),
+                        f"part {number} is beyond the {series.parts} parts of complete series {key!r}",
+                        f"set 'parts: {last}' in {series.path}, or renumber this post",
+                        kind="series",
                     )
                 )
-                break
-        if series.status == "complete" and series.parts and series.parts not in by_part:
-            site.problems.append(
-                Problem(
-                    series.path,
-                    1,
-                    f"complete series {key!r} has no published part {series.parts}",
-                    "publish the last part, or set status: ongoing",
-                )
-            )
 
 
 def load(
@@ -801,6 +1127,8 @@ def load(
         else:
             docname = path.relative_to(root).with_suffix("").as_posix()
             site.posts[docname] = Post(docname, path.relative_to(root).as_posix(), "", None, (), (), None, "invalid")
+    _check_strays(root, site.problems)
+    _check_collisions(site)
     _check_series(site, include_held)
     site.problems.sort()
     return site

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import pickle
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,15 +19,15 @@ from docutils import frontend, utils
 from kb import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Set
+    from collections.abc import Callable, Set
 
     from docutils import nodes
     from sphinx.application import Sphinx
+    from sphinx.config import Config
     from sphinx.environment import BuildEnvironment
 
 #: Written into the doctree folder, so that ``make clean`` removes them with the rest.
 EXCERPT_CACHE = "kb-excerpts.pickle"
-ARCHIVE_STATE = "kb-archive-pages.json"
 TEMPLATE_CACHE = "kb-templates"
 
 
@@ -51,20 +50,17 @@ def merge_ablog_posts(app: Sphinx, env: BuildEnvironment, docnames: Set[str], ot
             mine[docname] = posts[docname]
 
 
-def ablog_fresh_blog(app: Sphinx) -> None:
-    """ABlog keeps its catalogue of posts in a class attribute (``Blog._dict`` in
-    ablog/blog.py) that outlives the Sphinx application: a second build in the
-    same process (tests, a watcher) sees the first build's posts and app.  Each
-    build starts from an empty catalogue.
+def fresh_ablog_state(app: Sphinx, config: Config) -> None:
+    """ABlog keeps its posts and collections in state shared by every ``Blog``
+    object of the process (``ablog.blog.Blog._dict``), filled by the first Sphinx
+    application only; a second build in the same process (tests, a server that
+    rebuilds in place) would list the first build's posts and skip its own
+    tag pages.  Start each application with empty state.  (Same shared state as
+    in ablog issue 316, where a rebuild found it empty.)
     """
-    app.connect("config-inited", forget_blog)
+    from ablog.blog import Blog
 
-
-def forget_blog(app: Sphinx, config: Any) -> None:
-    """Drop ABlog's catalogue from any earlier build in this process."""
-    import ablog.blog
-
-    ablog.blog.Blog._dict.clear()
+    Blog._dict.clear()
 
 
 # -- excerpts ----------------------------------------------------------------
@@ -194,7 +190,7 @@ def ablog_lean_environment(app: Sphinx) -> None:
     environment pickles every post twice: 16 of 20 MB at 1,000 posts, loaded by
     every build and sent back by every parallel reader.  The excerpt is detached
     (a copy without parent), and the doctree copy, only read for full-text feeds,
-    is dropped when feeds carry excerpts; the excerpt cache loads the doctree
+    is dropped unless ABlog writes full-text feeds; the excerpt cache loads the doctree
     from disk if something ever asks for it.
     """
     app.connect("doctree-read", lighten_post_records, priority=900)
@@ -204,8 +200,16 @@ def lighten_post_records(app: Sphinx, doctree: nodes.document) -> None:
     """Detach the excerpt ABlog just recorded; forget its copy of the post unless feeds carry full texts."""
     for info in getattr(app.env, "ablog_posts", {}).get(app.env.docname, []):
         info["excerpt"] = [node.deepcopy() for node in info["excerpt"]]
-        if not app.config.blog_feed_fulltext:
+        if not (app.config.blog_feed_fulltext and ablog_writes_feeds(app)):
             info["doctree"] = None
+
+
+def ablog_writes_feeds(app: Sphinx) -> bool:
+    """Whether ABlog's own feeds are still connected (``kb.feeds`` replaces them)."""
+    import ablog.post
+
+    listeners = app.events.listeners.get("html-collect-pages", [])
+    return any(listener.handler is ablog.post.generate_atom_feeds for listener in listeners)
 
 
 def sphinx_serial_small_reads(app: Sphinx) -> None:
@@ -235,133 +239,6 @@ def restore_parallel(app: Sphinx, env: BuildEnvironment) -> list[str]:
     return []
 
 
-# -- collection pages and feeds -----------------------------------------------
-
-
-def digest(value: Any) -> str:
-    return hashlib.sha256(repr(value).encode("utf-8")).hexdigest()
-
-
-def shared_key(app: Sphinx) -> str:
-    """What every collection page may show besides its own posts: settings,
-    templates, the pages that are not posts, the vocabulary, authors and series,
-    and where each post is filed (so that counts and lists of other posts stay right)."""
-    posts = getattr(app.env, "ablog_posts", {})
-    pages = sorted((doc, when) for doc, when in app.env.all_docs.items() if doc not in posts)
-    filed = sorted(
-        (doc, [(i["date"], i["update"], i["title"], i["tags"], i["author"], i["category"]) for i in infos])
-        for doc, infos in posts.items()
-    )
-    site = getattr(app.env, "kb_site", None)
-    terms = (site.tags, site.practices, site.authors, site.series) if site is not None else ()
-    return digest((build_key(app), pages, filed, terms))
-
-
-def site_fingerprint(app: Sphinx, shared: str) -> str:
-    """Changes whenever a document is read, added or removed, or settings or templates change."""
-    posts = sorted((doc, app.env.all_docs.get(doc)) for doc in getattr(app.env, "ablog_posts", {}))
-    return digest((shared, posts))
-
-
-def posts_on(context: dict[str, Any]) -> list[Any] | None:
-    """The posts a collection or catalog page shows, or None when it is not known."""
-    import ablog.blog
-
-    shown = context.get("collection", context.get("catalog"))
-    if isinstance(shown, ablog.blog.Catalog):
-        return [post for collection in shown for post in collection]
-    if isinstance(shown, ablog.blog.Collection):
-        return list(shown)
-    return None
-
-
-def page_key(app: Sphinx, shared: str, pagename: str, context: dict[str, Any], template: str) -> str | None:
-    """What one collection page is written from: its posts as last read, and everything shared."""
-    posts = posts_on(context)
-    if posts is None:
-        return None
-    scalars = sorted((k, v) for k, v in context.items() if isinstance(v, str | int | float | bool | type(None)))
-    read = [(post.docname, app.env.all_docs.get(post.docname)) for post in posts]
-    return digest((shared, pagename, template, scalars, read))
-
-
-def ablog_skip_unchanged_pages(app: Sphinx) -> None:
-    """ABlog renders every archive, tag, author and category page and every feed on
-    every build, even when nothing changed (``generate_archive_pages`` and
-    ``generate_atom_feeds`` in ablog/post.py, connected to ``html-collect-pages``):
-    at 500 posts a rebuild with no change took as long as writing every post
-    (abakan-zz/ablog issue 24).  A collection page is rendered again only when
-    one of its posts was read again or something every page shows changed (see
-    :func:`shared_key`); feeds only when some document was read again.
-    """
-    import ablog.post
-
-    wrapped = {ablog.post.generate_archive_pages, ablog.post.generate_atom_feeds}
-    handlers = []
-    for listener in list(app.events.listeners.get("html-collect-pages", [])):
-        if listener.handler in wrapped:
-            app.disconnect(listener.id)
-            handlers.append(listener.handler)
-    app.connect("html-collect-pages", functools.partial(collect_changed_pages, handlers=tuple(handlers)))
-    app.connect("build-finished", save_archive_state)
-
-
-def archive_state_path(app: Sphinx) -> Path:
-    return app.doctreedir / ARCHIVE_STATE
-
-
-def archive_state(app: Sphinx) -> dict[str, Any]:
-    """What the last good build wrote its collection pages from."""
-    try:
-        state = json.loads(archive_state_path(app).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return state if isinstance(state, dict) else {}
-
-
-def collect_changed_pages(
-    app: Sphinx, handlers: tuple[Callable[..., Any], ...]
-) -> Iterator[tuple[str, dict[str, Any], str]]:
-    """ABlog's pages and feeds, except those the last build wrote from the same sources."""
-    if app.builder.format != "html":
-        return
-    outdir = app.builder.outdir
-    state = archive_state(app)
-    before: dict[str, str | None] = state.get("pages", {})
-    shared = shared_key(app)
-    fingerprint = site_fingerprint(app, shared)
-    app.kb_archive_state = {"fingerprint": fingerprint, "pages": {}}  # type: ignore[attr-defined]
-    if state.get("fingerprint") == fingerprint and all((outdir / name).is_file() for name in before):
-        app.kb_archive_state = None  # type: ignore[attr-defined]
-        return
-    pages = app.kb_archive_state["pages"]  # type: ignore[attr-defined]
-    for handler in handlers:
-        for pagename, context, template in handler(app) or ():
-            name = app.builder.get_outfilename(pagename).relative_to(outdir).as_posix()
-            pages[name] = key = page_key(app, shared, pagename, context, template)
-            if key is not None and before.get(name) == key and (outdir / name).is_file():
-                continue
-            yield pagename, context, template
-
-
-def save_archive_state(app: Sphinx, exception: Exception | None) -> None:
-    """Remember what the collection pages were written from, after a good build,
-    and remove the pages of collections that no longer exist (a tag nobody uses)."""
-    state = getattr(app, "kb_archive_state", None)
-    if exception is not None or app.builder.format != "html" or state is None:
-        return
-    before = archive_state(app).get("pages", {})
-    for name in set(before) - set(state["pages"]) - {f"{doc}.html" for doc in app.env.found_docs}:
-        page = app.builder.outdir / name
-        page.unlink(missing_ok=True)
-        feeds = page.with_suffix("")  # ABlog writes a collection's feeds into a folder named like its page
-        for root in app.config.blog_feed_templates:
-            (feeds / f"{root}.xml").unlink(missing_ok=True)
-        if feeds.is_dir() and not any(feeds.iterdir()):
-            feeds.rmdir()
-    archive_state_path(app).write_text(json.dumps(state), encoding="utf-8")
-
-
 # -- the search index ----------------------------------------------------------
 
 
@@ -374,7 +251,6 @@ def sphinx_keep_unchanged_search_index(app: Sphinx) -> None:
     """
     app.connect("builder-inited", watch_search_index)
     app.connect("env-get-outdated", note_read_or_removed)
-    app.connect("doctree-resolved", note_written)
 
 
 def watch_search_index(app: Sphinx) -> None:
@@ -382,13 +258,19 @@ def watch_search_index(app: Sphinx) -> None:
     app.kb_index_changed = False  # type: ignore[attr-defined]
     builder = app.builder
     dump = getattr(builder, "dump_search_index", None)
-    if dump is None:
+    index_page = getattr(builder, "index_page", None)
+    if dump is None or index_page is None:
         return
+
+    def note_indexed(pagename: str, doctree: nodes.document, title: str) -> None:
+        app.kb_index_changed = True  # type: ignore[attr-defined]
+        index_page(pagename, doctree, title)
 
     def dump_if_changed() -> None:
         if app.kb_index_changed or not (builder.outdir / builder.searchindex_filename).is_file():  # type: ignore[attr-defined]
             dump()
 
+    builder.index_page = note_indexed  # type: ignore[method-assign]
     builder.dump_search_index = dump_if_changed  # type: ignore[method-assign]
 
 
@@ -399,11 +281,6 @@ def note_read_or_removed(
     if added or changed or removed:
         app.kb_index_changed = True  # type: ignore[attr-defined]
     return []
-
-
-def note_written(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """A page written again (its listings may have changed) changes the index."""
-    app.kb_index_changed = True  # type: ignore[attr-defined]
 
 
 # -- templates ---------------------------------------------------------------
@@ -454,12 +331,11 @@ def remove_deleted_pages(
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("ablog")
     ablog_parallel_read(app)
-    ablog_fresh_blog(app)
+    app.connect("config-inited", fresh_ablog_state, priority=100)
     ablog_excerpt_settings()
     ablog_excerpt_cache(app)
     ablog_lean_environment(app)
     sphinx_serial_small_reads(app)
-    ablog_skip_unchanged_pages(app)
     sphinx_remove_deleted_pages(app)
     sphinx_keep_unchanged_search_index(app)
     sphinx_template_bytecode_cache(app)

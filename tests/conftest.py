@@ -39,7 +39,8 @@ class BuiltSite:
 
 def build(srcdir: Path, outdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "sphinx", "-W", "-n", "--keep-going", "-j", "auto", "-b", "html", *extra]
-    return subprocess.run([*cmd, str(srcdir), str(outdir)], capture_output=True, text=True, check=False)
+    doctrees = ["-d", str(outdir.parent / f"{outdir.name}.doctrees")]
+    return subprocess.run([*cmd, *doctrees, str(srcdir), str(outdir)], capture_output=True, text=True, check=False)
 
 
 @pytest.fixture(scope="session")

@@ -92,8 +92,14 @@ def test_parallel_read_merges_every_post_and_caches_excerpts(corpus: bench.Corpu
         records = [info for infos in app.env.ablog_posts.values() for info in infos]
         assert all(info["doctree"] is None for info in records)
         assert all(node.parent is None for info in records for node in info["excerpt"])
-        # ablog_excerpt_cache: one rendering per excerpt and kind (page, feed), not one per page showing it
-        assert 0 < len(app.kb_excerpt_cache) <= 2 * POSTS
+        # ablog_excerpt_cache: one rendering per excerpt, not one per page showing it
+        import ablog.blog
+
+        post = next(iter(ablog.blog.Blog(app).posts))
+        first = post.to_html("blog/tag/alpha")
+        assert post.to_html("blog/author/someone") == first
+        assert len(app.kb_excerpt_cache) == 1
+        upstream.save_excerpt_cache(app, None)  # as at the end of a build
     finally:
         app.cleanup()
     with (app.doctreedir / upstream.EXCERPT_CACHE).open("rb") as stream:
@@ -108,23 +114,36 @@ def test_parallel_read_merges_every_post_and_caches_excerpts(corpus: bench.Corpu
         again.cleanup()
 
 
-def test_full_text_feeds_keep_the_post_doctrees(corpus: bench.Corpus, tmp_path: Path) -> None:
-    app = make_app(corpus.kb, builddir=tmp_path, confoverrides={"blog_feed_fulltext": True}, freshenv=True)
-    try:
-        app.build()
-        assert all(info["doctree"] is not None for infos in app.env.ablog_posts.values() for info in infos)
-    finally:
-        app.cleanup()
+def test_post_doctrees_are_kept_only_for_ablog_full_text_feeds() -> None:
+    import ablog.post
+
+    def app_with(fulltext: bool, handlers: list[object]) -> types.SimpleNamespace:
+        listeners = {"html-collect-pages": [types.SimpleNamespace(handler=h) for h in handlers]}
+        env = types.SimpleNamespace(docname="p", ablog_posts={"p": [{"excerpt": [], "doctree": "tree"}]})
+        return types.SimpleNamespace(
+            config=types.SimpleNamespace(blog_feed_fulltext=fulltext),
+            events=types.SimpleNamespace(listeners=listeners),
+            env=env,
+        )
+
+    for fulltext, handlers, kept in (
+        (True, [ablog.post.generate_atom_feeds], True),
+        (True, [], False),  # kb.feeds replaced ABlog's feeds
+        (False, [ablog.post.generate_atom_feeds], False),
+    ):
+        app = app_with(fulltext, handlers)
+        upstream.lighten_post_records(app, None)  # type: ignore[arg-type]
+        assert (app.env.ablog_posts["p"][0]["doctree"] is not None) == kept
 
 
 def test_each_build_starts_with_an_empty_blog(corpus: bench.Corpus, tmp_path: Path) -> None:
     """A second build in the same process does not see the first build's posts."""
     import ablog.blog
 
-    ablog.blog.Blog._dict["posts"] = ["stale"]
+    ablog.blog.Blog._dict["kb_stale"] = True
     app = make_app(corpus.kb, builddir=tmp_path)
     try:
-        assert "posts" not in ablog.blog.Blog._dict or ablog.blog.Blog._dict["posts"] != ["stale"]
+        assert "kb_stale" not in ablog.blog.Blog._dict
     finally:
         app.cleanup()
 

@@ -1,0 +1,457 @@
+"""The content policy: what a page may contain, checked while it is read.
+
+A post is text written by a colleague and read by every other colleague; it
+must not be able to run code in their browsers, publish a file from outside the
+repository, or take over another page.  So, while a document is read:
+
+- raw HTML (a Markdown HTML block or inline tag, the ``raw`` directive) and
+  ``{eval-rst}`` blocks are refused;
+- links and images may only use http, https, mailto or a relative target
+  (``javascript:``, ``data:``, ``vbscript:``... are refused), and images and
+  downloads must be files inside the repository;
+- ``{include}``, ``{literalinclude}`` and ``{csv-table}`` read only files inside
+  the repository (hidden folders such as ``.git`` excluded);
+- ``<meta http-equiv>`` (from ``html_meta`` or ``{meta}``) is refused: it can
+  send the reader to another site;
+- ABlog's ``{post}`` directive and its ``blogpost``/``redirect``/
+  ``external_link``/``canonical_link`` front matter are refused: a post is a
+  file in ``posts/`` described by the front matter of :mod:`kb.model`.
+  ABlog's ``redirect:`` writes an HTML page at any path it is given (it can
+  replace the home page, or a file outside the output folder), so the site
+  does not support it: move a post by keeping its file name.
+
+Each label names one target: two documents defining it (or a post named like
+another page's label, which ABlog overwrites silently) are refused too.
+
+Every violation is a located warning of type ``kb``, subtype ``policy``, naming
+the fix (``-W`` makes it an error), and the offending node is removed (raw HTML is
+kept as visible text), so even a lenient preview build publishes nothing the
+policy refuses.
+
+Before reading, every document is checked for what would silently go missing:
+a published post that ``exclude_patterns`` leaves out, post front matter on a
+page outside ``posts/``, a page whose name belongs to a generated page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ablog.post import UpdateDirective
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx import addnodes
+from sphinx.directives.code import LiteralInclude
+from sphinx.directives.patches import CSVTable
+from sphinx.transforms import SphinxTransform
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from kb import __version__, model
+from kb.content import post_of, site_of
+
+if TYPE_CHECKING:
+    from collections.abc import Set
+
+    from sphinx.application import Sphinx
+    from sphinx.environment import BuildEnvironment
+
+logger = logging.getLogger(__name__)
+
+#: The only URL schemes a link or an image may use; anything else must be relative.
+ALLOWED_SCHEMES = frozenset({"http", "https", "mailto"})
+
+#: Front-matter keys that make ABlog treat a page as a post, or that ABlog
+#: turns into redirects and foreign links.  Only posts/ holds posts.
+POST_KEYS_ELSEWHERE = frozenset(
+    {*model.POST_KEYS, "blogpost", "category", "redirect", "external_link", "canonical_link", "location", "language"}
+) - {"title", "summary"}
+
+#: Front matter ABlog would act on in any document; dropped before ABlog reads it.
+ABLOG_ONLY_KEYS = frozenset({"blogpost", "redirect", "external_link", "canonical_link"})
+
+#: Folders whose Markdown files are content with their own front matter.
+CONTENT_DIRS = (model.POSTS_DIR, model.AUTHORS_DIR, model.SERIES_DIR)
+
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
+_EVAL_RST = re.compile(r"(?:`{3,}|~{3,}|:{3,})\s*\{eval-rst\}")
+
+
+def refuse(message: str, fix: str, location: Any) -> None:
+    """Report one policy violation as a located ``kb.policy`` warning."""
+    logger.warning("%s (%s)", message, fix, location=location, type="kb", subtype="policy")
+
+
+def scheme_of(uri: str) -> str:
+    """The scheme a browser would see in *uri* ('' for a relative target).
+
+    Browsers drop ASCII whitespace and control characters inside a URL before
+    reading its scheme, so ``java\\tscript:`` is ``javascript:``; so do we.
+    """
+    cleaned = "".join(ch for ch in uri if ch > " " and ch != "\x7f").lower()
+    found = _SCHEME.match(cleaned)
+    return found.group(1) if found else ""
+
+
+def inside(path: str | Path, root: str | Path) -> bool:
+    """True when *path* (symlinks resolved) is a file of *root*, outside hidden folders."""
+    resolved, base = Path(path).resolve(), Path(root).resolve()
+    if resolved != base and base not in resolved.parents:
+        return False
+    return not any(part.startswith(".") for part in resolved.relative_to(base).parts)
+
+
+def location_of(node: nodes.Node, env: BuildEnvironment) -> Any:
+    """The node when it knows its line, else the document being read."""
+    if node.line or (node.parent is not None and node.parent.line):
+        return node if node.line else node.parent
+    return (env.docname, node.line or 1)
+
+
+# -- directives --------------------------------------------------------------
+
+
+class RefusedDirective(SphinxDirective):
+    """A directive the site does not support; says why, and what to write instead."""
+
+    has_content = True
+    optional_arguments = 1
+    final_argument_whitespace = True
+    reason = ""
+    fix = ""
+
+    def run(self) -> list[nodes.Node]:
+        refuse(f"the {{{self.name}}} directive is not allowed: {self.reason}", self.fix, self.get_location())
+        return []
+
+
+class RawDirective(RefusedDirective):
+    option_spec: ClassVar[dict[str, Any]] = {
+        "file": directives.unchanged,
+        "url": directives.unchanged,
+        "encoding": directives.unchanged,
+    }
+    reason = "raw HTML is published unchecked into pages and feeds"
+    fix = "write Markdown; for a table, an image or a box use Markdown or a {grid}/{card} directive"
+
+
+class PostDirective(RefusedDirective):
+    option_spec: ClassVar[dict[str, Any]] = {
+        name: directives.unchanged
+        for name in (
+            "tags", "author", "category", "location", "language", "redirect", "title", "image",
+            "excerpt", "exclude", "nocomments", "canonical_link", "external_link",
+        )
+    }  # fmt: skip
+    reason = "a post is a file in posts/ with front matter, and ABlog's redirect and external links are not supported"
+    fix = "remove the directive; describe the post in its front matter (title, date, author, tags, practice)"
+
+
+class SafeLiteralInclude(LiteralInclude):
+    """``literalinclude`` that reads only files inside the repository."""
+
+    def run(self) -> list[nodes.Node]:
+        for value in (self.arguments[0], self.options.get("diff")):
+            if value and not inside(self.env.relfn2path(value)[1], self.env.srcdir):
+                refuse(
+                    f"{{{self.name}}} of {value!r}: the file is outside the repository (or in a hidden folder)",
+                    "copy the file into the repository next to the post and include that copy",
+                    self.get_location(),
+                )
+                return []
+        return super().run()
+
+
+class SafeCSVTable(CSVTable):
+    """``csv-table`` that reads only files inside the repository, never a URL."""
+
+    def run(self) -> list[nodes.Node]:
+        env = self.state.document.settings.env
+        location = (env.docname, self.state_machine.get_source_and_line(self.lineno)[1])
+        if "url" in self.options:
+            refuse(
+                f"{{{self.name}}} with :url: is not allowed", "save the CSV file next to the post, use :file:", location
+            )
+            return []
+        name = self.options.get("file")
+        if name and not inside(env.relfn2path(name)[1], env.srcdir):
+            refuse(
+                f"{{{self.name}}} :file: {name!r} is outside the repository (or in a hidden folder)",
+                "copy the CSV into the repository next to the post",
+                location,
+            )
+            return []
+        return super().run()
+
+
+class CheckedUpdate(UpdateDirective):
+    """ABlog's ``{update}`` with its date checked first: ABlog raises on a date it
+    cannot read (or one with a timezone, compared with naive post dates), which
+    stops the whole build with a traceback.  A bad date is a located error, and
+    the note is kept as an ordinary one.
+    """
+
+    def run(self) -> list[nodes.Node]:
+        env = self.state.document.settings.env
+        text = self.arguments[0].strip()
+        if update_date(text, env.config.post_date_format) is not None:
+            return super().run()
+        refuse(
+            f"{{update}} date {text!r} is not a date",
+            "write it as YYYY-MM-DD, e.g. ```{update} 2023-05-08",
+            (env.docname, self.lineno),
+        )
+        note = nodes.admonition(classes=["note", "update"])
+        note += nodes.title("Update", "Update")
+        self.state.nested_parse(self.content, self.content_offset, note)
+        return [note]
+
+
+def update_date(text: str, date_format: str) -> dt.datetime | None:
+    """The date of an ``{update}`` as ABlog will read it: the post date format, or ISO without a zone."""
+    try:
+        return dt.datetime.strptime(text, date_format)
+    except ValueError:
+        pass
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?", text):
+        try:
+            return dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    return None
+
+
+# -- reading -----------------------------------------------------------------
+
+
+def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
+    """Refuse ``{eval-rst}`` blocks: reStructuredText would bypass the Markdown rules."""
+    for number, line in enumerate(source[0].splitlines(), 1):
+        if _EVAL_RST.search(line):
+            refuse(
+                "{eval-rst} blocks are not allowed: reStructuredText can carry raw HTML",
+                "write the content in Markdown",
+                (docname, number),
+            )
+
+
+def on_include_read(app: Sphinx, relative_path: Path, parent_docname: str, content: list[str]) -> None:
+    """Drop an included file that is outside the repository before it reaches the page."""
+    env = app.env
+    location = (env.docname, 1)
+    if not inside(Path(env.srcdir, relative_path), env.srcdir):
+        refuse(
+            f"{{include}} of {relative_path.as_posix()!r}: the file is outside the repository (or in a hidden folder)",
+            "copy the file into the repository next to the post and include that copy",
+            location,
+        )
+        content[0] = ""
+        return
+    for number, line in enumerate(content[0].splitlines(), 1):
+        if _EVAL_RST.search(line):
+            refuse(
+                "{eval-rst} blocks are not allowed: reStructuredText can carry raw HTML",
+                "write the content in Markdown",
+                (str(Path(env.srcdir, relative_path)), number),
+            )
+
+
+class ContentPolicy(SphinxTransform):
+    """Refuse raw HTML, unsafe link targets and files from outside the repository;
+    drop warning text from the document.
+
+    Runs before ABlog takes a post's excerpt (priority 800) and before the
+    collectors that copy images and downloads (``doctree-read``), so a refused
+    node never reaches a page, a feed or the output folder.
+    """
+
+    default_priority = 790
+
+    def apply(self, **kwargs: Any) -> None:
+        env = self.env
+        for node in list(self.document.findall(nodes.raw)):
+            kind = "inline HTML" if isinstance(node.parent, nodes.TextElement) else "an HTML block"
+            refuse(
+                f"raw HTML is not allowed ({kind}: {node.astext().strip()[:60]!r})",
+                "write Markdown instead; to show a tag as text, put it in backticks",
+                location_of(node, env),
+            )
+            text = node.astext()
+            node.replace_self(nodes.Text(text) if kind == "inline HTML" else nodes.literal_block(text, text))
+        for node in list(self.document.findall(nodes.reference)):
+            uri = node.get("refuri")
+            if uri is not None and not self.allowed(uri):
+                refuse(
+                    f"link target {uri!r} is not allowed",
+                    "links may only be http://, https://, mailto: or relative",
+                    location_of(node, env),
+                )
+                node.replace_self(nodes.inline("", "", *node.children))
+        for node in list(self.document.findall(nodes.target)):
+            uri = node.get("refuri")
+            if uri is not None and not self.allowed(uri):
+                refuse(
+                    f"link target {uri!r} is not allowed",
+                    "links may only be http://, https://, mailto: or relative",
+                    location_of(node, env),
+                )
+                del node["refuri"]
+        for node in list(self.document.findall(nodes.image)):
+            uri = node.get("uri", "")
+            scheme = scheme_of(uri)
+            outside = not scheme and not inside(env.relfn2path(uri.replace("*", "x"))[1], env.srcdir)
+            if (scheme and scheme not in ("http", "https")) or outside:
+                refuse(
+                    f"image {uri!r} is not allowed",
+                    "images must be files inside the repository, or http(s) URLs",
+                    location_of(node, env),
+                )
+                node.parent.remove(node)
+        for node in list(self.document.findall(addnodes.download_reference)):
+            target = node.get("reftarget", "")
+            if not scheme_of(target) and not inside(env.relfn2path(target)[1], env.srcdir):
+                refuse(
+                    f"download {target!r} is outside the repository (or in a hidden folder)",
+                    "copy the file into the repository next to the post",
+                    location_of(node, env),
+                )
+                node.replace_self(nodes.inline("", "", *node.children))
+        for node in list(self.document.findall(nodes.meta)):
+            if "http-equiv" in node.attributes:
+                refuse(
+                    f"meta http-equiv {node['http-equiv']!r} is not allowed (it can redirect or reload the page)",
+                    "remove it from html_meta or the {meta} directive; name=description and keywords are fine",
+                    location_of(node, env),
+                )
+                node.parent.remove(node)
+        if not self.config.keep_warnings:
+            # Already logged when they were made; left in, their text becomes
+            # the first paragraph, hence the excerpt in listings and feeds.
+            for node in list(self.document.findall(nodes.system_message)):
+                node.parent.remove(node)
+        for docinfo in self.document.findall(nodes.docinfo):
+            for field in list(docinfo.findall(nodes.field)):
+                if field[0].astext() in ABLOG_ONLY_KEYS:
+                    field.parent.remove(field)
+
+    @staticmethod
+    def allowed(uri: str) -> bool:
+        scheme = scheme_of(uri)
+        return not scheme or scheme in ALLOWED_SCHEMES
+
+
+# -- before reading: nothing lost, nothing taken over ------------------------
+
+
+def generated_pages(app: Sphinx) -> tuple[str, ...]:
+    """Page names that the build generates, which no document may take."""
+    blog = app.config.blog_path.strip("/")
+    return (blog, f"{blog}/", "genindex", "search", "py-modindex")
+
+
+def on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    """Every post reaches the build; no other page claims to be a post or a generated page."""
+    site = site_of(env)
+    srcdir = Path(env.srcdir)
+    for post in site.posts.values():
+        wanted = post.published or (env.config.kb_include_drafts and post.status != "invalid")
+        if wanted and post.docname not in env.found_docs:
+            refuse(
+                "this post is left out of the build by exclude_patterns",
+                "remove the pattern from conf.py, or set 'draft: true' to hold the post back",
+                f"{srcdir / post.path}:1",
+            )
+    reserved = generated_pages(app)
+    for docname in sorted(env.found_docs):
+        path = env.doc2path(docname)
+        if docname in reserved or docname.startswith(reserved[1]):
+            refuse(
+                f"the page name {docname!r} belongs to a page the build generates",
+                "rename or move the file",
+                (docname, 1),
+            )
+        if docname.split("/", 1)[0] in CONTENT_DIRS or not str(path).endswith(".md"):
+            continue
+        front = model.read_front_matter(srcdir, Path(path), [])
+        keys = sorted(POST_KEYS_ELSEWHERE.intersection(front.values)) if front else []
+        if keys:
+            refuse(
+                f"post front matter ({', '.join(keys)}) outside {model.POSTS_DIR}/",
+                f"move the post into {model.POSTS_DIR}/, or remove those keys from this page",
+                (docname, front.line(keys[0]) if front else 1),
+            )
+
+
+# -- labels: one target per name ----------------------------------------------
+
+
+def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
+    """Remember the labels this document defines, and the label ABlog gives a post."""
+    env = app.env
+    labels: dict[str, int] = {}
+    for name, explicit in doctree.nametypes.items():
+        target = doctree.ids.get(doctree.nameids.get(name) or "")
+        if explicit:
+            labels[name] = (target.line if target is not None else None) or 1
+    if post_of(env, env.docname) is not None:
+        labels.setdefault(model.post_label(env.docname).lower(), 1)
+    env.kb_labels = getattr(env, "kb_labels", {})  # type: ignore[attr-defined]
+    env.kb_labels[env.docname] = labels  # type: ignore[attr-defined]
+
+
+def on_env_purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    """Forget the labels of a document that is read again or removed."""
+    getattr(env, "kb_labels", {}).pop(docname, None)
+
+
+def on_env_merge_info(app: Sphinx, env: BuildEnvironment, docnames: Set[str], other: BuildEnvironment) -> None:
+    """Bring the labels a parallel reader found into the main environment."""
+    mine = env.__dict__.setdefault("kb_labels", {})
+    for docname in docnames:
+        if docname in getattr(other, "kb_labels", {}):
+            mine[docname] = other.kb_labels[docname]  # type: ignore[attr-defined]
+
+
+def on_env_check_consistency(app: Sphinx, env: BuildEnvironment) -> None:
+    """A label defined twice links to one of them at random (ABlog and parallel reading
+    overwrite it without a word), so each label must have one document.
+    """
+    owners: dict[str, list[tuple[str, int]]] = {}
+    for docname, labels in sorted(getattr(env, "kb_labels", {}).items()):
+        for label, line in labels.items():
+            owners.setdefault(label, []).append((docname, line))
+    posts = site_of(env).posts
+    for label, places in sorted(owners.items()):
+        if all(d in posts and model.post_label(d).lower() == label for d, _ in places):
+            continue  # two posts with one file name: the content model has said so
+        if len(places) > 1:
+            others = ", ".join(env.doc2path(d, base=False).as_posix() for d, _ in places[:-1])
+            refuse(
+                f"the label {label!r} is also defined in {others}; links to it would reach only one",
+                "rename one of the labels (a post's label is its file name)",
+                places[-1],
+            )
+
+
+# -- writing -----------------------------------------------------------------
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.setup_extension("kb.content")
+    app.add_directive("raw", RawDirective, override=True)
+    app.add_directive("post", PostDirective, override=True)
+    app.add_directive("literalinclude", SafeLiteralInclude, override=True)
+    app.add_directive("csv-table", SafeCSVTable, override=True)
+    app.add_directive("update", CheckedUpdate, override=True)
+    app.add_transform(ContentPolicy)
+    app.connect("source-read", on_source_read)
+    app.connect("include-read", on_include_read)
+    app.connect("env-before-read-docs", on_env_before_read_docs)
+    app.connect("doctree-read", on_doctree_read)
+    app.connect("env-purge-doc", on_env_purge_doc)
+    app.connect("env-merge-info", on_env_merge_info)
+    app.connect("env-check-consistency", on_env_check_consistency)
+    return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,401 @@
+"""Tags and practices: their pages, the tag index, and related posts.
+
+The vocabulary itself (names, slugs, descriptions, aliases) is read and checked
+by :mod:`kb.model`; this module shows it to readers:
+
+* ABlog's tag, practice and archive pages are rendered by our
+  ``_templates/ablog/collection.html`` and ``catalog.html`` from plain values
+  prepared here (``html-page-context``), so no excerpt is rendered twice and
+  every value reaches the template as text to escape.
+* ``{kb-tags}`` lists every tag with its description and count, as a cloud
+  sized by count; ``{kb-practices}`` lists the practice areas.
+* Each post ends with up to five related posts: most shared tags first, then
+  the newest, never another part of the same series (the series navigation
+  shows those).
+* ``build-finished`` removes tag and practice pages and feeds that an earlier
+  build wrote and this one did not, so a tag nobody uses leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import heapq
+import html
+import shutil
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import ablog
+from docutils import nodes
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+from sphinx.util.osutil import relative_uri
+
+from kb import __version__, model
+from kb.content import post_of, site_of
+from kb.domain import PRACTICE_PAGES, TAG_PAGES
+from kb.listings import (
+    DATE_FORMAT,
+    domain_of,
+    excerpt_of,
+    link,
+    reading_minutes,
+    render_list,
+    words_of,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from sphinx.application import Sphinx
+    from sphinx.builders import Builder
+    from sphinx.environment import BuildEnvironment
+
+logger = logging.getLogger(__name__)
+
+RELATED_LIMIT = 5
+#: Tag cloud sizes run from 1 (fewest posts) to this (most posts).
+CLOUD_SIZES = 5
+#: Where each kind of term has its pages and its feeds (``feeds/tag/<slug>.xml``).
+TERM_PAGES = {"tag": TAG_PAGES, "practice": PRACTICE_PAGES}
+FEED_FOLDERS = {"tag": "feeds/tag", "practice": "feeds/practice"}
+
+
+def feed_of(kind: str, term: model.Term) -> str:
+    """Path of a tag's or practice's Atom feed in the output, by the site's feed convention."""
+    return f"{FEED_FOLDERS[kind]}/{term.slug}.xml"
+
+
+def terms_of(site: model.Site, kind: str) -> dict[str, model.Term]:
+    return site.tags if kind == "tag" else site.practices
+
+
+def counts(site: model.Site, kind: str) -> Counter[str]:
+    """Published posts per tag (or per practice), counted once for a whole page."""
+    found: Counter[str] = Counter()
+    for post in site.published:
+        found.update(post.tags if kind == "tag" else [post.practice] if post.practice else [])
+    return found
+
+
+def cloud_size(count: int, smallest: int, largest: int) -> int:
+    """1..CLOUD_SIZES, linear in the number of posts; the middle size when all are equal."""
+    if largest == smallest:
+        return (CLOUD_SIZES + 1) // 2
+    return 1 + round((count - smallest) * (CLOUD_SIZES - 1) / (largest - smallest))
+
+
+def posts_label(count: int) -> str:
+    return f"{count} post" if count == 1 else f"{count} posts"
+
+
+# -- related posts -------------------------------------------------------------
+
+
+class TagIndex:
+    """Published posts by tag and by recency, built once per build for related posts."""
+
+    def __init__(self, site: model.Site) -> None:
+        self.posts: dict[str, model.Post] = {}
+        self.rank: dict[str, int] = {}
+        self.by_tag: dict[str, list[str]] = defaultdict(list)
+        for rank, post in enumerate(site.published):
+            self.posts[post.docname] = post
+            self.rank[post.docname] = rank
+            for tag in post.tags:
+                self.by_tag[tag].append(post.docname)
+
+
+def related(
+    site: model.Site, post: model.Post, limit: int = RELATED_LIMIT, index: TagIndex | None = None
+) -> list[model.Post]:
+    """Other published posts sharing a tag with *post*: most shared tags first, then newest.
+
+    Other parts of the post's own series are left out: the series navigation
+    lists them already.
+    """
+    index = index or TagIndex(site)
+    shared: Counter[str] = Counter()
+    for tag in post.tags:
+        shared.update(index.by_tag.get(tag, ()))
+    shared.pop(post.docname, None)
+    if post.series:
+        shared = Counter({d: n for d, n in shared.items() if index.posts[d].series != post.series})
+    best = heapq.nsmallest(limit, shared, key=lambda d: (-shared[d], index.rank[d]))
+    return [index.posts[d] for d in best]
+
+
+def on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """Index the published posts by tag once, before any page is written."""
+    env.kb_tag_index = TagIndex(site_of(env))  # type: ignore[attr-defined]
+    return []
+
+
+def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """End each post with its related posts; fill the tag and practice indexes."""
+    env = app.env
+    for node in list(doctree.findall(term_index)):
+        node.replace_self(render_terms(env, app.builder, docname, node["kind"]))
+    post = post_of(env, docname)
+    if post is None:
+        return
+    section = next(iter(doctree.findall(nodes.section)), None)
+    posts = related(site_of(env), post, index=getattr(env, "kb_tag_index", None))
+    if section is None or not posts:
+        return
+    box = nodes.container(classes=["kb-related"])
+    box += nodes.rubric("", "Related posts", classes=["kb-posts-heading"])
+    box += render_list(env, app.builder, docname, posts, excerpts=False)
+    section += box
+
+
+# -- the tag index ---------------------------------------------------------------
+
+
+class term_index(nodes.General, nodes.Element):  # noqa: N801 - docutils node naming
+    """Placeholder for the list of tags or practices, filled in when the page is written."""
+
+
+class TermIndexDirective(SphinxDirective):
+    """``{kb-tags}`` (a cloud and a list of every tag) or ``{kb-practices}``."""
+
+    kind: ClassVar[str] = "tag"
+    option_spec: ClassVar[dict[str, Any]] = {}
+
+    def run(self) -> list[nodes.Node]:
+        node = term_index(kind=self.kind)
+        self.set_source_info(node)
+        # Counts change whenever a post's tags do: rewrite this page then (kb.listings).
+        domain_of(self.env).listings[self.env.docname] = True
+        return [node]
+
+
+class PracticeIndexDirective(TermIndexDirective):
+    kind: ClassVar[str] = "practice"
+
+
+def term_page(kind: str, term: model.Term) -> str:
+    return f"{TERM_PAGES[kind]}/{term.slug}"
+
+
+def render_terms(env: BuildEnvironment, builder: Builder, fromdoc: str, kind: str) -> nodes.Node:
+    """A cloud of the used terms (tags only), then every term with description and count."""
+    site = site_of(env)
+    terms = terms_of(site, kind)
+    found = counts(site, kind)
+    box = nodes.container(classes=[f"kb-{kind}-index"])
+    used = sorted((name for name in terms if found[name]), key=str.casefold)
+    if kind == "tag" and used:
+        cloud = nodes.paragraph(classes=["kb-tag-cloud"])
+        smallest, largest = min(found[n] for n in used), max(found[n] for n in used)
+        for name in used:
+            size = cloud_size(found[name], smallest, largest)
+            ref = link(builder, fromdoc, term_page(kind, terms[name]), name, ["kb-tag", f"kb-cloud-{size}"])
+            ref["reftitle"] = posts_label(found[name])
+            cloud += ref
+            cloud += nodes.Text(" ")
+        box += cloud
+    entries = nodes.definition_list(classes=["kb-term-list"])
+    for name in sorted(terms, key=str.casefold):
+        term = terms[name]
+        item = nodes.definition_list_item()
+        label = nodes.term()
+        if found[name]:
+            label += link(builder, fromdoc, term_page(kind, term), name, [f"kb-{kind}"])
+        else:
+            label += nodes.Text(name)
+        count = posts_label(found[name]) if found[name] else "no posts yet"
+        label += nodes.inline("", f" ({count})", classes=["kb-term-count"])
+        item += label
+        item += nodes.definition("", nodes.paragraph(term.description, term.description))
+        entries += item
+    box += entries
+    return box
+
+
+# -- ABlog's collection and catalog pages -----------------------------------------
+
+
+def listing(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post) -> dict[str, Any]:
+    """What a listing shows of *post*, as plain values for a template to escape."""
+    site = site_of(env)
+
+    def uri(docname: str) -> str:
+        return builder.get_relative_uri(fromdoc, docname)
+
+    authors = []
+    for index, key in enumerate(post.authors):
+        before = "" if index == 0 else " and " if index == len(post.authors) - 1 else ", "
+        authors.append({"before": before, "name": site.authors[key].name, "url": uri(site.authors[key].docname)})
+    series = None
+    if post.series:
+        found = site.series[post.series]
+        series = {"text": f"{found.title} · Part {post.part}", "url": uri(found.docname)}
+    return {
+        "title": post.title,
+        "url": uri(post.docname),
+        "date": post.date.strftime(DATE_FORMAT) if post.date else "undated",
+        "authors": authors,
+        "minutes": reading_minutes(words_of(env, post)),
+        "series": series,
+        "excerpt": excerpt_of(env, post),
+        "tags": [{"name": t, "url": uri(f"{TAG_PAGES}/{site.tags[t].slug}")} for t in post.tags],
+    }
+
+
+def model_posts(env: BuildEnvironment, collection: Iterable[Any]) -> list[model.Post]:
+    """The model's records of the posts ABlog put in *collection*, newest first."""
+    found = [post_of(env, getattr(p, "docname", "")) for p in collection]
+    posts = {p.docname: p for p in found if p is not None}
+    return sorted(posts.values(), key=lambda p: (p.date, p.title), reverse=True)
+
+
+def by_month(items: list[tuple[model.Post, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """``[{year, months: [{label, posts}]}]``, newest first, for the archive."""
+    years: list[dict[str, Any]] = []
+    for post, item in items:
+        year = str(post.date.year) if post.date else "Undated"
+        month = post.date.strftime("%B %Y") if post.date else "Undated"
+        if not years or years[-1]["year"] != year:
+            years.append({"year": year, "months": []})
+        months = years[-1]["months"]
+        if not months or months[-1]["label"] != month:
+            months.append({"label": month, "posts": []})
+        months[-1]["posts"].append(item)
+    return years
+
+
+def collection_page(app: Sphinx, pagename: str, collection: Any, header: str) -> dict[str, Any]:
+    """Everything ``collection.html`` shows: title, description, count, feed, posts."""
+    env, builder = app.env, app.builder
+    site = site_of(env)
+    posts = model_posts(env, collection)
+    items = [(p, listing(env, builder, pagename, p)) for p in posts]
+    catalog = getattr(getattr(collection, "catalog", None), "name", "")
+    page: dict[str, Any] = {
+        "kind": "collection",
+        "label": "",
+        "title": f"{header} {collection}".strip(),
+        "description": "",
+        "count": posts_label(len(posts)),
+        "feed": None,
+        "posts": [item for _, item in items],
+        "years": None,
+        "show_years": False,
+    }
+    kind = {"tags": "tag", "category": "practice"}.get(catalog)
+    if kind:
+        slug = pagename.rpartition("/")[2]
+        term = next((t for t in terms_of(site, kind).values() if t.slug == slug), None)
+        if term is not None:
+            here = builder.get_target_uri(pagename)
+            page.update(
+                kind=kind,
+                label="Tag" if kind == "tag" else "Practice",
+                title=term.name,
+                description=term.description,
+                feed=relative_uri(here, feed_of(kind, term)),
+            )
+    elif catalog == "archive":
+        page.update(kind="archive", title=f"Posts from {collection}", years=by_month(items))
+    elif pagename == app.config.blog_path:
+        page.update(kind="archive", title="All posts", years=by_month(items), show_years=True)
+    return page
+
+
+def catalog_page(app: Sphinx, pagename: str, catalog: Iterable[Any], header: str) -> list[dict[str, Any]]:
+    """Each non-empty collection of a catalog page: name, link, count, posts."""
+    out = []
+    for collection in catalog:
+        posts = model_posts(app.env, collection)
+        if not posts:
+            continue
+        out.append(
+            {
+                "name": f"{header} {collection}".strip(),
+                "url": app.builder.get_relative_uri(pagename, collection.docname),
+                "count": posts_label(len(posts)),
+                "posts": [listing(app.env, app.builder, pagename, p) for p in posts],
+            }
+        )
+    return out
+
+
+def on_html_page_context(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: nodes.document | None
+) -> None:
+    """Give ABlog's collection and catalog pages plain values; note which term pages are written."""
+    if templatename == "ablog/collection.html" and "collection" in context:
+        context["kb_page"] = collection_page(app, pagename, context["collection"], context.get("header", ""))
+    elif templatename == "ablog/catalog.html" and "catalog" in context:
+        context["kb_catalog"] = catalog_page(app, pagename, context["catalog"], context.get("header", ""))
+    if templatename in ("ablog/collection.html", "ablog/catalog.html"):
+        # Themes print ``title`` as HTML (for documents Sphinx renders it); ABlog
+        # passes a tag's raw name, so escape it once here.  (``feed_title`` is
+        # escaped where it is printed, in _templates/page.html.)
+        context["kb_title"] = context.get("title", "")
+        if "title" in context:
+            context["title"] = html.escape(str(context["title"]), quote=True)
+    for kind, folder in TERM_PAGES.items():
+        if pagename.startswith(folder + "/"):
+            written(app.builder)[kind].add(pagename[len(folder) + 1 :].partition("/")[0])
+
+
+# -- incremental builds --------------------------------------------------------------
+
+
+def written(builder: Builder) -> dict[str, set[str]]:
+    """Slugs of the tag and practice pages written by this build (one builder per build)."""
+    if not hasattr(builder, "kb_term_pages"):
+        builder.kb_term_pages = {kind: set() for kind in TERM_PAGES}  # type: ignore[attr-defined]
+    return builder.kb_term_pages  # type: ignore[attr-defined]
+
+
+def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """Rewrite the tag index when the vocabulary changes (a description, a new tag)."""
+    site = site_of(env)
+    new = (tuple(site.tags.values()), tuple(site.practices.values()))
+    old = getattr(env, "kb_vocabulary", None)
+    env.kb_vocabulary = new  # type: ignore[attr-defined]
+    if old is None or old == new:
+        return []
+    return sorted(d for d in domain_of(env).listings if d in env.all_docs)
+
+
+def stale(outdir: Path, kind: str, slugs: set[str]) -> list[Path]:
+    """Pages (``<slug>.html``, ``<slug>/``) and feeds (``<slug>.xml``) of terms not written now."""
+    found: list[Path] = []
+    for folder in (outdir / TERM_PAGES[kind], outdir / FEED_FOLDERS[kind]):
+        if folder.is_dir():
+            found.extend(p for p in folder.iterdir() if (p.stem if p.is_file() else p.name) not in slugs)
+    return sorted(found)
+
+
+def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
+    """Remove the pages and feeds of tags and practices no post uses any more.
+
+    ABlog writes a page only for a collection with posts, and never deletes
+    one; without this, a tag that lost its last post keeps its old page.
+    """
+    if exception is not None or not ablog.builder_support(app):
+        return  # ABlog wrote no term pages, so none can be told stale
+    outdir = Path(app.builder.outdir)
+    for kind, slugs in written(app.builder).items():
+        for path in stale(outdir, kind, slugs):
+            logger.info("kb: removing %s (no post has this %s any more)", path.relative_to(outdir), kind)
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_node(term_index)
+    app.add_directive("kb-tags", TermIndexDirective)
+    app.add_directive("kb-practices", PracticeIndexDirective)
+    app.connect("doctree-resolved", on_doctree_resolved)
+    app.connect("html-page-context", on_html_page_context)
+    app.connect("env-get-updated", on_env_get_updated)
+    app.connect("env-updated", on_env_updated)
+    app.connect("build-finished", on_build_finished)
+    return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
