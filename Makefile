@@ -58,3 +58,11 @@ lint: $(STAMP)  ## Lint and spell-check the code and content
 
 clean:  ## Remove the build output (keeps .venv)
 	rm -rf $(BUILDDIR)
+
+# axe-core for the accessibility tests, pinned by tests/browser/package-lock.json.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+test: $(AXE)
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the accessibility tests will be skipped (CI fails instead)"; fi

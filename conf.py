@@ -14,6 +14,10 @@ extensions = [
     "sphinx_design",
     "ablog",
     "kb",
+    "notfound.extension",
+    "sphinx_copybutton",
+    "sphinx_sitemap",
+    "sphinxext.opengraph",
 ]
 
 # -- the knowledge base ------------------------------------------------------
@@ -62,6 +66,7 @@ html_theme_options = {
     "footer_end": [],
     "secondary_sidebar_items": ["page-toc"],
     "navbar_end": ["theme-switcher"],
+    "search_bar_text": "Search posts...",
 }
 html_sidebars = {
     "index": [],
@@ -72,3 +77,20 @@ html_sidebars = {
     "tags": [],
     "archive": [],
 }
+
+# -- publishing extras (all take the site URL from kb_site_url) ---------------
+sitemap_url_scheme = "{link}"
+sitemap_excludes = ["search.html", "genindex.html", "404.html", "blog/drafts.html"]
+ogp_site_name = project
+ogp_enable_meta_description = True
+# No generated preview images: they would need matplotlib and add nothing here.
+ogp_social_cards = {"enable": False}
+notfound_context = {
+    "title": "Page not found",
+    "body": "<h1>Page not found</h1><p>There is no page at this address. "
+    "Search from the box at the top, or start again from the home page.</p>",
+}
+copybutton_exclude = ".linenos, .gp"
+html_favicon = "_static/favicon.svg"
+# The theme follows the reader's system setting until they choose.
+html_context = {"default_mode": "auto"}

@@ -26,6 +26,9 @@ MODULES = (
     "kb.upstream",
     "kb.schema",
     "kb.policy",
+    "kb.search",
+    "kb.publishing",
+    "kb.browse",
 )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ablog.post import PostNode
 from docutils import nodes
@@ -56,6 +57,8 @@ def derive_settings(config: Config, site: model.Site) -> None:
     config.kb_site_url = url
     config.blog_baseurl = url
     config.html_baseurl = url
+    config.ogp_site_url = url
+    config.notfound_urls_prefix = urlsplit(url).path or "/"
     config.blog_authors = {a.key: (a.name, None) for a in site.authors.values()}
     left_out = [
         post.path

@@ -307,6 +307,42 @@ def cache_compiled_templates(app: Sphinx) -> None:
     environment.bytecode_cache = jinja2.FileSystemBytecodeCache(str(folder))
 
 
+# -- the sitemap ---------------------------------------------------------------
+
+
+def sphinx_sitemap_every_page(app: Sphinx) -> None:
+    """sphinx-sitemap lists the pages it sees written (``add_html_link`` on
+    ``html-page-context``), so after an incremental build the sitemap holds only
+    the pages that build rewrote.  Before it writes the sitemap, every document
+    is listed again, in a stable order (documents by name, then generated pages).
+    """
+    app.connect("build-finished", complete_sitemap, priority=400)
+
+
+def complete_sitemap(app: Sphinx, exception: Exception | None) -> None:
+    """Put every document into sphinx-sitemap's list, not only those written now."""
+    links = getattr(app, "sitemap_links", None)
+    if exception is not None or links is None or app.builder.name != "html":
+        return
+    import queue
+
+    import sphinx_sitemap
+
+    seen = []
+    while True:
+        try:
+            seen.append(links.get_nowait())
+        except queue.Empty:
+            break
+    suffix = app.config.html_file_suffix or ".html"
+    documents = {f"{docname}{suffix}" for docname in app.env.found_docs}
+    for docname in sorted(app.env.found_docs):
+        sphinx_sitemap.add_html_link(app, docname, None, {}, None)
+    for entry in seen:
+        if entry[0] not in documents:
+            links.put(entry)
+
+
 # -- deleted documents -------------------------------------------------------
 
 
@@ -339,4 +375,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     sphinx_remove_deleted_pages(app)
     sphinx_keep_unchanged_search_index(app)
     sphinx_template_bytecode_cache(app)
+    sphinx_sitemap_every_page(app)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

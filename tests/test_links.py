@@ -37,7 +37,10 @@ def broken_links(outdir: Path) -> list[str]:
                 if parts.scheme or parts.netloc:
                     continue  # external, or mailto:
                 url, fragment = urldefrag(target)
-                file = (page.parent / unquote(urlsplit(url).path)).resolve() if url else page
+                path = unquote(urlsplit(url).path)
+                # Root-relative links (the 404 page's, which works at any depth) start at the site's root.
+                base = outdir if path.startswith("/") else page.parent
+                file = (base / path.lstrip("/")).resolve() if url else page
                 where = f"{page.relative_to(outdir)}: {target}"
                 if outdir.resolve() not in file.parents and file != outdir.resolve():
                     broken.append(f"{where} (leaves the site)")

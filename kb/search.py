@@ -1,0 +1,264 @@
+"""Full-text search with filters, built by Pagefind once the HTML is written.
+
+Sphinx's own search loads one index for the whole site, ranks with fixed
+weights and cannot filter.  Pagefind indexes the written pages instead and
+loads only the index fragments a query needs.  Only the body of each post is
+indexed (``data-pagefind-body``), never the navigation; each post carries its
+authors, tags, practice, series and year as filters and its date as a sort key.
+
+``search.html`` (``_templates/search.html``) shows Pagefind's interface; the
+header's search box and Ctrl+K lead there.  ``{kb-search-box}`` puts a search
+form on any page (the home page).  Sphinx's own index is then not built, and
+pages do not load it (``_templates/layout.html``): the theme would otherwise
+make every page download the index of the whole site.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from docutils import nodes
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from kb import __version__, model
+from kb.content import post_of, site_of
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sphinx.application import Sphinx
+    from sphinx.writers.html5 import HTML5Translator
+
+logger = logging.getLogger(__name__)
+
+#: The page that shows the search interface (Sphinx's own name for it).
+SEARCH_PAGE = "search"
+#: Where Pagefind writes its index and interface, inside the output folder.
+BUNDLE_DIR = "pagefind"
+#: Parts of a post body that are not its text: the byline (already filters),
+#: heading anchors, and navigation blocks that repeat other posts' titles.
+#: The title stays: Pagefind ranks a match in the h1 above one in the text.
+NOT_CONTENT = (
+    ".headerlink",
+    ".kb-byline",
+    ".kb-held",
+    ".kb-series-banner",
+    ".kb-series-nav",
+    ".kb-related",
+    "[data-pagefind-ignore]",
+)
+
+
+def facets(site: model.Site, post: model.Post) -> list[tuple[str, str]]:
+    """``(filter, value)`` pairs a reader can narrow search results by."""
+    out = [("author", site.authors[key].name) for key in post.authors if key in site.authors]
+    out += [("tag", tag) for tag in post.tags]
+    if post.practice:
+        out.append(("practice", post.practice))
+    if post.series and post.series in site.series:
+        out.append(("series", site.series[post.series].title))
+    if post.date:
+        out.append(("year", str(post.date.year)))
+    return out
+
+
+#: Look-alikes for the two characters that make markup.
+NOT_MARKUP = str.maketrans({"<": "\uff1c", ">": "\uff1e"})
+
+
+def filter_value(value: str) -> str:
+    """*value* as a filter that Pagefind's interface can show.
+
+    Pagefind's Default UI (1.5.2) escapes titles and metadata (Pagefind PR 415)
+    but writes filter values into the page as HTML, and Pagefind decodes every
+    character reference in them when indexing.  So a tag such as
+    ``Fish & <Chips>`` would show as ``Fish &`` (and a name holding an
+    ``<img onerror=...>`` would run).  The value is decoded here as far as it
+    goes, then the two characters that open and close markup become their
+    full-width look-alikes.
+    """
+    while (plain := html.unescape(value)) != value:
+        value = plain
+    return value.translate(NOT_MARKUP)
+
+
+def pagefind_markup(site: model.Site, post: model.Post) -> str:
+    """Hidden elements that give Pagefind the post's filters, sort key and date.
+
+    ``data-pagefind-ignore`` keeps their text out of the indexed content while
+    Pagefind still records the filters, metadata and sort keys inside.
+    """
+    spans = [f'<span data-pagefind-meta="title">{escape(post.title)}</span>']
+    spans += [
+        f'<span data-pagefind-filter="{key}">{escape(filter_value(value))}</span>' for key, value in facets(site, post)
+    ]
+    if post.date:
+        spans.append(f'<span data-pagefind-sort="date">{post.date.date().isoformat()}</span>')
+        spans.append(f'<span data-pagefind-meta="date">{post.date.strftime("%d %B %Y")}</span>')
+    return f'<div class="kb-search-data" data-pagefind-ignore hidden>{"".join(spans)}</div>'
+
+
+def on_html_page_context(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: nodes.document | None
+) -> None:
+    """Mark a post's body as the one part of its page that search indexes."""
+    post = post_of(app.env, pagename)
+    if post is None or "body" not in context:
+        return
+    markup = pagefind_markup(site_of(app.env), post)
+    context["body"] = f'<div class="kb-search-body" data-pagefind-body>{context["body"]}{markup}</div>'
+
+
+async def write_index(bundle: Path, site: Path) -> None:
+    """Index the pages below *site* into a new *bundle*."""
+    from pagefind.index import IndexConfig, PagefindIndex
+
+    config = IndexConfig(exclude_selectors=list(NOT_CONTENT), output_path=str(bundle))
+    async with PagefindIndex(config=config) as index:
+        await index.add_directory(str(site))
+
+
+def stage(outdir: Path, pages: list[Path], folder: Path) -> None:
+    """Link *pages* (relative to *outdir*) into *folder* at the same places.
+
+    Pagefind then reads exactly this build's posts, at their own addresses,
+    in one pass (handing it files one by one costs a tenth of a second each).
+    """
+    for page in pages:
+        target = folder / page
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(outdir / page, target)
+        except OSError:  # another file system, or no hard links
+            shutil.copyfile(outdir / page, target)
+
+
+def pages_indexed(outdir: Path) -> int:
+    """How many pages the written index holds (Pagefind's own count, every language)."""
+    entry = json.loads((outdir / BUNDLE_DIR / "pagefind-entry.json").read_text(encoding="utf-8"))
+    return sum(language["page_count"] for language in entry["languages"].values())
+
+
+def searching(app: Sphinx) -> bool:
+    """Whether this build makes the Pagefind index (HTML builders only)."""
+    return app.builder.name in ("html", "dirhtml") and app.config.kb_search_index
+
+
+def on_builder_inited(app: Sphinx) -> None:
+    """Leave out Sphinx's search index: Pagefind replaces it."""
+    if searching(app):
+        app.builder.search = False  # type: ignore[attr-defined]
+
+
+def on_html_collect_pages(app: Sphinx) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """The search page, which Sphinx writes only with its own index."""
+    if searching(app):
+        yield SEARCH_PAGE, {}, "search.html"
+
+
+def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
+    """Build the search index over the finished HTML output."""
+    if exception is not None or not searching(app):
+        return
+    outdir = Path(app.outdir)
+    # The posts of this build only: the output folder may still hold pages of
+    # posts that have since become drafts, which must not be found.
+    posts = sorted(docname for docname in app.env.found_docs if post_of(app.env, docname) is not None)
+    pages = [Path(app.builder.get_outfilename(docname)).relative_to(outdir) for docname in posts]
+    expected = len(pages)
+    logger.info("kb: indexing %d pages for search", expected)
+    started = time.perf_counter()
+    try:
+        shutil.rmtree(outdir / BUNDLE_DIR, ignore_errors=True)
+        with tempfile.TemporaryDirectory(prefix="kb-search-", dir=outdir.parent) as folder:
+            stage(outdir, pages, Path(folder))
+            # In a thread of its own: asyncio.run() refuses to start inside a
+            # running event loop, which the caller (a test browser) may have.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pool.submit(asyncio.run, write_index(outdir / BUNDLE_DIR, Path(folder))).result()
+        indexed = pages_indexed(outdir)
+    except Exception as error:  # the service reports failures as plain exceptions
+        logger.warning(
+            "search index not built: %s (check that 'pagefind[bin]' from requirements.txt is installed)",
+            error,
+            location=f"{outdir / BUNDLE_DIR}:",
+            type="kb",
+            subtype="search",
+        )
+        return
+    logger.info("kb: indexed %d pages for search in %.1f s", indexed, time.perf_counter() - started)
+    if indexed != expected:
+        logger.warning(
+            "search indexed %d pages but the site has %d posts (is data-pagefind-body on every post?)",
+            indexed,
+            expected,
+            location=f"{outdir / BUNDLE_DIR}:",
+            type="kb",
+            subtype="search",
+        )
+
+
+# -- a search box on any page -------------------------------------------------
+
+
+class search_box(nodes.General, nodes.Element):  # noqa: N801 - docutils node naming
+    """A search form leading to the search page; written by the HTML builders only."""
+
+
+def visit_search_box(self: HTML5Translator, node: search_box) -> None:
+    action = escape(self.builder.get_relative_uri(self.builder.current_docname, SEARCH_PAGE))
+    label = escape(node["label"])
+    self.body.append(
+        f'<form class="kb-search-box" role="search" action="{action}" method="get">'
+        f'<label class="kb-search-box__label" for="kb-search-box-q">{label}</label>'
+        '<span class="kb-search-box__row">'
+        f'<input id="kb-search-box-q" type="search" name="q" autocomplete="off" placeholder="{label}">'
+        '<button type="submit">Search</button></span></form>'
+    )
+    raise nodes.SkipNode
+
+
+def skip(self: Any, node: nodes.Element) -> None:
+    raise nodes.SkipNode
+
+
+class SearchBoxDirective(SphinxDirective):
+    """``{kb-search-box}``: a search form, with an optional label as argument."""
+
+    optional_arguments = 1
+    final_argument_whitespace = True
+    option_spec: ClassVar[dict[str, Any]] = {}
+
+    def run(self) -> list[nodes.Node]:
+        node = search_box(label=self.arguments[0] if self.arguments else "Search the knowledge base")
+        self.set_source_info(node)
+        return [node]
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_config_value("kb_search_index", True, "html", types=frozenset({bool}))
+    app.add_node(
+        search_box,
+        html=(visit_search_box, None),
+        latex=(skip, None),
+        text=(skip, None),
+        man=(skip, None),
+        texinfo=(skip, None),
+    )
+    app.add_directive("kb-search-box", SearchBoxDirective)
+    app.connect("builder-inited", on_builder_inited)
+    app.connect("html-collect-pages", on_html_collect_pages)
+    app.connect("html-page-context", on_html_page_context)
+    app.connect("build-finished", on_build_finished)
+    return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,382 @@
+"""The real site in a real browser: search, series navigation, phone layout, accessibility.
+
+Debian's Chromium, driven by Playwright, reads the session's build served on
+127.0.0.1.  Every page a test opens must load without console errors and
+without failed requests.  Without Chromium the tests skip, except in CI
+(``CI`` set), where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import re
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from kb import model
+
+from .conftest import ROOT, BuiltSite, build
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+CONTENT = model.load(ROOT)
+POSTS = CONTENT.published
+
+
+def unavailable(reason: str) -> None:
+    """Fail in CI, where the browser must be there; skip elsewhere, saying why."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set, so this is a failure)")
+    pytest.skip(reason)
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def served(folder: Path) -> Iterator[str]:
+    """*folder* served over http on 127.0.0.1 (search needs http), for as long as needed."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def base_url(site: BuiltSite) -> Iterator[str]:
+    """The session's build of the real site, served."""
+    assert site.returncode == 0, site.log[-3000:]
+    with served(site.outdir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def markup_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A small site whose title, author and tag are written as markup, with the real theme, served."""
+    outdir = tmp_path_factory.mktemp("markup") / "html"
+    theme = ("-D", "html_theme=pydata_sphinx_theme", "-A", "default_mode=auto")
+    static = ("-D", f"html_static_path={ROOT / '_static'}", "-D", f"html_favicon={ROOT / '_static' / 'favicon.svg'}")
+    result = build(ROOT / "tests" / "roots" / "test-search-markup", outdir, *theme, *static)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    with served(outdir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One Chromium for the whole session."""
+    if not CHROMIUM.exists():
+        unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed (pip install -r requirements.txt)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Visit:
+    """A browser tab that records every console error and failed request."""
+
+    def __init__(self, browser: Any, base_url: str) -> None:
+        self.browser = browser
+        self.base_url = base_url
+        self.problems: list[str] = []
+        self.context: Any = None
+        self.page: Any = None
+        self.open_tab()
+
+    def open_tab(self, *, viewport: dict[str, int] = DESKTOP, mode: str = "light") -> Any:
+        if self.context is not None:
+            self.context.close()
+        self.context = self.browser.new_context(viewport=viewport, color_scheme=mode)
+        # The theme reads the reader's choice from localStorage before drawing.
+        self.context.add_init_script(f'localStorage.setItem("mode", "{mode}"); localStorage.setItem("theme", "{mode}")')
+        page = self.context.new_page()
+        page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text} ({page.url})"))
+        page.on("pageerror", lambda e: self.problems.append(f"script error: {e} ({page.url})"))
+        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} {r.failure}"))
+        page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
+        self.page = page
+        return page
+
+    def go(self, path: str) -> Any:
+        self.page.goto(self.base_url + path, wait_until="load")
+        return self.page
+
+    def path_of(self, url: str) -> str:
+        return urlsplit(url).path.lstrip("/")
+
+
+@contextlib.contextmanager
+def tab(browser: Any, url: str) -> Iterator[Visit]:
+    """A tab on the site at *url*; it must see no console error and no failed request."""
+    visit = Visit(browser, url)
+    yield visit
+    visit.context.close()
+    assert visit.problems == []
+
+
+@pytest.fixture
+def visit(browser: Any, base_url: str) -> Iterator[Visit]:
+    with tab(browser, base_url) as visit:
+        yield visit
+
+
+def screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+# -- search -------------------------------------------------------------------
+
+
+def search(page: Any, term: str) -> list[str]:
+    """Type *term* into the search page; the result paths, best first."""
+    page.fill(".pagefind-ui__search-input", term)
+    return result_paths(page)
+
+
+def result_paths(page: Any, before: str | None = None) -> list[str]:
+    """Every result of the search shown, once it has loaded (and differs from *before*)."""
+    page.wait_for_function(
+        """before => {
+            const m = document.querySelector('.pagefind-ui__message');
+            return m && /results? for|No results/.test(m.textContent) && m.textContent !== before;
+        }""",
+        arg=before,
+    )
+    message = page.text_content(".pagefind-ui__message") or ""
+    total = int(message.split()[0]) if message[:1].isdigit() else 0
+    while page.locator(".pagefind-ui__button").count():
+        page.click(".pagefind-ui__button")
+    page.wait_for_function("n => document.querySelectorAll('.pagefind-ui__result-link').length >= n", arg=total)
+    links = page.eval_on_selector_all(".pagefind-ui__result-link", "links => links.map(a => a.getAttribute('href'))")
+    return [urlsplit(link).path.lstrip("/") for link in links]
+
+
+def message(page: Any) -> str:
+    return page.text_content(".pagefind-ui__message") or ""
+
+
+def body_text(site: BuiltSite, post: model.Post) -> str:
+    """What search indexes of *post*: its body without byline and navigation."""
+    body = site.page(f"{post.docname}.html").select_one("[data-pagefind-body]")
+    for element in body.select(".kb-byline, .kb-series-banner, .kb-series-nav, .kb-related, .kb-search-data, h1"):
+        element.decompose()
+    return " ".join(body.get_text(" ").split())
+
+
+def words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z]{6,}", text)}
+
+
+def test_a_phrase_from_a_post_body_finds_that_post_first(site: BuiltSite, visit: Visit) -> None:
+    post = next(p for p in POSTS if p.docname == "posts/bacterial-endotoxin-testing-is-on-the-move")
+    page = site.page(f"{post.docname}.html")
+    paragraphs = [" ".join(p.get_text(" ").split()) for p in page.select("[data-pagefind-body] section > p")]
+    phrase = " ".join(paragraphs[-1].split()[:6])
+    page = visit.go("search.html")
+    screenshot(page, "search-empty")
+    found = search(page, phrase)
+    assert found, phrase
+    assert found[0] == f"{post.docname}.html", phrase
+    screenshot(page, "search")
+
+
+def test_a_word_in_only_one_post_body_returns_only_that_post(site: BuiltSite, visit: Visit) -> None:
+    texts = {post.docname: words(body_text(site, post)) for post in POSTS}
+    everywhere = set().union(*(words(post.title) for post in POSTS))
+    post = POSTS[len(POSTS) // 2]
+    others = set().union(*(t for d, t in texts.items() if d != post.docname))
+    # Search stems words, so a word counts as unique when no other post has its stem.
+    stems = {w[:6] for w in others | everywhere}
+    unique = sorted(w for w in texts[post.docname] if w[:6] not in stems)
+    assert unique, f"{post.docname} has no word of its own"
+    page = visit.go(f"search.html?q={unique[0]}")
+    assert result_paths(page) == [f"{post.docname}.html"], unique[0]
+
+
+def test_the_header_search_box_leads_to_the_search_page(visit: Visit) -> None:
+    page = visit.go("posts/cost-of-quality-worth-every-cent.html")
+    page.keyboard.press("Control+k")
+    field = page.locator("#pst-search-dialog input[name=q]")
+    field.wait_for(state="visible")
+    field.fill("deviation")
+    field.press("Enter")
+    page.wait_for_url("**/search.html?q=deviation")
+    assert result_paths(page)
+    assert page.input_value(".pagefind-ui__search-input") == "deviation"
+
+
+def test_filtering_by_an_author_keeps_only_their_posts(visit: Visit) -> None:
+    author = max(CONTENT.authors.values(), key=lambda a: sum(a.key in p.authors for p in POSTS))
+    theirs = {f"{p.docname}.html" for p in POSTS if author.key in p.authors}
+    page = visit.go("search.html")
+    everything = search(page, "quality")
+    assert len(everything) > len(theirs)
+    page.click(".pagefind-ui__filter-name:text-is('Author')")
+    before = message(page)
+    page.check(f".pagefind-ui__filter-checkbox[name=author][value='{author.name}']")
+    narrowed = result_paths(page, before)
+    assert narrowed
+    assert set(narrowed) <= theirs
+    # The same filter, given in the address (as a changed sort order keeps it).
+    page = visit.go(f"search.html?q=quality&filter=author:{author.name}")
+    assert result_paths(page) == narrowed
+
+
+def test_sorting_by_date_puts_the_newest_first(visit: Visit) -> None:
+    page = visit.go("search.html?q=quality")
+    relevance = result_paths(page)
+    with page.expect_navigation():
+        page.select_option("#kb-search-sort", "date:desc")
+    assert "sort=date" in page.url
+    by_date = result_paths(page)
+    assert sorted(by_date) == sorted(relevance)
+    dates = {f"{p.docname}.html": p.date.date() for p in POSTS}
+    shown = [dates[p] for p in by_date]
+    assert shown == sorted(shown, reverse=True)
+
+
+def test_pages_opened_from_files_work_and_search_says_it_needs_a_server(site: BuiltSite, visit: Visit) -> None:
+    home = (site.outdir / "index.html").as_uri()
+    visit.page.goto(home, wait_until="networkidle")
+    visit.page.click(".kb-post-title a >> nth=0")
+    assert visit.page.url == (site.outdir / f"{POSTS[0].docname}.html").as_uri()
+    visit.page.wait_for_load_state("networkidle")
+    visit.page.goto((site.outdir / "search.html").as_uri(), wait_until="networkidle")
+    note = visit.page.locator("#kb-search-offline")
+    assert note.is_visible()
+    assert "file://" in note.inner_text()
+
+
+def test_search_works_when_the_site_is_served_below_a_folder(site: BuiltSite, browser: Any) -> None:
+    with served(site.outdir.parent) as url, tab(browser, f"{url}{site.outdir.name}/") as visit:
+        page = visit.go("search.html?q=endotoxin")
+        assert result_paths(page)[0] == f"{site.outdir.name}/posts/bacterial-endotoxin-testing-is-on-the-move.html"
+        page.click(".pagefind-ui__result-link >> nth=0")
+        page.wait_for_load_state("load")
+        assert page.title().startswith("Bacterial Endotoxin Testing")
+
+
+def test_names_written_as_markup_show_as_text_in_search(browser: Any, markup_url: str) -> None:
+    with tab(browser, markup_url) as visit:
+        page = visit.go("search.html?q=kingfisher")
+        assert result_paths(page) == ["posts/p1.html"]
+        assert page.inner_text(".pagefind-ui__result-title") == "Kingfisher & 1 < 2"
+        assert "<img src=x onerror=window.kbRan=3>" in page.inner_text(".pagefind-ui__result-excerpt")
+        # Author, practice, tag and year: filters arrive after the results.
+        page.wait_for_function("document.querySelectorAll('.pagefind-ui__filter-label').length >= 4")
+        labels = page.eval_on_selector_all(".pagefind-ui__filter-label", "labels => labels.map(l => l.textContent)")
+        assert "\uff1cimg src=x onerror=window.kbRan=1\uff1e (1)" in labels
+        assert "Ann \uff1cb\uff1eAble\uff1c/b\uff1e (1)" in labels
+        assert page.evaluate("window.kbRan") is None
+        assert page.locator("#kb-search img").count() == 0
+
+
+# -- reading ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", sorted(CONTENT.series), ids=str)
+def test_next_in_this_series_walks_the_whole_series(site: BuiltSite, visit: Visit, key: str) -> None:
+    parts = CONTENT.parts(key)
+    first = site.page(f"{parts[0].docname}.html")
+    if len(parts) > 1 and not first.find(string=re.compile("Next in this series")):
+        pytest.skip("posts have no 'Next in this series' link yet")
+    page = visit.go(f"{parts[0].docname}.html")
+    walked = [visit.path_of(page.url)]
+    while (link := page.locator(".kb-series-next a")).count():
+        link.first.click()
+        page.wait_for_load_state("load")
+        walked.append(visit.path_of(page.url))
+        assert len(walked) <= len(parts), walked
+    assert walked == [f"{p.docname}.html" for p in parts]
+
+
+def test_home_fits_a_phone_screen(visit: Visit) -> None:
+    page = visit.open_tab(viewport=PHONE)
+    visit.go("index.html")
+    width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert width[0] <= width[1], f"page is {width[0]}px wide on a {width[1]}px screen"
+    screenshot(page, "home-phone")
+
+
+def test_home_and_a_post_look_right(visit: Visit) -> None:
+    page = visit.go("index.html")
+    screenshot(page, "home")
+    visit.go(f"{POSTS[0].docname}.html")
+    screenshot(page, "post")
+    visit.open_tab(mode="dark")
+    visit.go(f"{POSTS[0].docname}.html")
+    screenshot(visit.page, "post-dark")
+
+
+# -- accessibility ------------------------------------------------------------
+
+AXE_PAGES = {
+    "home": "index.html",
+    "post": f"{POSTS[0].docname}.html",
+    "tag": f"blog/tag/{CONTENT.tags[POSTS[0].tags[0]].slug}.html",
+    "author": f"{CONTENT.authors[POSTS[0].authors[0]].docname}.html",
+    "series": f"{next(iter(CONTENT.series.values())).docname}.html",
+    "search": "search.html?q=quality",
+    "archive": "blog/archive.html",
+}
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE.is_file():
+        unavailable(f"{AXE.relative_to(ROOT)} is missing (npm ci --prefix tests/browser)")
+    return AXE.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+@pytest.mark.parametrize("name", list(AXE_PAGES))
+def test_no_serious_accessibility_violations(visit: Visit, axe_source: str, name: str, mode: str) -> None:
+    page = visit.open_tab(mode=mode)
+    visit.go(AXE_PAGES[name])
+    assert page.evaluate("document.documentElement.dataset.theme") == mode
+    if name == "search":
+        result_paths(page)
+    page.add_script_tag(content=axe_source)
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == [], json.dumps(serious, indent=1)

@@ -1,0 +1,141 @@
+"""Search index, publishing extras and intranet safety of the real site."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlsplit
+from xml.etree import ElementTree as ET
+
+import pytest
+from bs4 import BeautifulSoup
+
+from kb import model
+
+from .conftest import ROOT, BuiltSite
+
+CONTENT = model.load(ROOT)
+POSTS = CONTENT.published
+SITE_URL = "https://kb.qxp.example/"
+
+#: Elements that make the browser fetch something when the page is shown.
+LOADING = (("script", "src"), ("img", "src"), ("source", "src"), ("iframe", "src"), ("link", "href"))
+CSS_IMPORT = re.compile(r"""@import\s+(?:url\()?\s*['"]?([^'")\s;]+)""")
+CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)""")
+
+
+def off_site(url: str) -> bool:
+    """A URL that the browser would fetch from another host."""
+    return url.startswith("//") or urlsplit(url).scheme in ("http", "https")
+
+
+def loaded_urls(page: BeautifulSoup) -> list[str]:
+    urls = []
+    for tag, attribute in LOADING:
+        for element in page.find_all(tag):
+            if tag == "link" and not {"stylesheet", "preload", "icon", "modulepreload"} & set(element.get("rel", [])):
+                continue  # canonical and alternate links are never fetched by the page
+            if element.get(attribute):
+                urls.append(element[attribute])
+    for style in page.find_all("style"):
+        urls += CSS_IMPORT.findall(style.get_text()) + CSS_URL.findall(style.get_text())
+    return urls
+
+
+def test_no_page_loads_anything_from_another_host(site: BuiltSite) -> None:
+    pages = sorted(site.outdir.rglob("*.html"))
+    assert len(pages) > len(POSTS)
+    offenders = {}
+    for path in pages:
+        urls = [u for u in loaded_urls(site.page(str(path.relative_to(site.outdir)))) if off_site(u)]
+        if urls:
+            offenders[str(path.relative_to(site.outdir))] = urls
+    for path in sorted(site.outdir.rglob("*.css")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        urls = [u for u in CSS_IMPORT.findall(text) + CSS_URL.findall(text) if off_site(u)]
+        if urls:
+            offenders[str(path.relative_to(site.outdir))] = urls
+    assert offenders == {}
+
+
+def test_search_index_holds_every_post_and_nothing_else(site: BuiltSite) -> None:
+    entry = json.loads((site.outdir / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8"))
+    assert sum(language["page_count"] for language in entry["languages"].values()) == len(POSTS)
+    assert f"kb: indexed {len(POSTS)} pages for search" in site.log
+    assert (site.outdir / "pagefind" / "pagefind-ui.js").is_file()
+    pages = site.outdir.rglob("*.html")
+    bodies = {
+        p.relative_to(site.outdir).as_posix() for p in pages if "data-pagefind-body" in p.read_text(encoding="utf-8")
+    }
+    assert bodies == {f"{p.docname}.html" for p in POSTS}
+
+
+@pytest.mark.parametrize("post", POSTS[:3], ids=lambda p: p.docname)
+def test_post_carries_its_filters_and_sort_key(site: BuiltSite, post: model.Post) -> None:
+    page = site.page(f"{post.docname}.html")
+    body = page.select_one("[data-pagefind-body]")
+    assert body.select_one("h1") is not None
+    assert page.select_one('[data-pagefind-meta="title"]').get_text() == post.title
+    facets: dict[str, set[str]] = {}
+    for element in page.select("[data-pagefind-filter]"):
+        facets.setdefault(element["data-pagefind-filter"], set()).add(element.get_text())
+    assert facets["author"] == {CONTENT.authors[key].name for key in post.authors}
+    assert facets["tag"] == set(post.tags)
+    assert facets["practice"] == {post.practice}
+    assert facets["year"] == {str(post.date.year)}
+    if post.series:
+        assert facets["series"] == {CONTENT.series[post.series].title}
+    assert page.select_one('[data-pagefind-sort="date"]').get_text() == post.date.date().isoformat()
+    # The filters are metadata, not text to search or show in excerpts.
+    assert page.select_one(".kb-search-data").has_attr("data-pagefind-ignore")
+
+
+def test_search_page_explains_it_needs_a_server(site: BuiltSite) -> None:
+    page = site.page("search.html")
+    assert "file://" in page.select_one("#kb-search-offline").get_text()
+    scripts = [s["src"] for s in page.select("script[src]")]
+    assert "pagefind/pagefind-ui.js" in scripts
+    # Sphinx's index of the whole site is neither built nor loaded by any page.
+    assert not (site.outdir / "searchindex.js").exists()
+    for path in (site.outdir / "index.html", site.outdir / "search.html", site.outdir / f"{POSTS[0].docname}.html"):
+        assert "searchindex.js" not in path.read_text(encoding="utf-8")
+    # The header's search box (and Ctrl+K) submits to this page.
+    form = site.page("posts/cost-of-quality-worth-every-cent.html").select_one("form.bd-search")
+    assert form["action"] == "../search.html"
+
+
+def test_sitemap_lists_published_pages_only(site: BuiltSite) -> None:
+    namespace = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+    root = ET.fromstring((site.outdir / "sitemap.xml").read_text(encoding="utf-8"))
+    urls = {loc.text for loc in root.iter(f"{namespace}loc")}
+    assert {f"{SITE_URL}{p.docname}.html" for p in POSTS} <= urls
+    assert f"{SITE_URL}index.html" in urls
+    held = [p for p in CONTENT.posts.values() if not p.published]
+    assert not {f"{SITE_URL}{p.docname}.html" for p in held} & urls
+    assert f"{SITE_URL}search.html" not in urls
+    assert all(url.startswith(SITE_URL) for url in urls)
+
+
+def test_post_has_open_graph_tags_from_its_summary(site: BuiltSite) -> None:
+    post = POSTS[0]
+    page = site.page(f"{post.docname}.html")
+    og = {m["property"]: m["content"] for m in page.select("meta[property^='og:']")}
+    assert og["og:url"] == f"{SITE_URL}{post.docname}.html"
+    assert og["og:type"] == "article"
+    assert og["og:title"] == post.title
+    assert not og["og:description"].startswith("By ")
+    assert page.select_one("meta[name=description]")["content"] == og["og:description"]
+
+
+def test_not_found_page_works_at_any_depth(site: BuiltSite) -> None:
+    page = site.page("404.html")
+    assert page.select_one("h1").get_text(strip=True) == "Page not found"
+    stylesheets = [link["href"] for link in page.select("link[rel=stylesheet]")]
+    assert stylesheets
+    assert all(href.startswith("/_static/") for href in stylesheets)
+
+
+def test_code_blocks_get_copy_buttons(site: BuiltSite) -> None:
+    page = site.page("index.html")
+    assert any("clipboard" in s.get("src", "") for s in page.select("script[src]"))
+    assert any("copybutton" in s.get("src", "") for s in page.select("script[src]"))
