@@ -12,7 +12,9 @@ series and the posts that share a tag with it (their related posts).
 
 from __future__ import annotations
 
+import json
 import math
+import posixpath
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from docutils import nodes
@@ -241,13 +243,14 @@ def signatures(env: BuildEnvironment) -> dict[str, tuple[Any, ...]]:
         out[post.docname] = (
             post.title, post.date, post.updated, names, post.tags, post.practice,
             post.series, post.part, series, excerpt_of(env, post), reading_minutes(words_of(env, post)),
-            shape,
+            shape, post.authors,
         )
     return out
 
 
 def dependants(site: model.Site, changed: set[str], old: dict[str, tuple[Any, ...]]) -> set[str]:
-    """Pages that show one of the *changed* posts, other than the post itself."""
+    """Pages that show one of the *changed* posts, other than the post itself:
+    its authors' profiles, its series' page and parts, posts sharing a tag."""
     pages: set[str] = set()
     tags: set[str] = set()
     series: set[str] = set()
@@ -262,29 +265,92 @@ def dependants(site: model.Site, changed: set[str], old: dict[str, tuple[Any, ..
             tags.update(old[docname][4])
             series.update([old[docname][6]] if old[docname][6] else [])
             authors.update(a.key for a in site.authors.values() if a.name in old[docname][3])
+            authors.update(old[docname][12] if len(old[docname]) > 12 else ())
     for post in site.published:
         if (series and post.series in series) or tags.intersection(post.tags):
             pages.add(post.docname)
-    # The profiles that list the post (its authors, before and after the change).
+    # The profiles that list the post (its authors, before and after the change), and its series' pages.
     pages.update(site.authors[key].docname for key in authors if key in site.authors)
+    pages.update(site.series[key].docname for key in series if key in site.series)
     return pages
 
 
+#: Fields of a signature that decide where a post is listed (date, tags, practice,
+#: series, part, authors); the others only change how it looks where it is listed.
+PLACEMENT = (1, 4, 5, 6, 7, 12)
+#: Which posts each written page links to, kept beside the environment between builds.
+LINKS_FILE = "kb-links.json"
+
+
+def placement(signature: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+    return None if signature is None else tuple(signature[i] for i in PLACEMENT if i < len(signature))
+
+
+def linking_to(links: dict[str, list[str]], posts: set[str]) -> set[str]:
+    """Pages that, when last written, linked to one of *posts*."""
+    return {page for page, linked in links.items() if posts.intersection(linked)}
+
+
 def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
-    """Rewrite pages whose listings, series navigation or related posts changed."""
+    """Rewrite pages whose listings, series navigation or related posts changed.
+
+    A post that only looks different (title, excerpt, reading time) is
+    rewritten where it is linked from; a post that moved (tags, authors, series,
+    date), appeared or went also where it may now be listed.
+    """
     new = signatures(env)
     old: dict[str, tuple[Any, ...]] = getattr(env, "kb_signatures", {})
     env.kb_signatures = new  # type: ignore[attr-defined]
     changed = {d for d in new.keys() | old.keys() if new.get(d) != old.get(d)}
     if not changed or not old:
         return []
-    pages = dependants(site_of(env), changed, old) | set(domain_of(env).listings)
+    # Links are recorded from .html URIs; other builders fall back to the wider rule.
+    links: dict[str, list[str]] = getattr(app, "kb_links", {}) if app.builder.name == "html" else {}
+    looks = {d for d in changed if links and d in old and d in new and placement(old[d]) == placement(new[d])}
+    pages = dependants(site_of(env), changed - looks, old) | linking_to(links, looks) | looks
+    pages |= set(domain_of(env).listings)
     pages = {p for p in pages if p in env.all_docs}
     logger.info("kb: %d posts changed in listings; rewriting %d pages that show them", len(changed), len(pages))
     return sorted(pages)
 
 
+def on_doctree_resolved_links(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Remember which posts this page links to, once every listing on it is filled in."""
+    if app.builder.name != "html":
+        return
+    posts = site_of(app.env).posts
+    folder = posixpath.dirname(docname)
+    linked = set()
+    for ref in doctree.findall(nodes.reference):
+        uri = ref.get("refuri", "").partition("#")[0]
+        if uri and "://" not in uri and uri.endswith(".html"):
+            target = posixpath.normpath(posixpath.join(folder, uri[: -len(".html")]))
+            if target in posts and target != docname:
+                linked.add(target)
+    app.kb_links[docname] = sorted(linked)  # type: ignore[attr-defined]
+
+
+def on_builder_inited_links(app: Sphinx) -> None:
+    """Read which posts each page linked to when it was last written."""
+    try:
+        links = json.loads((app.doctreedir / LINKS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        links = {}
+    app.kb_links = links if isinstance(links, dict) else {}  # type: ignore[attr-defined]
+
+
+def on_build_finished_links(app: Sphinx, exception: Exception | None) -> None:
+    """Keep the links of the pages that still exist, for the next build."""
+    if exception is not None or app.builder.name != "html":
+        return
+    links = {page: linked for page, linked in app.kb_links.items() if page in app.env.all_docs}  # type: ignore[attr-defined]
+    (app.doctreedir / LINKS_FILE).write_text(json.dumps(links, sort_keys=True), encoding="utf-8")
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("builder-inited", on_builder_inited_links)
+    app.connect("doctree-resolved", on_doctree_resolved_links, priority=900)
+    app.connect("build-finished", on_build_finished_links)
     app.add_node(post_list)
     app.add_directive("kb-posts", PostListDirective)
     app.connect("doctree-read", on_doctree_read)

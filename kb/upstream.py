@@ -1,21 +1,34 @@
 """Workarounds for upstream behaviour, each small, named and tested.
 
 Every function here names the upstream problem it works around; delete it when
-upstream fixes that problem.
+upstream fixes that problem.  Most of them keep the build fast as the number
+of posts grows (``make bench`` measures them): ABlog renders every post's
+excerpt on every collection page and feed, on every build.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import pickle
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from docutils import frontend, utils
 
 from kb import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Set
+    from collections.abc import Callable, Set
 
+    from docutils import nodes
     from sphinx.application import Sphinx
     from sphinx.config import Config
     from sphinx.environment import BuildEnvironment
+
+#: Written into the doctree folder, so that ``make clean`` removes them with the rest.
+EXCERPT_CACHE = "kb-excerpts.pickle"
+TEMPLATE_CACHE = "kb-templates"
 
 
 def ablog_parallel_read(app: Sphinx) -> None:
@@ -50,8 +63,317 @@ def fresh_ablog_state(app: Sphinx, config: Config) -> None:
     Blog._dict.clear()
 
 
+# -- excerpts ----------------------------------------------------------------
+
+
+@functools.cache
+def default_settings() -> Any:
+    """docutils' default settings, built once: building them parses every option of every component."""
+    return frontend.get_default_settings()
+
+
+def ablog_excerpt_settings() -> None:
+    """ABlog's ``Post.to_html`` (ablog/blog.py) calls ``docutils.utils.new_document("")``
+    for every excerpt it renders, and without settings docutils builds a whole
+    option parser each time: 17% of a full build at 500 posts.  The settings are
+    replaced right away by the builder's, so one shared default does the same.
+    """
+    import ablog.blog
+
+    def new_document(source_path: str, settings: Any = None) -> nodes.document:
+        return utils.new_document(source_path, settings or default_settings())
+
+    ablog.blog.new_document = new_document
+
+
+def excerpt_key(post: Any, fulltext: bool, drop_h1: bool | int, img_url: bool) -> str:
+    """What an excerpt's HTML depends on, other than the page it is shown on."""
+    source = post.doctree if fulltext else post.excerpt
+    if source is None:
+        text = ""
+    elif isinstance(source, list):
+        text = "".join(node.pformat() for node in source)
+    else:
+        text = source.pformat()
+    raw = repr((post.docname, post.section, fulltext, drop_h1, img_url, text))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def ablog_excerpt_cache(app: Sphinx) -> None:
+    """ABlog renders each post's excerpt again for every collection page and feed
+    that shows it (``Post.to_html`` from ablog/templates/ablog/collection.html and
+    ``generate_atom_feeds``): about 8 renders per post per build, 40% of a full
+    build (abakan-zz/ablog issue 24: "noop rebuilds" of 1,600 posts took a
+    minute).  The HTML is kept, keyed on the excerpt's content.  An excerpt with
+    a link (``href``/``src``) is kept per folder of the page showing it, since its
+    relative URLs depend on that folder, and only for this build, since the
+    linked page's title may change.  The others are kept beside the environment
+    (not in it), so a rebuild renders only new and edited excerpts.
+    """
+    import ablog.blog
+
+    app.connect("builder-inited", load_excerpt_cache)
+    app.connect("build-finished", save_excerpt_cache)
+    original: Callable[..., str] = ablog.blog.Post.to_html
+    if getattr(original, "kb_cached", False):
+        return  # patched by an earlier build in this process
+
+    def to_html(
+        self: Any, pagename: str, fulltext: bool = False, drop_h1: bool | int = True, img_url: bool = False
+    ) -> str:
+        app = self._blog.app
+        cache: dict[str, str] = app.__dict__.setdefault("kb_excerpt_cache", {})
+        used: set[str] = app.__dict__.setdefault("kb_excerpt_used", set())
+        if fulltext and self.doctree is None:
+            self.doctree = app.env.get_doctree(self.docname)  # see ablog_lean_environment
+        key = excerpt_key(self, fulltext, drop_h1, img_url)
+        folder = pagename.rpartition("/")[0]
+        for candidate in (key, f"{key}:{folder}"):
+            if candidate in cache:
+                used.add(candidate)
+                return cache[candidate]
+        html = original(self, pagename, fulltext, drop_h1, img_url)
+        linked = "href=" in html or "src=" in html
+        stored = f"{key}:{folder}" if linked else key
+        cache[stored] = html
+        used.add(stored)
+        return html
+
+    to_html.kb_cached = True  # type: ignore[attr-defined]
+    ablog.blog.Post.to_html = to_html
+
+
+def excerpt_cache_path(app: Sphinx) -> Path:
+    return app.doctreedir / EXCERPT_CACHE
+
+
+def build_key(app: Sphinx) -> str:
+    """The settings and templates every page depends on."""
+    info = getattr(app.builder, "build_info", None)
+    templates = getattr(app.builder, "templates", None)
+    newest = templates.newest_template_mtime() if templates is not None else 0
+    parts = (__version__, getattr(info, "config_hash", ""), getattr(info, "tags_hash", ""), newest)
+    return repr(parts)
+
+
+def load_excerpt_cache(app: Sphinx) -> None:
+    """Start from the excerpts rendered by the last build with the same settings."""
+    app.kb_excerpt_cache = {}  # type: ignore[attr-defined]
+    app.kb_excerpt_used = set()  # type: ignore[attr-defined]
+    try:
+        with excerpt_cache_path(app).open("rb") as stream:
+            key, cache = pickle.load(stream)
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
+        return
+    if key == build_key(app):
+        app.kb_excerpt_cache = cache  # type: ignore[attr-defined]
+
+
+def save_excerpt_cache(app: Sphinx, exception: Exception | None) -> None:
+    """Keep the link-free excerpts this build used (so the cache never outgrows the site)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    cache: dict[str, str] = app.__dict__.get("kb_excerpt_cache", {})
+    used: set[str] = app.__dict__.get("kb_excerpt_used", set())
+    kept = {key: cache[key] for key in used if key in cache and ":" not in key}
+    with excerpt_cache_path(app).open("wb") as stream:
+        pickle.dump((build_key(app), kept), stream, pickle.HIGHEST_PROTOCOL)
+
+
+# -- the environment ---------------------------------------------------------
+
+
+def ablog_lean_environment(app: Sphinx) -> None:
+    """ABlog keeps each post's excerpt nodes still attached to the post's doctree,
+    and a deep copy of the whole doctree besides (``postinfo["excerpt"]`` and
+    ``postinfo["doctree"]`` in ablog/post.py ``process_posts``), so pickling the
+    environment pickles every post twice: 16 of 20 MB at 1,000 posts, loaded by
+    every build and sent back by every parallel reader.  The excerpt is detached
+    (a copy without parent), and the doctree copy, only read for full-text feeds,
+    is dropped unless ABlog writes full-text feeds; the excerpt cache loads the doctree
+    from disk if something ever asks for it.
+    """
+    app.connect("doctree-read", lighten_post_records, priority=900)
+
+
+def lighten_post_records(app: Sphinx, doctree: nodes.document) -> None:
+    """Detach the excerpt ABlog just recorded; forget its copy of the post unless feeds carry full texts."""
+    for info in getattr(app.env, "ablog_posts", {}).get(app.env.docname, []):
+        info["excerpt"] = [node.deepcopy() for node in info["excerpt"]]
+        if not (app.config.blog_feed_fulltext and ablog_writes_feeds(app)):
+            info["doctree"] = None
+
+
+def ablog_writes_feeds(app: Sphinx) -> bool:
+    """Whether ABlog's own feeds are still connected (``kb.feeds`` replaces them)."""
+    import ablog.post
+
+    listeners = app.events.listeners.get("html-collect-pages", [])
+    return any(listener.handler is ablog.post.generate_atom_feeds for listener in listeners)
+
+
+def sphinx_serial_small_reads(app: Sphinx) -> None:
+    """Sphinx 9 reads in parallel however few documents changed (the old
+    threshold of five documents is gone from ``Builder.read``), and each reader
+    sends the whole environment back pickled: editing one post of 1,000 cost
+    seconds of pickling.  A handful of documents is read in this process.
+    """
+    app.connect("env-before-read-docs", read_few_serially)
+    app.connect("env-updated", restore_parallel)
+
+
+#: Below this many documents to read, one process reads them faster than several.
+SERIAL_READS = 20
+
+
+def read_few_serially(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    """Turn parallel reading off for this build's reading phase when there is little to read."""
+    if app.parallel > 1 and len(docnames) < SERIAL_READS:
+        app.kb_parallel = app.parallel  # type: ignore[attr-defined]
+        app.parallel = 1
+
+
+def restore_parallel(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """Write in parallel again, as asked."""
+    app.parallel = app.__dict__.pop("kb_parallel", app.parallel)
+    return []
+
+
+# -- the search index ----------------------------------------------------------
+
+
+def sphinx_keep_unchanged_search_index(app: Sphinx) -> None:
+    """Sphinx's HTML builder writes the whole search index at the end of every
+    build, even when no page was read or written (``handle_finish`` in
+    sphinx/builders/html/__init__.py): a sixth of a rebuild with nothing changed
+    at 2,000 posts.  The index is built from the pages written, so when none
+    was written or removed and the index is there, it is left as it is.
+    """
+    app.connect("builder-inited", watch_search_index)
+    app.connect("env-get-outdated", note_read_or_removed)
+
+
+def watch_search_index(app: Sphinx) -> None:
+    """Dump the search index only when a page changed."""
+    app.kb_index_changed = False  # type: ignore[attr-defined]
+    builder = app.builder
+    dump = getattr(builder, "dump_search_index", None)
+    index_page = getattr(builder, "index_page", None)
+    if dump is None or index_page is None:
+        return
+
+    def note_indexed(pagename: str, doctree: nodes.document, title: str) -> None:
+        app.kb_index_changed = True  # type: ignore[attr-defined]
+        index_page(pagename, doctree, title)
+
+    def dump_if_changed() -> None:
+        if app.kb_index_changed or not (builder.outdir / builder.searchindex_filename).is_file():  # type: ignore[attr-defined]
+            dump()
+
+    builder.index_page = note_indexed  # type: ignore[method-assign]
+    builder.dump_search_index = dump_if_changed  # type: ignore[method-assign]
+
+
+def note_read_or_removed(
+    app: Sphinx, env: BuildEnvironment, added: Set[str], changed: Set[str], removed: Set[str]
+) -> list[str]:
+    """A document read or removed changes the index."""
+    if added or changed or removed:
+        app.kb_index_changed = True  # type: ignore[attr-defined]
+    return []
+
+
+# -- templates ---------------------------------------------------------------
+
+
+def sphinx_template_bytecode_cache(app: Sphinx) -> None:
+    """Sphinx compiles every Jinja template again in every build (its
+    ``BuiltinTemplateLoader`` sets no bytecode cache): a tenth of a rebuild with
+    nothing changed.  Compiled templates are kept beside the environment; Jinja
+    checks each against its source.
+    """
+    app.connect("builder-inited", cache_compiled_templates)
+
+
+def cache_compiled_templates(app: Sphinx) -> None:
+    """Give the builder's Jinja environment a bytecode cache in the doctree folder."""
+    environment = getattr(getattr(app.builder, "templates", None), "environment", None)
+    if environment is None:
+        return
+    import jinja2
+
+    folder = app.doctreedir / TEMPLATE_CACHE
+    folder.mkdir(parents=True, exist_ok=True)
+    environment.bytecode_cache = jinja2.FileSystemBytecodeCache(str(folder))
+
+
+# -- the sitemap ---------------------------------------------------------------
+
+
+def sphinx_sitemap_every_page(app: Sphinx) -> None:
+    """sphinx-sitemap lists the pages it sees written (``add_html_link`` on
+    ``html-page-context``), so after an incremental build the sitemap holds only
+    the pages that build rewrote.  Before it writes the sitemap, every document
+    is listed again, in a stable order (documents by name, then generated pages).
+    """
+    app.connect("build-finished", complete_sitemap, priority=400)
+
+
+def complete_sitemap(app: Sphinx, exception: Exception | None) -> None:
+    """Put every document into sphinx-sitemap's list, not only those written now."""
+    links = getattr(app, "sitemap_links", None)
+    if exception is not None or links is None or app.builder.name != "html":
+        return
+    import queue
+
+    import sphinx_sitemap
+
+    seen = []
+    while True:
+        try:
+            seen.append(links.get_nowait())
+        except queue.Empty:
+            break
+    suffix = app.config.html_file_suffix or ".html"
+    documents = {f"{docname}{suffix}" for docname in app.env.found_docs}
+    for docname in sorted(app.env.found_docs):
+        sphinx_sitemap.add_html_link(app, docname, None, {}, None)
+    for entry in seen:
+        if entry[0] not in documents:
+            links.put(entry)
+
+
+# -- deleted documents -------------------------------------------------------
+
+
+def sphinx_remove_deleted_pages(app: Sphinx) -> None:
+    """Sphinx forgets a deleted document but leaves its page in the output
+    folder (sphinx-doc/sphinx issue 5908), where it stays reachable with stale
+    listings.  Its page is removed in the build that notices the deletion.
+    """
+    app.connect("env-get-outdated", remove_deleted_pages)
+
+
+def remove_deleted_pages(
+    app: Sphinx, env: BuildEnvironment, added: Set[str], changed: Set[str], removed: Set[str]
+) -> list[str]:
+    """Delete the written page of every removed document."""
+    if app.builder.format == "html" and hasattr(app.builder, "get_outfilename"):
+        for docname in removed:
+            Path(app.builder.get_outfilename(docname)).unlink(missing_ok=True)
+    return []
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("ablog")
     ablog_parallel_read(app)
     app.connect("config-inited", fresh_ablog_state, priority=100)
+    ablog_excerpt_settings()
+    ablog_excerpt_cache(app)
+    ablog_lean_environment(app)
+    sphinx_serial_small_reads(app)
+    sphinx_remove_deleted_pages(app)
+    sphinx_keep_unchanged_search_index(app)
+    sphinx_template_bytecode_cache(app)
+    sphinx_sitemap_every_page(app)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,438 @@
+"""How fast the knowledge base builds as it grows: ``make bench`` (``python -m kb.bench 100 1000``).
+
+For each size N, a corpus of N generated posts (600-900 words of neutral
+filler, 1-4 tags from the real vocabulary, some in series) is written into a
+temporary folder together with the site's real ``conf.py``, extensions, home
+page, 20 generated authors and the real vocabulary.  The knowledge base is
+then built the way ``make html`` builds it (strict, ``-j auto``): a full build,
+a rebuild with nothing changed, a rebuild after editing one post's body and one
+after changing one post's tags; after each edit the output is checked for
+stale pages.  The same posts are also built with plain Sphinx + MyST and the
+``basic`` theme, the reference every figure is compared with.
+
+Peak memory is the largest resident set of any process of a build (the main
+process or one of its parallel readers), as ``getrusage`` reports it.  Results
+are printed as a table and written to ``_build/bench/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kb import model
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SIZES = (100, 1000, 2000)
+RESULTS = ROOT / "_build" / "bench" / "results.json"
+AUTHORS = 20
+#: The options of ``make html``.
+KB_OPTIONS = ("-W", "-n", "--keep-going", "-j", "auto")
+REFERENCE_OPTIONS = ("-j", "auto")
+FIRST_DATE = dt.date(2019, 1, 7)
+#: Top-level pages copied as they are; the others keep only their title.
+SITE_PAGES = ("index.md", "tags.md")
+
+
+def split(text: str) -> list[str]:
+    return text.split()
+
+
+WORDS = split("""
+account action activity address agreement analysis approach area aspect assessment
+balance basis batch behaviour benefit budget capacity care case change check choice
+clarity client colleague comparison condition context contract control cost course
+culture data decision delivery demand design detail development difference direction
+discussion document effect effort element environment equipment evidence example
+experience factor feature figure focus form framework function goal group growth
+guidance habit history idea impact improvement information input instance interest issue
+item knowledge language level line list load manner material matter measure meeting
+method model moment need note number objective operation option order outcome output
+part pattern period person perspective phase picture place plan point policy position
+practice pressure priority problem procedure process product programme progress project
+purpose quality question range rate reason record relation report request requirement
+resource response result review role routine rule sample scale schedule scope section
+sequence service set signal site situation skill source space stage standard step story
+structure study subject summary supply support system table target task team term test
+text theme time tool topic training trend type unit use value version view volume way
+week work
+""")
+VERBS = split("""
+adds affects aligns allows balances brings builds changes checks clarifies completes
+connects covers defines describes drives enables explains follows guides helps improves
+includes informs keeps leads limits links makes meets moves needs opens orders outlines
+places plans prepares reaches records reduces reflects shapes shows starts supports
+""")
+ADJECTIVES = split("""
+annual basic broad careful central clear common complete consistent current daily direct
+early formal general good great large local main major minor modest new normal open
+overall plain practical primary proper recent regular relevant simple single small
+specific stable standard steady strong typical useful usual whole wider
+""")
+FIRST_NAMES = split("""
+Alex Blair Casey Dana Eden Frankie Gray Harper Indy Jordan Kai Logan Morgan Noel Parker
+Quinn Reese Sage Taylor Vic
+""")
+LAST_NAMES = split("""
+Archer Brook Carter Dale Ellis Fox Grant Hale Irving Jones Keane Lane Moss North Oakes
+Price Reed Stone Tate Vale
+""")
+
+
+# -- the corpus --------------------------------------------------------------
+
+
+def sentence(rng: random.Random) -> str:
+    words = [rng.choice(ADJECTIVES), rng.choice(WORDS), rng.choice(VERBS), "the", rng.choice(ADJECTIVES)]
+    words += [rng.choice(WORDS) for _ in range(rng.randint(2, 9))]
+    return " ".join(words).capitalize() + "."
+
+
+def paragraph(rng: random.Random, words: int) -> str:
+    out: list[str] = []
+    while sum(len(s.split()) for s in out) < words:
+        out.append(sentence(rng))
+    return " ".join(out)
+
+
+def body(rng: random.Random) -> str:
+    """600-900 words: an introduction, then three to five ``##`` sections."""
+    target = rng.randint(600, 900)
+    parts = [paragraph(rng, 45)]
+    sections = rng.randint(3, 5)
+    per_section = (target - 45) // sections
+    for _ in range(sections):
+        parts.append(f"## {rng.choice(ADJECTIVES).capitalize()} {rng.choice(WORDS)} and {rng.choice(WORDS)}")
+        parts += [paragraph(rng, per_section // 2), paragraph(rng, per_section - per_section // 2)]
+    return "\n\n".join(parts) + "\n"
+
+
+def quoted(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+@dataclass
+class Corpus:
+    """Where the two sites of one size live, and the posts the edits touch."""
+
+    size: int
+    kb: Path
+    reference: Path
+    posts: list[str] = field(default_factory=list)
+
+
+def write_authors(root: Path, practices: list[str]) -> list[str]:
+    folder = root / model.AUTHORS_DIR
+    folder.mkdir(parents=True)
+    shutil.copy(ROOT / model.AUTHORS_DIR / "index.md", folder / "index.md")
+    keys = []
+    for index in range(AUTHORS):
+        key = f"A{index:02d}"
+        name = f"{FIRST_NAMES[index]} {LAST_NAMES[(index * 7) % len(LAST_NAMES)]}"
+        practice = practices[index % len(practices)]
+        (folder / f"{key}.md").write_text(
+            f"---\nname: {name}\nrole: Consultant\npractice: {practice}\n---\n\n"
+            f"{name} writes about {practice.lower()}.\n",
+            encoding="utf-8",
+        )
+        keys.append(key)
+    return keys
+
+
+def write_series(root: Path, count: int) -> list[str]:
+    folder = root / model.SERIES_DIR
+    folder.mkdir(parents=True)
+    shutil.copy(ROOT / model.SERIES_DIR / "index.md", folder / "index.md")
+    keys = []
+    for index in range(count):
+        key = f"series-{index:03d}"
+        (folder / f"{key}.md").write_text(
+            f"---\ntitle: Series {index}\nsummary: Generated series number {index}.\nstatus: ongoing\n---\n\n"
+            f"The parts of generated series number {index}.\n",
+            encoding="utf-8",
+        )
+        keys.append(key)
+    return keys
+
+
+def generate(folder: Path, size: int, seed: int = 2000) -> Corpus:
+    """Write both sites for *size* posts below *folder*."""
+    rng = random.Random(seed)
+    kb, reference = folder / "kb", folder / "reference"
+    kb.mkdir(parents=True)
+    for name in ("conf.py", model.VOCABULARY_FILE, *SITE_PAGES):
+        shutil.copy(ROOT / name, kb / name)
+    for page in ROOT.glob("*.md"):
+        if page.name not in (*SITE_PAGES, "README.md"):  # the guide shows real posts: keep only its title
+            title = next(line for line in page.read_text(encoding="utf-8").splitlines() if line.startswith("title:"))
+            (kb / page.name).write_text(f"---\n{title}\n---\n\nNot part of the benchmark.\n", encoding="utf-8")
+    for name in ("kb", "_static", "_templates"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, kb / name, ignore=shutil.ignore_patterns("__pycache__", "bench.py"))
+    vocabulary = yaml.safe_load((ROOT / model.VOCABULARY_FILE).read_text(encoding="utf-8"))
+    tags, practices = list(vocabulary["tags"]), list(vocabulary["practices"])
+    authors = write_authors(kb, practices)
+    series = write_series(kb, max(1, size // 25))
+    parts = dict.fromkeys(series, 0)
+    (kb / model.POSTS_DIR).mkdir()
+    (reference / model.POSTS_DIR).mkdir(parents=True)
+    corpus = Corpus(size, kb, reference)
+    for index in range(size):
+        title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 6))).capitalize() + f" {index}"
+        lines = [
+            "---",
+            f"title: {quoted(title)}",
+            f"date: {(FIRST_DATE + dt.timedelta(days=index)).isoformat()}",
+            f"author: [{', '.join(rng.sample(authors, rng.choice((1, 1, 1, 2))))}]",
+            f"tags: [{', '.join(rng.sample(tags, rng.randint(1, 4)))}]",
+            f"practice: {rng.choice(practices)}",
+        ]
+        if rng.random() < 0.3:
+            key = rng.choice(series)
+            parts[key] += 1
+            lines += [f"series: {key}", f"part: {parts[key]}"]
+        text = "\n".join([*lines, "---", "", body(rng)])
+        name = f"{model.POSTS_DIR}/post-{index:05d}.md"
+        (kb / name).write_text(text, encoding="utf-8")
+        (reference / name).write_text(text, encoding="utf-8")
+        corpus.posts.append(name)
+    (reference / "conf.py").write_text(
+        'project = "Reference"\n'
+        'extensions = ["myst_parser"]\n'
+        'source_suffix = {".md": "markdown"}\n'
+        'myst_enable_extensions = ["colon_fence", "deflist", "fieldlist"]\n'
+        "myst_title_to_header = True\n"
+        "myst_heading_anchors = 3\n"
+        'html_theme = "basic"\n',
+        encoding="utf-8",
+    )
+    (reference / "index.md").write_text(
+        "# Reference\n\n```{toctree}\n:hidden:\n:glob:\n\nposts/*\n```\n", encoding="utf-8"
+    )
+    return corpus
+
+
+# -- measuring ---------------------------------------------------------------
+
+#: Runs one build in a fresh process, so that its children's peak memory is this build's.
+MEASURE = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+seconds = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+rss, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+log = (done.stdout + done.stderr)[-4000:]
+print(json.dumps({"seconds": seconds, "cpu": cpu, "rss_kb": rss, "rc": done.returncode, "log": log}))
+"""
+
+
+@dataclass
+class Run:
+    seconds: float
+    cpu_seconds: float
+    peak_mb: float
+    ok: bool
+    log: str = ""
+
+
+def sphinx(source: Path, options: tuple[str, ...]) -> Run:
+    """Build *source* into ``source/_build/html`` (doctrees beside it, not counted) and measure it."""
+    build = source / "_build"
+    command = [sys.executable, "-m", "sphinx", *options, "-q", "-d", str(build / "doctrees"), "-b", "html"]
+    command += [str(source), str(build / "html")]
+    out = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout)
+    return Run(result["seconds"], result["cpu"], result["rss_kb"] / 1024, result["rc"] == 0, result["log"])
+
+
+def output_bytes(source: Path) -> int:
+    return sum(p.stat().st_size for p in (source / "_build" / "html").rglob("*") if p.is_file())
+
+
+def pages(source: Path) -> list[Path]:
+    """Every page and feed of a built site."""
+    root = source / "_build" / "html"
+    return sorted(p for p in root.rglob("*") if p.suffix in (".html", ".xml"))
+
+
+def stale_pages(source: Path, old: str) -> list[str]:
+    """Pages that still show *old* text after an edit removed it."""
+    root = source / "_build" / "html"
+    return [p.relative_to(root).as_posix() for p in pages(source) if old in p.read_text(encoding="utf-8")]
+
+
+def edit_body(corpus: Corpus) -> tuple[str, str]:
+    """Rewrite the first paragraph (the excerpt) of the newest post; return (old, new) text."""
+    path = corpus.kb / corpus.posts[-1]
+    text = path.read_text(encoding="utf-8")
+    head, _, rest = text.partition("\n---\n\n")
+    first, _, tail = rest.partition("\n\n")
+    new = f"Edited introduction number {time.time_ns()} replaces the first paragraph."
+    path.write_text(f"{head}\n---\n\n{new}\n\n{tail}", encoding="utf-8")
+    return first.split(".")[0], new
+
+
+def edit_tags(corpus: Corpus, tags: list[str]) -> tuple[str, str, str]:
+    """Give the post in the middle of the corpus one other tag; return (docname, old tags line, new tag)."""
+    name = corpus.posts[len(corpus.posts) // 2]
+    path = corpus.kb / name
+    lines = path.read_text(encoding="utf-8").split("\n")
+    index = next(i for i, line in enumerate(lines) if line.startswith("tags: "))
+    old = lines[index]
+    new = next(t for t in tags if t not in old)
+    lines[index] = f"tags: [{new}]"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return name.removesuffix(".md"), old, new
+
+
+def tag_page_lists(source: Path, tag: str, docname: str, site: model.Site) -> bool:
+    page = source / "_build" / "html" / "blog" / "tag" / f"{site.tags[tag].slug}.html"
+    return page.is_file() and f"{docname.rpartition('/')[2]}.html" in page.read_text(encoding="utf-8")
+
+
+def progress(size: int, step: str) -> None:
+    print(f"[N={size}] {step} ...", file=sys.stderr, flush=True)
+
+
+def measure(size: int, workdir: Path) -> dict[str, Any]:
+    progress(size, "generating the corpus")
+    corpus = generate(workdir / f"n{size}", size)
+    figures: dict[str, Any] = {"posts": size}
+    problems: list[str] = []
+
+    progress(size, "reference: full build (Sphinx + MyST, basic theme)")
+    ref_full = sphinx(corpus.reference, REFERENCE_OPTIONS)
+    progress(size, "reference: no-op rebuild")
+    ref_noop = sphinx(corpus.reference, REFERENCE_OPTIONS)
+    figures["reference"] = {
+        "full_s": ref_full.seconds,
+        "full_cpu_s": ref_full.cpu_seconds,
+        "noop_s": ref_noop.seconds,
+        "noop_cpu_s": ref_noop.cpu_seconds,
+        "peak_mb": ref_full.peak_mb,
+        "output_mb": output_bytes(corpus.reference) / 1e6,
+        "ok": ref_full.ok,
+    }
+
+    progress(size, "kb: full build")
+    full = sphinx(corpus.kb, KB_OPTIONS)
+    if not full.ok:
+        problems.append(f"full build failed:\n{full.log}")
+    progress(size, "kb: no-op rebuild")
+    noop = sphinx(corpus.kb, KB_OPTIONS)
+    progress(size, "kb: rebuild after editing one post's body")
+    old, _ = edit_body(corpus)
+    edit = sphinx(corpus.kb, KB_OPTIONS)
+    stale = stale_pages(corpus.kb, old)
+    if stale or not edit.ok:
+        problems.append(f"after the body edit, {len(stale)} pages still show the old text: {stale[:5]}")
+    progress(size, "kb: rebuild after changing one post's tags")
+    site = model.load(corpus.kb)
+    docname, _, tag = edit_tags(corpus, list(site.tags))
+    retag = sphinx(corpus.kb, KB_OPTIONS)
+    retagged = retag.ok and tag_page_lists(corpus.kb, tag, docname, site)
+    if not retagged:
+        problems.append(f"after the tag change, the page of tag {tag!r} does not list {docname}")
+    output = output_bytes(corpus.kb)
+    figures["kb"] = {
+        "full_s": full.seconds,
+        "full_cpu_s": full.cpu_seconds,
+        "noop_s": noop.seconds,
+        "noop_cpu_s": noop.cpu_seconds,
+        "edit_s": edit.seconds,
+        "edit_cpu_s": edit.cpu_seconds,
+        "retag_s": retag.seconds,
+        "retag_cpu_s": retag.cpu_seconds,
+        "peak_mb": max(r.peak_mb for r in (full, noop, edit, retag)),
+        "output_mb": output / 1e6,
+        "kb_per_post": output / 1024 / size,
+        "edit_correct": not stale and edit.ok,
+        "retag_correct": retagged,
+        "ok": full.ok and noop.ok and edit.ok and retag.ok,
+    }
+    figures["problems"] = problems
+    for problem in problems:
+        print(f"[N={size}] PROBLEM: {problem}", file=sys.stderr, flush=True)
+    shutil.rmtree(corpus.kb.parent, ignore_errors=True)
+    return figures
+
+
+# -- reporting ---------------------------------------------------------------
+
+TARGETS = "targets: full <= 1.0x reference; no-op <= 5% and one-post edit <= 10% of full; <= 100 KB/post; <= 800 MB"
+
+
+def ratio(mine: float, theirs: float) -> str:
+    return f"{mine / theirs:.2f}x" if theirs else "-"
+
+
+def share(mine: float, full: float) -> str:
+    return f"{mine / full:.0%} full" if full else "-"
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    head = f"{'N':>5}  {'step':<24} {'kb':>10} {'reference':>10} {'ratio':>9}"
+    lines = [head, "-" * len(head)]
+    for figures in results:
+        kb, ref = figures["kb"], figures["reference"]
+        size = figures["posts"]
+        full = kb["full_s"]
+        rows = [
+            ("full build (s)", full, ref["full_s"], ratio(full, ref["full_s"])),
+            ("full build, CPU (s)", kb["full_cpu_s"], ref["full_cpu_s"], ratio(kb["full_cpu_s"], ref["full_cpu_s"])),
+            ("no-op rebuild (s)", kb["noop_s"], ref["noop_s"], share(kb["noop_s"], full)),
+            ("edit one post's body (s)", kb["edit_s"], None, share(kb["edit_s"], full)),
+            ("change one post's tags", kb["retag_s"], None, share(kb["retag_s"], full)),
+            ("peak memory (MB)", kb["peak_mb"], ref["peak_mb"], ratio(kb["peak_mb"], ref["peak_mb"])),
+            ("output (MB)", kb["output_mb"], ref["output_mb"], ratio(kb["output_mb"], ref["output_mb"])),
+            ("output per post (KB)", kb["kb_per_post"], ref["output_mb"] * 1e6 / 1024 / size, ""),
+        ]
+        for step, mine, theirs, shown in rows:
+            other = f"{theirs:10.1f}" if theirs is not None else f"{'':>10}"
+            lines.append(f"{size:>5}  {step:<24} {mine:10.1f} {other} {shown:>9}")
+        verdict = "correct" if kb["edit_correct"] and kb["retag_correct"] else "STALE PAGES"
+        lines.append(f"{size:>5}  {'incremental output':<24} {verdict:>10}")
+        lines.append("")
+    return "\n".join([*lines, TARGETS])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kb.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("sizes", nargs="*", type=int, help=f"numbers of posts (default: {DEFAULT_SIZES})")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
+    args = parser.parse_args(argv)
+    sizes = args.sizes or list(DEFAULT_SIZES)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="kb-bench-") as folder:
+        for size in sizes:
+            results.append(measure(size, Path(folder)))
+    report = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
+        "options": {"kb": KB_OPTIONS, "reference": REFERENCE_OPTIONS},
+        "results": results,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(table(results))
+    print(f"\nwritten to {args.output}")
+    return 0 if all(not r["problems"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Incremental builds give exactly the pages a clean build gives.
+
+A small generated site (the real configuration, extensions and vocabulary, 12
+posts) is built once; then, edit after edit, it is rebuilt incrementally into
+the same folder and, separately, from scratch.  Every page and feed must be the
+same in both, and no page of a removed post may be left behind.  This is the
+safety net of every ``env-get-updated`` rule (see ``kb/listings.py``) and of the
+caches in ``kb/upstream.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from typing import TYPE_CHECKING
+
+import pytest
+
+from kb import bench
+
+from .conftest import build
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+POSTS = 12
+
+
+def front_matter(path: Path, key: str, value: str | None) -> None:
+    """Set (or with ``None`` remove) one front-matter line of a post."""
+    head, sep, rest = path.read_text(encoding="utf-8").partition("\n---\n")
+    lines = [line for line in head.split("\n") if not line.startswith(f"{key}: ")]
+    if value is not None:
+        lines.append(f"{key}: {value}")
+    path.write_text("\n".join(lines) + sep + rest, encoding="utf-8")
+
+
+def edit_body(src: Path) -> None:
+    path = src / "posts" / "post-00011.md"
+    head, sep, rest = path.read_text(encoding="utf-8").partition("\n---\n\n")
+    path.write_text(f"{head}{sep}A rewritten first paragraph, shown in every listing.\n\n{rest}", encoding="utf-8")
+
+
+def change_tags(src: Path) -> None:
+    front_matter(src / "posts" / "post-00005.md", "tags", "[Auditing, Training]")
+
+
+def change_author(src: Path) -> None:
+    front_matter(src / "posts" / "post-00007.md", "author", "A19")
+
+
+def add_series_part(src: Path) -> None:
+    parts = [p for p in (src / "posts").glob("*.md") if "series: series-000" in p.read_text(encoding="utf-8")]
+    text = (src / "posts" / "post-00003.md").read_text(encoding="utf-8")
+    new = src / "posts" / "post-00100.md"
+    new.write_text(text.replace('title: "', 'title: "Another part: ', 1), encoding="utf-8")
+    front_matter(new, "date", "2019-03-01")
+    front_matter(new, "series", "series-000")
+    front_matter(new, "part", str(len(parts) + 1))
+
+
+def delete_post(src: Path) -> None:
+    victim = next(p for p in sorted((src / "posts").glob("*.md")) if "series:" not in p.read_text(encoding="utf-8"))
+    victim.unlink()
+
+
+def add_post(src: Path) -> None:
+    text = (src / "posts" / "post-00002.md").read_text(encoding="utf-8")
+    new = src / "posts" / "post-00101.md"
+    new.write_text(text.replace('title: "', 'title: "A new post: ', 1), encoding="utf-8")
+    front_matter(new, "date", "2019-03-02")
+    front_matter(new, "series", None)
+    front_matter(new, "part", None)
+
+
+EDITS: list[Callable[[Path], None]] = [edit_body, change_tags, change_author, add_series_part, delete_post, add_post]
+
+#: Build-time noise: the moment a feed was generated.
+NOISE = re.compile(r"(<feed[^>]*>.*?)<updated>[^<]*</updated>", re.S)
+
+
+def search_index(text: str) -> str:
+    """The index without the empty entries Sphinx leaves for terms of removed pages (they match nothing)."""
+    data = json.loads(text[text.index("(") + 1 : text.rindex(")")])
+    for key in ("terms", "titleterms"):
+        data[key] = {term: where for term, where in data[key].items() if where != []}
+    return json.dumps(data, sort_keys=True)
+
+
+def pages(outdir: Path) -> dict[str, str]:
+    """Every page and feed of a built site, and its search index, by path."""
+    out = {}
+    for path in sorted(outdir.rglob("*")):
+        if (path.suffix in (".html", ".xml") or path.name == "searchindex.js") and ".doctrees" not in path.parts:
+            text = path.read_text(encoding="utf-8")
+            text = search_index(text) if path.name == "searchindex.js" else NOISE.sub(r"\1<updated/>", text)
+            out[path.relative_to(outdir).as_posix()] = text
+    return out
+
+
+def differences(incremental: dict[str, str], clean: dict[str, str]) -> list[str]:
+    out = [f"left over: {name}" for name in sorted(incremental.keys() - clean.keys())]
+    out += [f"missing: {name}" for name in sorted(clean.keys() - incremental.keys())]
+    shared = sorted(clean.keys() & incremental.keys())
+    out += [f"differs: {name}" for name in shared if clean[name] != incremental[name]]
+    return out
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = bench.generate(tmp_path_factory.mktemp("incremental"), POSTS).kb
+    result = build(src, src / "_build" / "html")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return src
+
+
+def test_every_kind_of_edit_rebuilds_like_a_clean_build(corpus: Path, tmp_path: Path) -> None:
+    """Edits accumulate, as in real work; after each, compare with a clean build."""
+    for number, edit in enumerate(EDITS):
+        edit(corpus)
+        result = build(corpus, corpus / "_build" / "html")
+        assert result.returncode == 0, f"{edit.__name__}: {result.stderr[-3000:]}"
+        clean = tmp_path / f"clean-{number}"
+        shutil.copytree(corpus, clean, ignore=shutil.ignore_patterns("_build", "__pycache__"))
+        reference = build(clean, clean / "_build" / "html")
+        assert reference.returncode == 0, f"{edit.__name__}: {reference.stderr[-3000:]}"
+        found = differences(pages(corpus / "_build" / "html"), pages(clean / "_build" / "html"))
+        assert found == [], f"after {edit.__name__}: {found}"
+
+
+def test_a_rebuild_without_changes_writes_nothing(corpus: Path) -> None:
+    """No document is read and no post's page or the search index is written again
+    (Sphinx rewrites its index and search pages, ABlog its collection pages)."""
+    outdir = corpus / "_build" / "html"
+    build(corpus, outdir)
+
+    def written() -> dict[Path, int]:
+        files = [*(outdir / "posts").glob("*.html"), outdir / "index.html", outdir / "searchindex.js"]
+        return {p: p.stat().st_mtime_ns for p in files if p.is_file()}
+
+    before = written()
+    result = build(corpus, outdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "0 added, 0 changed, 0 removed" in result.stdout
+    assert written() == before
