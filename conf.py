@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 project = "QxP Knowledge Base"
 author = "QxP"
-copyright = "QxP"  # noqa: A001
+copyright = "QxP"
 
 extensions = [
     "myst_parser",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -44,7 +45,7 @@ def report(problem: model.Problem, srcdir: str) -> None:
         "%s%s",
         problem.message,
         f" ({problem.fix})" if problem.fix else "",
-        location=f"{os.path.join(srcdir, problem.path)}:{problem.line}",
+        location=f"{Path(srcdir) / problem.path}:{problem.line}",
         type="kb",
         subtype=problem.kind,
     )

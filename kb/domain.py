@@ -22,7 +22,7 @@ from kb import __version__, model
 from kb.content import site_of
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Set
+    from collections.abc import Iterator, Set
 
     from docutils.nodes import Element
     from sphinx.addnodes import pending_xref
@@ -160,5 +160,3 @@ def setup(app: Sphinx) -> dict[str, Any]:
         app.add_role(name, KBXRefRole())
     app.connect("missing-reference", missing_is_reported)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
-
-

@@ -87,8 +87,13 @@ class PostListDirective(SphinxDirective):
             value = self.options.get(key)
             if value is not None and value not in known:
                 logger.warning(
-                    "unknown %s %r: %s", key, value, model.did_you_mean(value, known),
-                    location=node, type="kb", subtype=key,
+                    "unknown %s %r: %s",
+                    key,
+                    value,
+                    model.did_you_mean(value, known),
+                    location=node,
+                    type="kb",
+                    subtype=key,
                 )
         for key, terms in (("tag", site.tags), ("practice", site.practices)):
             value = self.options.get(key)
@@ -96,8 +101,13 @@ class PostListDirective(SphinxDirective):
                 canonical = model.Lookup(terms)(value)
                 if canonical is None:
                     logger.warning(
-                        "unknown %s %r: %s", key, value, model.did_you_mean(value, terms),
-                        location=node, type="kb", subtype=key,
+                        "unknown %s %r: %s",
+                        key,
+                        value,
+                        model.did_you_mean(value, terms),
+                        location=node,
+                        type="kb",
+                        subtype=key,
                     )
                 self.options[key] = canonical or value
         node["filters"] = {k: self.options[k] for k in ("author", "series", "tag", "practice") if k in self.options}
@@ -195,7 +205,9 @@ def post_item(
     return item
 
 
-def render_list(env: BuildEnvironment, builder: Builder, fromdoc: str, posts: list[model.Post], *, excerpts: bool) -> nodes.Node:
+def render_list(
+    env: BuildEnvironment, builder: Builder, fromdoc: str, posts: list[model.Post], *, excerpts: bool
+) -> nodes.Node:
     if not posts:
         return nodes.paragraph("No posts yet.", "No posts yet.", classes=["kb-empty"])
     container = nodes.container(classes=["kb-post-list"])
@@ -241,9 +253,19 @@ def signatures(env: BuildEnvironment) -> dict[str, tuple[Any, ...]]:
         # A series' status and size show on every part's banner.
         shape = (site.series[post.series].status, site.series[post.series].parts) if post.series else None
         out[post.docname] = (
-            post.title, post.date, post.updated, names, post.tags, post.practice,
-            post.series, post.part, series, excerpt_of(env, post), reading_minutes(words_of(env, post)),
-            shape, post.authors,
+            post.title,
+            post.date,
+            post.updated,
+            names,
+            post.tags,
+            post.practice,
+            post.series,
+            post.part,
+            series,
+            excerpt_of(env, post),
+            reading_minutes(words_of(env, post)),
+            shape,
+            post.authors,
         )
     return out
 

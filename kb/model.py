@@ -317,9 +317,7 @@ def _compose(loader_class: type[_Loader], source: str) -> tuple[Any, Any]:
         loader.dispose()
 
 
-def read_front_matter(
-    root: Path, path: Path, problems: list[Problem], text: str | None = None
-) -> FrontMatter | None:
+def read_front_matter(root: Path, path: Path, problems: list[Problem], text: str | None = None) -> FrontMatter | None:
     """Parse the YAML front matter of *path*; report a problem and return None if bad.
 
     *text*, when given, is checked as if it were the file's content: ``kb new``
@@ -368,9 +366,7 @@ def read_front_matter(
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         problems.append(Problem(rel, 2, "front matter must be a mapping of 'key: value' lines", "write key: value"))
         return None
-    key_lines = {
-        str(k.value): k.start_mark.line + 2 for k, _ in node.value if isinstance(k, yaml.ScalarNode)
-    }
+    key_lines = {str(k.value): k.start_mark.line + 2 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
     values = {str(k): v for k, v in data.items()}
     return FrontMatter(rel, values, key_lines, "".join(lines[end + 1 :]), end + 2)
 
@@ -419,9 +415,7 @@ def check_keys(fm: FrontMatter, schema: dict[str, tuple[bool, str]], problems: l
                 Problem(fm.path, fm.line(key), f"key {key!r} is not supported", UNSUPPORTED_POST_KEYS[key], "policy")
             )
         elif key not in schema:
-            problems.append(
-                Problem(fm.path, fm.line(key), f"unknown front-matter key {key!r}", key_hint(key, schema))
-            )
+            problems.append(Problem(fm.path, fm.line(key), f"unknown front-matter key {key!r}", key_hint(key, schema)))
     for key, (required, meaning) in schema.items():
         value = fm.values.get(key)
         if required and (value is None or (isinstance(value, str) and not value.strip())):
@@ -433,12 +427,7 @@ def check_keys(fm: FrontMatter, schema: dict[str, tuple[bool, str]], problems: l
 
 def parse_date(value: Any, tz: dt.tzinfo) -> dt.datetime | None:
     """Strict ISO 8601 date or date-time; naive values are in *tz*. None if invalid."""
-    if isinstance(value, dt.datetime):
-        text = value.isoformat()
-    elif isinstance(value, dt.date):
-        text = value.isoformat()
-    else:
-        text = str(value).strip()
+    text = value.isoformat() if isinstance(value, dt.datetime | dt.date) else str(value).strip()
     if not _ISO_DATE.match(text):
         return None
     try:
@@ -460,9 +449,7 @@ def split_list(value: Any) -> list[Any] | None:
 # -- the vocabulary ----------------------------------------------------------
 
 
-def _load_terms(
-    root: Path, section: str, data: Any, lines: dict[str, int], problems: list[Problem]
-) -> dict[str, Term]:
+def _load_terms(root: Path, section: str, data: Any, lines: dict[str, int], problems: list[Problem]) -> dict[str, Term]:
     terms: dict[str, Term] = {}
     slugs: dict[str, str] = {}
     folded: dict[str, str] = {}
@@ -482,7 +469,10 @@ def _load_terms(
         for key in sorted(unknown):
             problems.append(
                 Problem(
-                    VOCABULARY_FILE, line, f"unknown key {key!r} in {name!r}", did_you_mean(key, ["description", "aliases"])
+                    VOCABULARY_FILE,
+                    line,
+                    f"unknown key {key!r} in {name!r}",
+                    did_you_mean(key, ["description", "aliases"]),
                 )
             )
         description = str(spec.get("description") or "").strip()
@@ -581,7 +571,9 @@ def load_vocabulary(root: Path, problems: list[Problem]) -> tuple[dict[str, Term
         return {}, {}
     for key in sorted({str(k) for k in data} - {"tags", "practices"}):
         problems.append(
-            Problem(VOCABULARY_FILE, lines.get(key, 1), f"unknown section {key!r}", did_you_mean(key, ["tags", "practices"]))
+            Problem(
+                VOCABULARY_FILE, lines.get(key, 1), f"unknown section {key!r}", did_you_mean(key, ["tags", "practices"])
+            )
         )
     tags = _load_terms(root, "tags", data.get("tags") or {}, lines, problems)
     practices = _load_terms(root, "practices", data.get("practices") or {}, lines, problems)
@@ -649,7 +641,10 @@ def load_authors(root: Path, practices: Lookup, problems: list[Problem]) -> dict
             if canonical is None:
                 problems.append(
                     Problem(
-                        fm.path, fm.line("practice"), f"unknown practice {practice!r}", did_you_mean(str(practice), practices.terms)
+                        fm.path,
+                        fm.line("practice"),
+                        f"unknown practice {practice!r}",
+                        did_you_mean(str(practice), practices.terms),
                     )
                 )
             practice = canonical
@@ -658,7 +653,9 @@ def load_authors(root: Path, practices: Lookup, problems: list[Problem]) -> dict
             photo_path = (path.parent / str(photo)).resolve()
             if not photo_path.is_file() or root.resolve() not in photo_path.parents:
                 problems.append(
-                    Problem(fm.path, fm.line("photo"), f"photo {photo!r} is not a file in the repository", "fix the path")
+                    Problem(
+                        fm.path, fm.line("photo"), f"photo {photo!r} is not a file in the repository", "fix the path"
+                    )
                 )
                 photo = None
         links: list[tuple[str, str]] = []
@@ -698,7 +695,9 @@ def load_authors(root: Path, practices: Lookup, problems: list[Problem]) -> dict
         other = pages.setdefault(page, author.key)
         if not page:
             problems.append(
-                Problem(author.path, 2, f"name {author.name!r} has no letters or digits", "spell it in letters", "policy")
+                Problem(
+                    author.path, 2, f"name {author.name!r} has no letters or digits", "spell it in letters", "policy"
+                )
             )
         elif other != author.key:
             problems.append(
@@ -730,7 +729,12 @@ def load_series(root: Path, problems: list[Problem]) -> dict[str, Series]:
         status = str(fm.values["status"]).strip()
         if status not in SERIES_STATUSES:
             problems.append(
-                Problem(fm.path, fm.line("status"), f"status {status!r} is not ongoing or complete", did_you_mean(status, SERIES_STATUSES))
+                Problem(
+                    fm.path,
+                    fm.line("status"),
+                    f"status {status!r} is not ongoing or complete",
+                    did_you_mean(status, SERIES_STATUSES),
+                )
             )
             continue
         parts = fm.values.get("parts")
@@ -786,7 +790,12 @@ def _post_authors(
             continue
         elif fold(value) in by_key:
             problems.append(
-                Problem(fm.path, line, f"unknown author {value!r}", f"did you mean {by_key[fold(value)]!r}? Keys are case-sensitive")
+                Problem(
+                    fm.path,
+                    line,
+                    f"unknown author {value!r}",
+                    f"did you mean {by_key[fold(value)]!r}? Keys are case-sensitive",
+                )
             )
             continue
         elif root is not None and value in {p.stem for p in _profile_files(root, AUTHORS_DIR)}:
@@ -869,7 +878,7 @@ def load_post(
         draft = True
     title = str(values.get("title") or "").strip()
     if values.get("title") is not None and not isinstance(values.get("title"), str | int | float):
-        problems.append(Problem(fm.path, fm.line("title"), "title must be text", "title: \"...\""))
+        problems.append(Problem(fm.path, fm.line("title"), "title must be text", 'title: "..."'))
     check_plain_title(fm, title, problems)
     size = len(fm.body.encode("utf-8"))
     if size > MAX_POST_BYTES:
@@ -920,7 +929,9 @@ def load_post(
                 "policy",
             )
         )
-    practice = _post_terms(fm, "practice", practices, problems, single=True) if values.get("practice") is not None else []
+    practice = (
+        _post_terms(fm, "practice", practices, problems, single=True) if values.get("practice") is not None else []
+    )
     series, part = values.get("series"), values.get("part")
     if series is not None:
         series = str(series).strip()

@@ -6,6 +6,7 @@ from collections import deque
 from urllib.parse import urldefrag, urljoin
 
 import pytest
+
 from kb import model
 
 from .conftest import ROOT, BuiltSite
