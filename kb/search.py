@@ -167,6 +167,31 @@ def on_html_collect_pages(app: Sphinx) -> Iterator[tuple[str, dict[str, Any], st
         yield SEARCH_PAGE, {}, "search.html"
 
 
+#: Beside the index: the posts it holds, to tell whether the next build may keep it.
+INDEXED_FILE = "kb-indexed.json"
+
+
+def indexed_posts(outdir: Path) -> list[str] | None:
+    """The posts the index in *outdir* was built from, or None if unknown."""
+    try:
+        return json.loads((outdir / BUNDLE_DIR / INDEXED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def index_is_current(outdir: Path, posts: list[str], pages: list[Path]) -> bool:
+    """Whether the index holds exactly *posts* and no page of theirs is newer.
+
+    Page files are the one trustworthy record of what a build wrote: pages are
+    rendered in worker processes, and feeds resolve posts without writing them.
+    """
+    marker = outdir / BUNDLE_DIR / INDEXED_FILE
+    if indexed_posts(outdir) != posts:
+        return False
+    indexed_at = marker.stat().st_mtime_ns
+    return all(page.is_file() and page.stat().st_mtime_ns <= indexed_at for page in pages)
+
+
 def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
     """Build the search index over the finished HTML output."""
     if exception is not None or not searching(app):
@@ -175,6 +200,9 @@ def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
     # The posts of this build only: the output folder may still hold pages of
     # posts that have since become drafts, which must not be found.
     posts = sorted(docname for docname in app.env.found_docs if post_of(app.env, docname) is not None)
+    if index_is_current(outdir, posts, [outdir / app.builder.get_target_uri(d) for d in posts]):
+        logger.info("kb: search index is up to date (%d pages)", len(posts))
+        return
     pages = [Path(app.builder.get_outfilename(docname)).relative_to(outdir) for docname in posts]
     expected = len(pages)
     logger.info("kb: indexing %d pages for search", expected)
@@ -198,6 +226,7 @@ def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
         )
         return
     logger.info("kb: indexed %d pages for search in %.1f s", indexed, time.perf_counter() - started)
+    (outdir / BUNDLE_DIR / INDEXED_FILE).write_text(json.dumps(posts), encoding="utf-8")
     if indexed != expected:
         logger.warning(
             "search indexed %d pages but the site has %d posts (is data-pagefind-body on every post?)",

@@ -134,14 +134,23 @@ def test_a_rebuild_without_changes_writes_nothing(corpus: Path) -> None:
     """No document is read and no post's page or the search index is written again
     (Sphinx rewrites its index and search pages, ABlog its collection pages)."""
     outdir = corpus / "_build" / "html"
+    entry = outdir / "pagefind" / "pagefind-entry.json"
     build(corpus, outdir)
 
     def written() -> dict[Path, int]:
-        files = [*(outdir / "posts").glob("*.html"), outdir / "index.html", outdir / "searchindex.js"]
+        files = [*(outdir / "posts").glob("*.html"), outdir / "index.html", outdir / "searchindex.js", entry]
         return {p: p.stat().st_mtime_ns for p in files if p.is_file()}
 
     before = written()
     result = build(corpus, outdir)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "0 added, 0 changed, 0 removed" in result.stdout
+    assert "search index is up to date" in result.stdout
+    assert entry.is_file()
     assert written() == before
+    # ...but a changed post is indexed again.
+    edit_body(corpus)
+    result = build(corpus, outdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "kb: indexed" in result.stdout
+    assert entry.stat().st_mtime_ns != before[entry]
