@@ -34,8 +34,9 @@ TEMPLATE_CACHE = "kb-templates"
 def ablog_parallel_read(app: Sphinx) -> None:
     """ABlog declares ``parallel_read_safe: False`` although its only per-document
     state, ``env.ablog_posts``, is keyed by docname and purged by ABlog itself; it
-    just lacks an ``env-merge-info`` handler (ablog issue 299).  Sphinx then
-    reads serially and prints an untyped warning that ``-W`` turns into an error.
+    just lacks an ``env-merge-info`` handler (sunpy/ablog issue 297, pull
+    request 330).  Sphinx then reads serially and prints an untyped warning
+    that ``-W`` turns into an error.
     """
     app.extensions["ablog"].parallel_read_safe = True
     app.connect("env-merge-info", merge_ablog_posts)
@@ -56,7 +57,7 @@ def fresh_ablog_state(app: Sphinx, config: Config) -> None:
     application only; a second build in the same process (tests, a server that
     rebuilds in place) would list the first build's posts and skip its own
     tag pages.  Start each application with empty state.  (Same shared state as
-    in ablog issue 316, where a rebuild found it empty.)
+    in sunpy/ablog issue 316, where a rebuild found it empty.)
     """
     from ablog.blog import Blog
 
