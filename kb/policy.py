@@ -45,6 +45,7 @@ from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx import addnodes
 from sphinx.directives.code import LiteralInclude
+from sphinx.directives.other import Include
 from sphinx.directives.patches import CSVTable
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
@@ -163,6 +164,53 @@ class SafeLiteralInclude(LiteralInclude):
                 )
                 return []
         return super().run()
+
+
+class SafeInclude(SphinxDirective):
+    """``include`` that opens only files inside the repository.
+
+    Deliberately not an ``Include`` subclass: MyST runs every ``Include``
+    subclass through its own reader, which opens the file before any hook
+    could refuse it.  The path is checked first; a file inside the repository
+    is then read by MyST's reader as usual (myst_parser.mocking).
+    """
+
+    required_arguments = 1
+    final_argument_whitespace = True
+    option_spec: ClassVar[dict[str, Any]] = dict(Include.option_spec)
+
+    def run(self) -> list[nodes.Node]:
+        from myst_parser.mocking import MockIncludeDirective, MockState
+
+        if not inside(self.env.relfn2path(self.arguments[0])[1], self.env.srcdir):
+            refuse(
+                f"{{include}} of {self.arguments[0]!r}: the file is outside the repository (or in a hidden folder)",
+                "copy the file into the repository next to the post and include that copy",
+                self.get_location(),
+            )
+            return []
+        if not isinstance(self.state, MockState):  # a reStructuredText source
+            return Include(
+                self.name,
+                self.arguments,
+                self.options,
+                self.content,
+                self.lineno,
+                self.content_offset,
+                self.block_text,
+                self.state,
+                self.state_machine,
+            ).run()
+        reader = MockIncludeDirective(
+            self.state._renderer,
+            name=self.name,
+            klass=Include,
+            arguments=self.arguments,
+            options=self.options,
+            body=list(self.content),
+            lineno=self.lineno,
+        )
+        return reader.run()
 
 
 class SafeCSVTable(CSVTable):
@@ -445,6 +493,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("post", PostDirective, override=True)
     app.add_directive("literalinclude", SafeLiteralInclude, override=True)
     app.add_directive("csv-table", SafeCSVTable, override=True)
+    app.add_directive("include", SafeInclude, override=True)
     app.add_directive("update", CheckedUpdate, override=True)
     app.add_transform(ContentPolicy)
     app.connect("source-read", on_source_read)

@@ -316,3 +316,17 @@ def test_inside_refuses_parents_symlinks_and_hidden_folders(tmp_path: Path) -> N
     assert not inside(repo / "posts" / ".." / ".." / "secret.txt", repo)
     assert not inside(repo / "posts" / "link.txt", repo)
     assert not inside(repo / ".git" / "config", repo)
+
+
+def test_an_include_from_inside_the_repository_still_works(tmp_path: Path) -> None:
+    """The include guard checks the path first, then lets MyST read the file as usual."""
+    src = tmp_path / "site"
+    shutil.copytree(Path(__file__).parent / "roots" / "test-hostile-escape", src)
+    (src / "snippets").mkdir()
+    (src / "snippets" / "note.md").write_text("Words from a shared snippet.\n", encoding="utf-8")
+    post = src / "posts" / "first.md"
+    post.write_text(post.read_text(encoding="utf-8") + "\n```{include} ../snippets/note.md\n```\n", encoding="utf-8")
+    result = build(src, src / "_build" / "html", "-D", "exclude_patterns=_build,snippets")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    page = (src / "_build" / "html" / "posts" / "first.html").read_text(encoding="utf-8")
+    assert "Words from a shared snippet." in page
