@@ -336,19 +336,23 @@ def on_html_page_context(
         context["kb_title"] = context.get("title", "")
         if "title" in context:
             context["title"] = html.escape(str(context["title"]), quote=True)
-    for kind, folder in TERM_PAGES.items():
-        if pagename.startswith(folder + "/"):
-            written(app.builder)[kind].add(pagename[len(folder) + 1 :].partition("/")[0])
 
 
 # -- incremental builds --------------------------------------------------------------
 
 
-def written(builder: Builder) -> dict[str, set[str]]:
-    """Slugs of the tag and practice pages written by this build (one builder per build)."""
-    if not hasattr(builder, "kb_term_pages"):
-        builder.kb_term_pages = {kind: set() for kind in TERM_PAGES}  # type: ignore[attr-defined]
-    return builder.kb_term_pages  # type: ignore[attr-defined]
+def in_use(site: model.Site) -> dict[str, set[str]]:
+    """Slugs of the tags and practices that published posts use: the pages that should exist.
+
+    Taken from the content model, not from the pages this build wrote, since an
+    unchanged page may be left as it is (kb/upstream.py).
+    """
+    used: dict[str, set[str]] = {kind: set() for kind in TERM_PAGES}
+    for post in site.published:
+        used["tag"].update(site.tags[t].slug for t in post.tags if t in site.tags)
+        if post.practice in site.practices:
+            used["practice"].add(site.practices[post.practice].slug)
+    return used
 
 
 def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
@@ -363,7 +367,7 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
 
 
 def stale(outdir: Path, kind: str, slugs: set[str]) -> list[Path]:
-    """Pages (``<slug>.html``, ``<slug>/``) and feeds (``<slug>.xml``) of terms not written now."""
+    """Pages (``<slug>.html``, ``<slug>/``) and feeds (``<slug>.xml``) of terms not in *slugs*."""
     found: list[Path] = []
     for folder in (outdir / TERM_PAGES[kind], outdir / FEED_FOLDERS[kind]):
         if folder.is_dir():
@@ -380,7 +384,7 @@ def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or not ablog.builder_support(app):
         return  # ABlog wrote no term pages, so none can be told stale
     outdir = Path(app.builder.outdir)
-    for kind, slugs in written(app.builder).items():
+    for kind, slugs in in_use(site_of(app.env)).items():
         for path in stale(outdir, kind, slugs):
             logger.info("kb: removing %s (no post has this %s any more)", path.relative_to(outdir), kind)
             if path.is_dir():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import pickle
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from docutils import frontend, utils
 from kb import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Set
+    from collections.abc import Callable, Iterator, Set
 
     from docutils import nodes
     from sphinx.application import Sphinx
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 #: Written into the doctree folder, so that ``make clean`` removes them with the rest.
 EXCERPT_CACHE = "kb-excerpts.pickle"
+ARCHIVE_STATE = "kb-archive-pages.json"
 TEMPLATE_CACHE = "kb-templates"
 
 
@@ -240,6 +242,133 @@ def restore_parallel(app: Sphinx, env: BuildEnvironment) -> list[str]:
     return []
 
 
+# -- collection pages and feeds -----------------------------------------------
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(repr(value).encode("utf-8")).hexdigest()
+
+
+def shared_key(app: Sphinx) -> str:
+    """What every collection page may show besides its own posts: settings,
+    templates, the pages that are not posts, the vocabulary, authors and series,
+    and where each post is filed (so that counts and lists of other posts stay right)."""
+    posts = getattr(app.env, "ablog_posts", {})
+    pages = sorted((doc, when) for doc, when in app.env.all_docs.items() if doc not in posts)
+    filed = sorted(
+        (doc, [(i["date"], i["update"], i["title"], i["tags"], i["author"], i["category"]) for i in infos])
+        for doc, infos in posts.items()
+    )
+    site = getattr(app.env, "kb_site", None)
+    terms = (site.tags, site.practices, site.authors, site.series) if site is not None else ()
+    return digest((build_key(app), pages, filed, terms))
+
+
+def site_fingerprint(app: Sphinx, shared: str) -> str:
+    """Changes whenever a document is read, added or removed, or settings or templates change."""
+    posts = sorted((doc, app.env.all_docs.get(doc)) for doc in getattr(app.env, "ablog_posts", {}))
+    return digest((shared, posts))
+
+
+def posts_on(context: dict[str, Any]) -> list[Any] | None:
+    """The posts a collection or catalog page shows, or None when it is not known."""
+    import ablog.blog
+
+    shown = context.get("collection", context.get("catalog"))
+    if isinstance(shown, ablog.blog.Catalog):
+        return [post for collection in shown for post in collection]
+    if isinstance(shown, ablog.blog.Collection):
+        return list(shown)
+    return None
+
+
+def page_key(app: Sphinx, shared: str, pagename: str, context: dict[str, Any], template: str) -> str | None:
+    """What one collection page is written from: its posts as last read, and everything shared."""
+    posts = posts_on(context)
+    if posts is None:
+        return None
+    scalars = sorted((k, v) for k, v in context.items() if isinstance(v, str | int | float | bool | type(None)))
+    read = [(post.docname, app.env.all_docs.get(post.docname)) for post in posts]
+    return digest((shared, pagename, template, scalars, read))
+
+
+def ablog_skip_unchanged_pages(app: Sphinx) -> None:
+    """ABlog renders every archive, tag, author and category page and every feed on
+    every build, even when nothing changed (``generate_archive_pages`` and
+    ``generate_atom_feeds`` in ablog/post.py, connected to ``html-collect-pages``):
+    at 500 posts a rebuild with no change took as long as writing every post
+    (abakan-zz/ablog issue 24).  A collection page is rendered again only when
+    one of its posts was read again or something every page shows changed (see
+    :func:`shared_key`); feeds only when some document was read again.
+    """
+    import ablog.post
+
+    wrapped = {ablog.post.generate_archive_pages, ablog.post.generate_atom_feeds}
+    handlers = []
+    for listener in list(app.events.listeners.get("html-collect-pages", [])):
+        if listener.handler in wrapped:
+            app.disconnect(listener.id)
+            handlers.append(listener.handler)
+    app.connect("html-collect-pages", functools.partial(collect_changed_pages, handlers=tuple(handlers)))
+    app.connect("build-finished", save_archive_state)
+
+
+def archive_state_path(app: Sphinx) -> Path:
+    return app.doctreedir / ARCHIVE_STATE
+
+
+def archive_state(app: Sphinx) -> dict[str, Any]:
+    """What the last good build wrote its collection pages from."""
+    try:
+        state = json.loads(archive_state_path(app).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def collect_changed_pages(
+    app: Sphinx, handlers: tuple[Callable[..., Any], ...]
+) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """ABlog's pages and feeds, except those the last build wrote from the same sources."""
+    if app.builder.format != "html":
+        return
+    outdir = app.builder.outdir
+    state = archive_state(app)
+    before: dict[str, str | None] = state.get("pages", {})
+    shared = shared_key(app)
+    fingerprint = site_fingerprint(app, shared)
+    app.kb_archive_state = {"fingerprint": fingerprint, "pages": {}}  # type: ignore[attr-defined]
+    if state.get("fingerprint") == fingerprint and all((outdir / name).is_file() for name in before):
+        app.kb_archive_state = None  # type: ignore[attr-defined]
+        return
+    pages = app.kb_archive_state["pages"]  # type: ignore[attr-defined]
+    for handler in handlers:
+        for pagename, context, template in handler(app) or ():
+            name = app.builder.get_outfilename(pagename).relative_to(outdir).as_posix()
+            pages[name] = key = page_key(app, shared, pagename, context, template)
+            if key is not None and before.get(name) == key and (outdir / name).is_file():
+                continue
+            yield pagename, context, template
+
+
+def save_archive_state(app: Sphinx, exception: Exception | None) -> None:
+    """Remember what the collection pages were written from, after a good build,
+    and remove the pages of collections that no longer exist (a tag nobody uses)."""
+    state = getattr(app, "kb_archive_state", None)
+    if exception is not None or app.builder.format != "html" or state is None:
+        return
+    before = archive_state(app).get("pages", {})
+    for name in set(before) - set(state["pages"]) - {f"{doc}.html" for doc in app.env.found_docs}:
+        page = app.builder.outdir / name
+        page.unlink(missing_ok=True)
+        feeds = page.with_suffix("")  # ABlog writes a collection's feeds into a folder named like its page
+        for root in app.config.blog_feed_templates:
+            (feeds / f"{root}.xml").unlink(missing_ok=True)
+        if feeds.is_dir() and not any(feeds.iterdir()):
+            feeds.rmdir()
+    archive_state_path(app).write_text(json.dumps(state), encoding="utf-8")
+
+
 # -- the search index ----------------------------------------------------------
 
 
@@ -337,11 +466,21 @@ def complete_sitemap(app: Sphinx, exception: Exception | None) -> None:
             break
     suffix = app.config.html_file_suffix or ".html"
     documents = {f"{docname}{suffix}" for docname in app.env.found_docs}
+    # ABlog's pages left unchanged by this build (ablog_skip_unchanged_pages) are listed too.
+    state = getattr(app, "kb_archive_state", None) or archive_state(app)
+    listed = {entry[0] for entry in seen}
+    for name in sorted(set(state.get("pages", {})) - listed - documents):
+        if name.endswith(suffix) and (app.builder.outdir / name).is_file():
+            sphinx_sitemap.add_html_link(app, name[: -len(suffix)], None, {}, None)
+    while True:
+        try:
+            seen.append(links.get_nowait())
+        except queue.Empty:
+            break
     for docname in sorted(app.env.found_docs):
         sphinx_sitemap.add_html_link(app, docname, None, {}, None)
-    for entry in seen:
-        if entry[0] not in documents:
-            links.put(entry)
+    for entry in sorted((e for e in seen if e[0] not in documents), key=lambda e: e[0]):
+        links.put(entry)
 
 
 # -- deleted documents -------------------------------------------------------
@@ -373,6 +512,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     ablog_excerpt_cache(app)
     ablog_lean_environment(app)
     sphinx_serial_small_reads(app)
+    ablog_skip_unchanged_pages(app)
     sphinx_remove_deleted_pages(app)
     sphinx_keep_unchanged_search_index(app)
     sphinx_template_bytecode_cache(app)

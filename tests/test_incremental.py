@@ -131,14 +131,15 @@ def test_every_kind_of_edit_rebuilds_like_a_clean_build(corpus: Path, tmp_path: 
 
 
 def test_a_rebuild_without_changes_writes_nothing(corpus: Path) -> None:
-    """No document is read and no post's page or the search index is written again
-    (Sphinx rewrites its index and search pages, ABlog its collection pages)."""
+    """No document is read and no post's page, ABlog collection page or search
+    index is written again (Sphinx still rewrites its index and search pages)."""
     outdir = corpus / "_build" / "html"
     entry = outdir / "pagefind" / "pagefind-entry.json"
     build(corpus, outdir)
 
     def written() -> dict[Path, int]:
         files = [*(outdir / "posts").glob("*.html"), outdir / "index.html", outdir / "searchindex.js", entry]
+        files += [*(outdir / "blog" / "tag").glob("*.html"), outdir / "blog" / "archive.html"]
         return {p: p.stat().st_mtime_ns for p in files if p.is_file()}
 
     before = written()
