@@ -67,6 +67,17 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
     "navbar_end": ["theme-switcher"],
     "search_bar_text": "Search posts...",
+    # Components that always print something: the theme need not render each
+    # of them an extra time per page to find out whether it is empty.
+    "templates_skip_empty_check": [
+        "navbar-logo.html",
+        "navbar-nav.html",
+        "theme-switcher.html",
+        "search-button-field.html",
+        "copyright.html",
+        "sidebar-nav-bs.html",
+    ],
+    "primary_sidebar_end": [],
 }
 html_sidebars = {
     "index": [],

@@ -8,10 +8,13 @@ excerpt on every collection page and feed, on every build.
 
 from __future__ import annotations
 
+import atexit
 import functools
+import gc
 import hashlib
 import json
 import pickle
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -420,7 +423,9 @@ def sphinx_template_bytecode_cache(app: Sphinx) -> None:
     """Sphinx compiles every Jinja template again in every build (its
     ``BuiltinTemplateLoader`` sets no bytecode cache): a tenth of a rebuild with
     nothing changed.  Compiled templates are kept beside the environment; Jinja
-    checks each against its source.
+    checks each against its source once per build, not on every use (Jinja's
+    ``auto_reload`` looks at the file each time a page includes a template:
+    36,000 times for 1,000 posts).
     """
     app.connect("builder-inited", cache_compiled_templates)
 
@@ -435,6 +440,127 @@ def cache_compiled_templates(app: Sphinx) -> None:
     folder = app.doctreedir / TEMPLATE_CACHE
     folder.mkdir(parents=True, exist_ok=True)
     environment.bytecode_cache = jinja2.FileSystemBytecodeCache(str(folder))
+    environment.auto_reload = False  # templates do not change during a build
+
+
+def sphinx_asset_checksums_once(app: Sphinx) -> None:
+    """Sphinx adds a checksum to the address of every stylesheet and script of
+    every page (``_file_checksum`` in sphinx/builders/html/_assets.py): it
+    caches the checksum per file but resolves the file's path again, a system
+    call per asset per page, each time.  The whole answer is kept per output
+    folder and asset; like Sphinx's own cache, for the life of the process.
+    """
+    from sphinx.builders import html
+
+    if not hasattr(html._file_checksum, "cache_info"):
+        html._file_checksum = functools.cache(html._file_checksum)
+
+
+def sphinx_write_on_every_core(app: Sphinx) -> None:
+    """With ``-j N`` Sphinx reads in N processes but writes in N - 1 while the
+    main process resolves each page's references (``write_documents`` in
+    sphinx/builders/__init__.py; sphinx-doc/sphinx issue 5953, pull request
+    12433).  On two cores that is one writer, and writing pages is the slower
+    half: the main process waits for it.  The writers get all N processes.
+    """
+    app.connect("builder-inited", write_on_every_core)
+
+
+def write_on_every_core(app: Sphinx) -> None:
+    builder = app.builder
+    write_parallel = getattr(builder, "_write_parallel", None)
+    if write_parallel is None or app.parallel < 2:
+        return
+
+    def every_core(docnames: Any, nproc: int) -> None:
+        write_parallel(docnames, nproc=max(nproc, app.parallel))
+
+    builder._write_parallel = every_core  # type: ignore[attr-defined]
+
+
+# -- pydata-sphinx-theme ------------------------------------------------------
+
+#: The only tags of Sphinx's table of contents of a page (the ``toc`` value of
+#: a page's context) other than the links inside entries.
+TOC_TAG = re.compile(r'<(/?)(ul|li)(?: class="([^"]*)")?>')
+FIRST_LINK_CLASS = re.compile(r'<a class="([^"]*)"')
+
+
+def pydata_page_toc_without_parsing(app: Sphinx) -> None:
+    """pydata-sphinx-theme parses every page's table of contents with
+    BeautifulSoup to add its classes (``generate_toc_html`` in its toctree.py)
+    and renders the page-toc component twice, once to see whether it is
+    empty (``set_secondary_sidebar_items``): a tenth of the time spent writing
+    posts (BeautifulSoup's cost per page: pydata-sphinx-theme issues 381 and
+    859).  ``_templates/page-toc.html`` replaces the component and prints
+    ``kb_page_toc()``, the same markup built from Sphinx's list directly.
+    """
+    app.connect("html-page-context", add_page_toc)
+
+
+def add_page_toc(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    @functools.cache
+    def kb_page_toc() -> Any:
+        toc = page_toc(context.get("toc", ""), int(context.get("theme_show_toc_level", 1)))
+        return context["generate_toc_html"]() if toc is None else toc
+
+    context["kb_page_toc"] = kb_page_toc
+
+
+def page_toc(toc: str, show_level: int) -> str | None:
+    """The in-page table of contents as pydata-sphinx-theme prints it, or None
+    if *toc* is not the list Sphinx writes (the theme's own function then parses it).
+
+    Each list gets the theme's classes (``pst-show_toc_level`` down to
+    *show_level* + 1), each entry ``toc-h<level>``, each link ``nav-link``.  A
+    page with a single top-level entry (its title) shows that entry's sections,
+    or nothing when it has none.
+    """
+    from markupsafe import Markup
+
+    tops: list[list[dict[str, Any]]] = []  # Sphinx writes one, around the title's entry
+    lists: list[list[dict[str, Any]]] = []
+    items: list[dict[str, Any]] = []
+    start = 0
+    for match in TOC_TAG.finditer(toc):
+        if items and items[-1]["sub"] is None:
+            items[-1]["head"] += toc[start : match.start()]
+        start = match.end()
+        closing, tag, classes = match.groups()
+        if classes or (tag == "li" and not lists) or (closing and not (lists if tag == "ul" else items)):
+            return None  # not a table of contents (an empty list has class="simple") or unbalanced
+        if tag == "ul" and not closing:
+            entries: list[dict[str, Any]] = []
+            if items:
+                items[-1]["sub"] = entries
+            else:
+                tops.append(entries)
+            lists.append(entries)
+        elif tag == "ul":
+            lists.pop()
+        elif not closing:
+            items.append({"head": "", "sub": None})
+            lists[-1].append(items[-1])
+        else:
+            items.pop()
+    if lists or items:
+        return None
+
+    def render(entries: list[dict[str, Any]], level: int) -> str:
+        shown = "pst-show_toc_level " if level <= show_level + 1 else ""
+        out = [f'<ul class="{shown}nav section-nav flex-column">']
+        for entry in entries:
+            head = FIRST_LINK_CLASS.sub(r'<a class="\1 nav-link"', entry["head"].strip(), count=1)
+            sub = "" if entry["sub"] is None else render(entry["sub"], level + 1)
+            out.append(f'<li class="toc-h{level} nav-item toc-entry">{head}{sub}</li>')
+        return "".join([*out, "</ul>"])
+
+    if not tops:
+        return Markup("")
+    if len(tops[0]) == 1:  # the page's title: show its sections
+        sections = tops[0][0]["sub"]
+        return Markup(render(sections, 2) if sections else "")
+    return Markup(render(tops[0], 1))
 
 
 # -- the sitemap ---------------------------------------------------------------
@@ -483,6 +609,32 @@ def complete_sitemap(app: Sphinx, exception: Exception | None) -> None:
         links.put(entry)
 
 
+# -- the garbage collector ---------------------------------------------------
+
+#: Collect the youngest generation after 200,000 new objects instead of 700, and
+#: the older ones less often: the setting mypy builds with (mypy/build.py).
+GC_THRESHOLDS = (50_000, 10, 10)
+
+
+def python_gc_for_large_builds(app: Sphinx) -> None:
+    """CPython's cyclic garbage collector runs after every 700 new objects and
+    then walks the young objects, and from time to time every object.  A build
+    creates millions of docutils nodes, so with the default thresholds about a
+    fifth of a full build's CPU time went to the collector (``make bench``,
+    1,000 posts).  On exit it walks the whole heap several times more, which
+    took a third of a rebuild with nothing to do.
+
+    The thresholds are raised for the build (forked readers and writers inherit
+    them) and restored when it ends; at exit the heap is frozen, so the
+    interpreter frees it by reference counts alone (``gc.freeze``).
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    app.connect("build-finished", lambda app, exception: gc.set_threshold(*previous), priority=900)
+    atexit.unregister(gc.freeze)  # once per process, however many builds it runs
+    atexit.register(gc.freeze)
+
+
 # -- deleted documents -------------------------------------------------------
 
 
@@ -508,6 +660,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("ablog")
     ablog_parallel_read(app)
     app.connect("config-inited", fresh_ablog_state, priority=100)
+    python_gc_for_large_builds(app)
     ablog_excerpt_settings()
     ablog_excerpt_cache(app)
     ablog_lean_environment(app)
@@ -516,5 +669,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     sphinx_remove_deleted_pages(app)
     sphinx_keep_unchanged_search_index(app)
     sphinx_template_bytecode_cache(app)
+    sphinx_asset_checksums_once(app)
+    sphinx_write_on_every_core(app)
+    pydata_page_toc_without_parsing(app)
     sphinx_sitemap_every_page(app)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -179,7 +179,89 @@ def test_compiled_templates_are_kept(corpus: bench.Corpus, tmp_path: Path) -> No
     app = make_app(corpus.kb, builddir=tmp_path)
     try:
         assert app.builder.templates.environment.bytecode_cache is not None
+        assert not app.builder.templates.environment.auto_reload
         app.build()
         assert any((app.doctreedir / upstream.TEMPLATE_CACHE).iterdir())
     finally:
         app.cleanup()
+
+
+def test_collector_thresholds_are_raised_for_a_build_and_restored(corpus: bench.Corpus, tmp_path: Path) -> None:
+    import gc
+
+    before = gc.get_threshold()
+    app = make_app(corpus.kb, builddir=tmp_path)
+    try:
+        assert gc.get_threshold() == upstream.GC_THRESHOLDS
+        app.build()
+        assert gc.get_threshold() == before
+    finally:
+        gc.set_threshold(*before)
+        app.cleanup()
+
+
+def test_pages_are_written_by_every_process() -> None:
+    """With -j 2 Sphinx would write in one process while the main one waits."""
+    calls: list[int] = []
+    builder = types.SimpleNamespace(_write_parallel=lambda docnames, nproc: calls.append(nproc))
+    upstream.write_on_every_core(types.SimpleNamespace(builder=builder, parallel=2))  # type: ignore[arg-type]
+    builder._write_parallel(["index"], nproc=1)  # as Sphinx calls it: app.parallel - 1
+    assert calls == [2]
+
+
+def test_asset_checksums_are_computed_once_per_asset(corpus: bench.Corpus, tmp_path: Path) -> None:
+    from sphinx.builders import html
+    from sphinx.builders.html import _assets
+
+    app = make_app(corpus.kb, builddir=tmp_path)
+    app.cleanup()
+    assert html._file_checksum is not _assets._file_checksum
+    asset = tmp_path / "style.css"
+    asset.write_text("body {}", encoding="utf-8")
+    assert html._file_checksum(tmp_path, "style.css") == _assets._file_checksum(tmp_path, "style.css") != ""
+    hits = html._file_checksum.cache_info().hits
+    html._file_checksum(tmp_path, "style.css")
+    assert html._file_checksum.cache_info().hits == hits + 1
+
+
+TITLE = '<a class="reference internal" href="#">A <em>post</em></a>'
+SECTION = (
+    '<a class="reference internal" href="#{0}">Section '
+    '<code class="docutils literal notranslate"><span class="pre">{0}</span></code></a>'
+)
+
+
+def toc(*entries: str) -> str:
+    return "<ul>\n" + "".join(f"<li>{entry}</li>\n" for entry in entries) + "</ul>\n"
+
+
+@pytest.mark.parametrize(
+    "sphinx_toc",
+    [
+        "",
+        toc(TITLE),
+        toc(TITLE + toc(SECTION.format("one"), SECTION.format("two") + toc(SECTION.format("deep")))),
+        toc(TITLE + toc(SECTION.format("one") + toc(SECTION.format("two") + toc(SECTION.format("three"))))),
+        toc(SECTION.format("one"), SECTION.format("two") + toc(SECTION.format("three"))),
+    ],
+    ids=["none", "title only", "sections", "four levels", "two top-level entries"],
+)
+@pytest.mark.parametrize("level", [1, 2])
+def test_page_toc_is_the_themes_markup_without_parsing(sphinx_toc: str, level: int) -> None:
+    from bs4 import BeautifulSoup
+    from pydata_sphinx_theme import toctree
+
+    context = {"toc": sphinx_toc, "theme_show_toc_level": level}
+    toctree.add_toctree_functions(None, "posts/a", "page.html", context, None)  # type: ignore[arg-type]
+
+    def parsed(markup: object) -> str:
+        return str(BeautifulSoup(str(markup).replace("\n", ""), "html.parser"))
+
+    mine = upstream.page_toc(sphinx_toc, level)
+    assert mine is not None
+    assert parsed(mine) == parsed(context["generate_toc_html"]())
+
+
+@pytest.mark.parametrize("odd", ['<ul class="simple">\n</ul>\n', "<ul><li>a</ul>", "</li>", "<li>a</li>"])
+def test_page_toc_leaves_lists_it_does_not_know_to_the_theme(odd: str) -> None:
+    assert upstream.page_toc(odd, 1) is None
