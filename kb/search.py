@@ -22,7 +22,8 @@ import os
 import shutil
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -35,8 +36,6 @@ from kb import __version__, model
 from kb.content import post_of, site_of
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from sphinx.application import Sphinx
     from sphinx.writers.html5 import HTML5Translator
 
@@ -161,10 +160,16 @@ def on_builder_inited(app: Sphinx) -> None:
         app.builder.search = False  # type: ignore[attr-defined]
 
 
-def on_html_collect_pages(app: Sphinx) -> Iterator[tuple[str, dict[str, Any], str]]:
-    """The search page, which Sphinx writes only with its own index."""
-    if searching(app):
-        yield SEARCH_PAGE, {}, "search.html"
+def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
+    """Start indexing (every post page is written by now); add the search page.
+
+    Sphinx writes the search page only with its own index.  Indexing runs in
+    the background while Sphinx writes the remaining pages and feeds.
+    """
+    if not searching(app):
+        return []
+    app.kb_search_job = start_index(app)  # type: ignore[attr-defined]
+    return [(SEARCH_PAGE, {}, "search.html")]
 
 
 #: Beside the index: the posts it holds, to tell whether the next build may keep it.
@@ -192,29 +197,46 @@ def index_is_current(outdir: Path, posts: list[str], pages: list[Path]) -> bool:
     return all(page.is_file() and page.stat().st_mtime_ns <= indexed_at for page in pages)
 
 
-def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
-    """Build the search index over the finished HTML output."""
-    if exception is not None or not searching(app):
-        return
+@dataclass
+class IndexJob:
+    """Pagefind indexing this build's posts in a thread of its own."""
+
+    posts: list[str]
+    staged: Path
+    started: float
+    future: Future[None]
+
+
+def start_index(app: Sphinx) -> IndexJob | None:
+    """Index the post pages into a new bundle in the background, unless the index is current."""
     outdir = Path(app.outdir)
     # The posts of this build only: the output folder may still hold pages of
     # posts that have since become drafts, which must not be found.
     posts = sorted(docname for docname in app.env.found_docs if post_of(app.env, docname) is not None)
     if index_is_current(outdir, posts, [outdir / app.builder.get_target_uri(d) for d in posts]):
         logger.info("kb: search index is up to date (%d pages)", len(posts))
-        return
+        return None
     pages = [Path(app.builder.get_outfilename(docname)).relative_to(outdir) for docname in posts]
-    expected = len(pages)
-    logger.info("kb: indexing %d pages for search", expected)
-    started = time.perf_counter()
+    logger.info("kb: indexing %d pages for search", len(pages))
+    shutil.rmtree(outdir / BUNDLE_DIR, ignore_errors=True)
+    staged = Path(tempfile.mkdtemp(prefix="kb-search-", dir=outdir.parent))
+    stage(outdir, pages, staged)
+    # In a thread of its own: asyncio.run() refuses to start inside a running
+    # event loop, which the caller (a test browser) may have.
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(asyncio.run, write_index(outdir / BUNDLE_DIR, staged))
+    pool.shutdown(wait=False)
+    return IndexJob(posts, staged, time.perf_counter(), future)
+
+
+def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
+    """Wait for the search index and check that it holds every post."""
+    job: IndexJob | None = app.__dict__.pop("kb_search_job", None)
+    if job is None:
+        return
+    outdir = Path(app.outdir)
     try:
-        shutil.rmtree(outdir / BUNDLE_DIR, ignore_errors=True)
-        with tempfile.TemporaryDirectory(prefix="kb-search-", dir=outdir.parent) as folder:
-            stage(outdir, pages, Path(folder))
-            # In a thread of its own: asyncio.run() refuses to start inside a
-            # running event loop, which the caller (a test browser) may have.
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                pool.submit(asyncio.run, write_index(outdir / BUNDLE_DIR, Path(folder))).result()
+        job.future.result()
         indexed = pages_indexed(outdir)
     except Exception as error:  # the service reports failures as plain exceptions
         logger.warning(
@@ -225,13 +247,17 @@ def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
             subtype="search",
         )
         return
-    logger.info("kb: indexed %d pages for search in %.1f s", indexed, time.perf_counter() - started)
-    (outdir / BUNDLE_DIR / INDEXED_FILE).write_text(json.dumps(posts), encoding="utf-8")
-    if indexed != expected:
+    finally:
+        shutil.rmtree(job.staged, ignore_errors=True)
+    if exception is not None:
+        return
+    logger.info("kb: indexed %d pages for search in %.1f s", indexed, time.perf_counter() - job.started)
+    (outdir / BUNDLE_DIR / INDEXED_FILE).write_text(json.dumps(job.posts), encoding="utf-8")
+    if indexed != len(job.posts):
         logger.warning(
             "search indexed %d pages but the site has %d posts (is data-pagefind-body on every post?)",
             indexed,
-            expected,
+            len(job.posts),
             location=f"{outdir / BUNDLE_DIR}:",
             type="kb",
             subtype="search",
@@ -287,7 +313,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     )
     app.add_directive("kb-search-box", SearchBoxDirective)
     app.connect("builder-inited", on_builder_inited)
-    app.connect("html-collect-pages", on_html_collect_pages)
+    app.connect("html-collect-pages", on_html_collect_pages, priority=100)  # first: indexing runs meanwhile
     app.connect("html-page-context", on_html_page_context)
     app.connect("build-finished", on_build_finished)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -139,3 +139,27 @@ def test_code_blocks_get_copy_buttons(site: BuiltSite) -> None:
     page = site.page("index.html")
     assert any("clipboard" in s.get("src", "") for s in page.select("script[src]"))
     assert any("copybutton" in s.get("src", "") for s in page.select("script[src]"))
+
+
+def test_a_failed_index_is_reported_and_leaves_nothing_behind(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Indexing runs beside the end of the build; its failure still reaches the log."""
+    from sphinx.testing.util import SphinxTestApp
+
+    from kb import bench, search
+
+    async def failing(bundle: object, staged: object) -> None:
+        raise RuntimeError("the indexer stopped")
+
+    monkeypatch.setattr(search, "write_index", failing)
+    corpus = bench.generate(tmp_path_factory.mktemp("failing"), 3)
+    app = SphinxTestApp("html", srcdir=corpus.kb, builddir=corpus.kb / "_build")  # type: ignore[arg-type]
+    try:
+        app.build()
+        log = app.warning.getvalue()
+    finally:
+        app.cleanup()
+    assert "search index not built: the indexer stopped" in log
+    assert not (app.outdir / search.BUNDLE_DIR / search.INDEXED_FILE).exists()
+    assert not list(app.outdir.parent.glob("kb-search-*"))  # the staged pages are removed
