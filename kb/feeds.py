@@ -14,6 +14,7 @@ feedgen escapes every value it writes.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import new_document
 from sphinx.util.osutil import relative_uri
 
-from kb import __version__, listings, model
+from kb import __version__, listings, model, upstream
 from kb.content import site_of
 from kb.domain import PRACTICE_PAGES, TAG_PAGES
 from kb.listings import excerpt_of
@@ -235,24 +236,50 @@ def build_feed(app: Sphinx, site: model.Site, feed: Feed) -> FeedGenerator:
     return generator
 
 
+#: Beside the environment: what each feed was last written from.
+FEEDS_STATE = "kb-feeds.json"
+
+
+def feed_key(app: Sphinx, site: model.Site, feed: Feed) -> str:
+    """What *feed* is written from: settings and templates, the feed itself, and
+    its entries' posts and authors as last read."""
+    length = app.config.blog_feed_length
+    posts = feed.posts[:length] if length else feed.posts
+    read = [app.env.all_docs.get(post.docname) for post in posts]
+    credits = sorted({key for post in posts for key in post.authors})
+    authors = [(site.authors[key], app.env.all_docs.get(site.authors[key].docname)) for key in credits]
+    about = (feed.kind, feed.key, feed.title, feed.subtitle)
+    return upstream.digest((upstream.build_key(app), about, posts, read, authors))
+
+
 def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
-    """Write every feed (they are cheap, so always) and remove feeds left from older builds."""
+    """Write the feeds whose posts changed since they were last written; remove feeds left from older builds."""
     if app.builder.format != "html":
         return []
     start = time.perf_counter()
     site = site_of(app.env)
     outdir = Path(app.builder.outdir)
-    written: set[Path] = set()
+    state_path = Path(app.doctreedir) / FEEDS_STATE
+    try:
+        before = json.loads(state_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        before = {}
+    after: dict[str, str] = {}
+    written = 0
     title = app.config.blog_title or app.config.project
     for feed in feeds_of(site, title, app.config.root_doc, app.env.all_docs):
         path = outdir / feed.uri
+        after[feed.uri] = key = feed_key(app, site, feed)
+        if before.get(feed.uri) == key and path.is_file():
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         build_feed(app, site, feed).atom_file(str(path), pretty=True)
-        written.add(path)
+        written += 1
     for stale in (outdir / FEEDS_DIR).glob("*/*.xml"):
-        if stale not in written:
+        if stale.relative_to(outdir).as_posix() not in after:
             stale.unlink()
-    logger.info("kb: wrote %d Atom feeds in %.2f s", len(written), time.perf_counter() - start)
+    state_path.write_text(json.dumps(after), encoding="utf-8")
+    logger.info("kb: wrote %d of %d Atom feeds in %.2f s", written, len(after), time.perf_counter() - start)
     return []
 
 

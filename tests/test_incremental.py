@@ -131,8 +131,8 @@ def test_every_kind_of_edit_rebuilds_like_a_clean_build(corpus: Path, tmp_path: 
 
 
 def test_a_rebuild_without_changes_writes_nothing(corpus: Path) -> None:
-    """No document is read and no post's page, ABlog collection page or search
-    index is written again (Sphinx still rewrites its index and search pages)."""
+    """No document is read and no post's page, ABlog collection page, feed or
+    search index is written again (Sphinx still rewrites its index and search pages)."""
     outdir = corpus / "_build" / "html"
     entry = outdir / "pagefind" / "pagefind-entry.json"
     build(corpus, outdir)
@@ -140,6 +140,7 @@ def test_a_rebuild_without_changes_writes_nothing(corpus: Path) -> None:
     def written() -> dict[Path, int]:
         files = [*(outdir / "posts").glob("*.html"), outdir / "index.html", outdir / "searchindex.js", entry]
         files += [*(outdir / "blog" / "tag").glob("*.html"), outdir / "blog" / "archive.html"]
+        files += [*(outdir / "feeds").glob("*/*.xml"), outdir / "blog" / "atom.xml"]
         return {p: p.stat().st_mtime_ns for p in files if p.is_file()}
 
     before = written()
@@ -147,6 +148,7 @@ def test_a_rebuild_without_changes_writes_nothing(corpus: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "0 added, 0 changed, 0 removed" in result.stdout
     assert "search index is up to date" in result.stdout
+    assert "kb: wrote 0 of" in result.stdout
     assert entry.is_file()
     assert written() == before
     # ...but a changed post is indexed again.
