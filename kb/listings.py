@@ -270,9 +270,13 @@ def signatures(env: BuildEnvironment) -> dict[str, tuple[Any, ...]]:
     return out
 
 
-def dependants(site: model.Site, changed: set[str], old: dict[str, tuple[Any, ...]]) -> set[str]:
+def dependants(
+    env: BuildEnvironment, changed: set[str], old: dict[str, tuple[Any, ...]], links: dict[str, list[str]]
+) -> set[str]:
     """Pages that show one of the *changed* posts, other than the post itself:
-    its authors' profiles, its series' page and parts, posts sharing a tag."""
+    its authors' profiles, its series' page and parts, and the posts sharing a
+    tag whose related posts may differ (see :func:`related_may_differ`)."""
+    site = site_of(env)
     pages: set[str] = set()
     tags: set[str] = set()
     series: set[str] = set()
@@ -289,12 +293,31 @@ def dependants(site: model.Site, changed: set[str], old: dict[str, tuple[Any, ..
             authors.update(a.key for a in site.authors.values() if a.name in old[docname][3])
             authors.update(old[docname][12] if len(old[docname]) > 12 else ())
     for post in site.published:
-        if (series and post.series in series) or tags.intersection(post.tags):
+        if (series and post.series in series) or (
+            tags.intersection(post.tags) and related_may_differ(env, post, changed, links)
+        ):
             pages.add(post.docname)
     # The profiles that list the post (its authors, before and after the change), and its series' pages.
     pages.update(site.authors[key].docname for key in authors if key in site.authors)
     pages.update(site.series[key].docname for key in series if key in site.series)
     return pages
+
+
+def related_may_differ(env: BuildEnvironment, post: model.Post, changed: set[str], links: dict[str, list[str]]) -> bool:
+    """Whether *post*'s related posts may have changed now that the *changed* posts moved.
+
+    Its page linked to the posts in *links* when last written.  A changed post
+    can only enter its related posts (then it is new among the links) or leave
+    them, or show differently there (then the page linked to it).  Without a
+    record of the page's links, it may always have changed.
+    """
+    shown = links.get(post.docname)
+    if shown is None or changed.intersection(shown):
+        return True
+    from kb.tags import related  # kb.tags builds on this module
+
+    index = getattr(env, "kb_tag_index", None)
+    return any(other.docname not in shown for other in related(site_of(env), post, index=index))
 
 
 #: Fields of a signature that decide where a post is listed (date, tags, practice,
@@ -329,7 +352,7 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     # Links are recorded from .html URIs; other builders fall back to the wider rule.
     links: dict[str, list[str]] = getattr(app, "kb_links", {}) if app.builder.name == "html" else {}
     looks = {d for d in changed if links and d in old and d in new and placement(old[d]) == placement(new[d])}
-    pages = dependants(site_of(env), changed - looks, old) | linking_to(links, looks) | looks
+    pages = dependants(env, changed - looks, old, links) | linking_to(links, looks) | looks
     pages |= set(domain_of(env).listings)
     pages = {p for p in pages if p in env.all_docs}
     logger.info("kb: %d posts changed in listings; rewriting %d pages that show them", len(changed), len(pages))

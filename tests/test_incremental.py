@@ -157,3 +157,25 @@ def test_a_rebuild_without_changes_writes_nothing(corpus: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "kb: indexed" in result.stdout
     assert entry.stat().st_mtime_ns != before[entry]
+
+
+def test_a_moved_post_rewrites_only_posts_whose_related_posts_change(tmp_path: Path) -> None:
+    """Posts sharing a tag with a post whose tags changed are rewritten only when
+    their related posts may differ: the moved post was shown, or would now be."""
+    import types
+
+    from kb import listings, model, tags
+
+    site = model.load(bench.generate(tmp_path, 40).kb)
+    env = types.SimpleNamespace(kb_site=site, kb_tag_index=tags.TagIndex(site))
+    post = next(p for p in site.published if len(tags.related(site, p, index=env.kb_tag_index)) > 1)
+    shown = [p.docname for p in tags.related(site, post, index=env.kb_tag_index)]
+    elsewhere = next(p.docname for p in site.published if p.docname not in {*shown, post.docname})
+
+    def may_differ(changed: str, links: dict[str, list[str]]) -> bool:
+        return listings.related_may_differ(env, post, {changed}, links)  # type: ignore[arg-type]
+
+    assert not may_differ(elsewhere, {post.docname: shown})  # a post it does not show moved
+    assert may_differ(shown[0], {post.docname: shown})  # a post it shows moved
+    assert may_differ(elsewhere, {post.docname: shown[1:]})  # a post would enter the list
+    assert may_differ(elsewhere, {})  # the page's links are not known
