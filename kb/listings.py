@@ -17,6 +17,7 @@ import math
 import posixpath
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ablog.post import PostList
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.util import logging
@@ -217,8 +218,11 @@ def render_list(
 
 
 def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
-    """Remember each post's excerpt (first paragraph) and length for the listings."""
+    """Remember each post's excerpt (first paragraph) and length for the listings,
+    and which pages hold ABlog's own ``{postlist}`` (rewritten whenever a post changes)."""
     env = app.env
+    if any(doctree.findall(PostList)):
+        domain_of(env).listings[env.docname] = True
     if post_of(env, env.docname) is None:
         return
     excerpt = ""
@@ -320,6 +324,16 @@ def related_may_differ(env: BuildEnvironment, post: model.Post, changed: set[str
     return any(other.docname not in shown for other in related(site_of(env), post, index=index))
 
 
+#: The field of a signature that only listings with excerpts show: author,
+#: series and listing pages, never another post's page (related posts, series
+#: navigation and links show titles).
+EXCERPT = 9
+
+
+def without_excerpt(signature: tuple[Any, ...]) -> tuple[Any, ...]:
+    return signature[:EXCERPT] + signature[EXCERPT + 1 :]
+
+
 #: Fields of a signature that decide where a post is listed (date, tags, practice,
 #: series, part, authors); the others only change how it looks where it is listed.
 PLACEMENT = (1, 4, 5, 6, 7, 12)
@@ -352,7 +366,10 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     # Links are recorded from .html URIs; other builders fall back to the wider rule.
     links: dict[str, list[str]] = getattr(app, "kb_links", {}) if app.builder.name == "html" else {}
     looks = {d for d in changed if links and d in old and d in new and placement(old[d]) == placement(new[d])}
-    pages = dependants(env, changed - looks, old, links) | linking_to(links, looks) | looks
+    excerpt = {d for d in looks if without_excerpt(old[d]) == without_excerpt(new[d])}
+    posts = site_of(env).posts
+    pages = dependants(env, changed - looks, old, links) | linking_to(links, looks - excerpt) | looks
+    pages |= {page for page in linking_to(links, excerpt) if page not in posts}
     pages |= set(domain_of(env).listings)
     pages = {p for p in pages if p in env.all_docs}
     logger.info("kb: %d posts changed in listings; rewriting %d pages that show them", len(changed), len(pages))
