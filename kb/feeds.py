@@ -236,8 +236,10 @@ def build_feed(app: Sphinx, site: model.Site, feed: Feed) -> FeedGenerator:
     return generator
 
 
-#: Beside the environment: what each feed was last written from.
+#: Beside the environment: what each feed was last written from, and (under
+#: the key ``ALL_FEEDS``) what the whole site was when they were.
 FEEDS_STATE = "kb-feeds.json"
+ALL_FEEDS = ""
 
 
 def feed_key(app: Sphinx, site: model.Site, feed: Feed) -> str:
@@ -264,7 +266,14 @@ def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
         before = json.loads(state_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         before = {}
-    after: dict[str, str] = {}
+    # Nothing read, removed or reconfigured since the feeds were written: all are current.
+    terms = (site.tags, site.practices, site.authors, site.series)
+    everything = upstream.digest((upstream.build_key(app), terms, sorted(app.env.all_docs.items())))
+    feeds = [uri for uri in before if uri != ALL_FEEDS]
+    if before.get(ALL_FEEDS) == everything and all((outdir / uri).is_file() for uri in feeds):
+        logger.info("kb: %d Atom feeds are up to date", len(feeds))
+        return []
+    after: dict[str, str] = {ALL_FEEDS: everything}
     written = 0
     title = app.config.blog_title or app.config.project
     for feed in feeds_of(site, title, app.config.root_doc, app.env.all_docs):
@@ -279,7 +288,7 @@ def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
         if stale.relative_to(outdir).as_posix() not in after:
             stale.unlink()
     state_path.write_text(json.dumps(after), encoding="utf-8")
-    logger.info("kb: wrote %d of %d Atom feeds in %.2f s", written, len(after), time.perf_counter() - start)
+    logger.info("kb: wrote %d of %d Atom feeds in %.2f s", written, len(after) - 1, time.perf_counter() - start)
     return []
 
 

@@ -15,6 +15,7 @@ import hashlib
 import json
 import pickle
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -571,8 +572,31 @@ def sphinx_sitemap_every_page(app: Sphinx) -> None:
     ``html-page-context``), so after an incremental build the sitemap holds only
     the pages that build rewrote.  Before it writes the sitemap, every document
     is listed again, in a stable order (documents by name, then generated pages).
+
+    sphinx-sitemap also collects the pages through a ``multiprocessing.Manager``
+    queue, so that parallel writers can add theirs: a server process and a
+    round trip per page.  Since every document is listed again here, in the
+    main process, a queue of that process does.
     """
+    app.connect("config-inited", sitemap_in_process_queue)
     app.connect("build-finished", complete_sitemap, priority=400)
+
+
+def sitemap_in_process_queue(app: Sphinx, config: Config) -> None:
+    """Replace sphinx-sitemap's ``record_builder_type`` with :func:`record_builder_type`."""
+    sphinx_sitemap = sys.modules.get("sphinx_sitemap")
+    for listener in list(app.events.listeners.get("builder-inited", ())):
+        if sphinx_sitemap is not None and listener.handler is sphinx_sitemap.record_builder_type:
+            app.disconnect(listener.id)
+            app.connect("builder-inited", record_builder_type)
+
+
+def record_builder_type(app: Sphinx) -> None:
+    """sphinx-sitemap's own (sphinx_sitemap/__init__.py), with an in-process queue."""
+    import queue
+
+    app.env.is_directory_builder = type(app.builder).__name__ == "DirectoryHTMLBuilder"  # type: ignore[attr-defined]
+    app.sitemap_links = queue.Queue()  # type: ignore[attr-defined]
 
 
 def complete_sitemap(app: Sphinx, exception: Exception | None) -> None:

@@ -265,3 +265,19 @@ def test_page_toc_is_the_themes_markup_without_parsing(sphinx_toc: str, level: i
 @pytest.mark.parametrize("odd", ['<ul class="simple">\n</ul>\n', "<ul><li>a</ul>", "</li>", "<li>a</li>"])
 def test_page_toc_leaves_lists_it_does_not_know_to_the_theme(odd: str) -> None:
     assert upstream.page_toc(odd, 1) is None
+
+
+def test_sitemap_collects_pages_in_this_process(corpus: bench.Corpus, tmp_path: Path) -> None:
+    """No multiprocessing manager (a server process, a round trip per page): every
+    document is listed again in the main process at the end (complete_sitemap)."""
+    import queue
+
+    app = make_app(corpus.kb, builddir=tmp_path)
+    try:
+        assert type(app.sitemap_links) is queue.Queue
+        app.build()
+        sitemap = (app.outdir / "sitemap.xml").read_text(encoding="utf-8")
+    finally:
+        app.cleanup()
+    for name in corpus.posts:
+        assert f"{name.removesuffix('.md')}.html</loc>" in sitemap
