@@ -120,8 +120,21 @@ class PostListDirective(SphinxDirective):
 
 def link(builder: Builder, fromdoc: str, todoc: str, text: str, classes: Iterable[str] = ()) -> nodes.reference:
     """A reference from *fromdoc* to the page *todoc* (a document or a generated page)."""
-    uri = builder.get_relative_uri(fromdoc, todoc)
-    return nodes.reference(text, text, internal=True, refuri=uri, classes=list(classes))
+    return nodes.reference(text, text, internal=True, refuri=relative(builder, fromdoc, todoc), classes=list(classes))
+
+
+def relative(builder: Builder, fromdoc: str, todoc: str) -> str:
+    """``builder.get_relative_uri``, worked out once per folder and target: a
+    listing page links to hundreds of posts, tags and authors, and every post in
+    ``posts/`` to the same tags and authors.  (Only where a page is a file in its
+    document's folder: with ``dirhtml`` every document is a folder of its own.)"""
+    if fromdoc == todoc or builder.name != "html":
+        return builder.get_relative_uri(fromdoc, todoc)
+    known: dict[tuple[str, str], str] = builder.__dict__.setdefault("kb_relative_uris", {})
+    key = (posixpath.dirname(fromdoc), todoc)
+    if key not in known:
+        known[key] = builder.get_relative_uri(fromdoc, todoc)
+    return known[key]
 
 
 def author_links(builder: Builder, fromdoc: str, site: model.Site, keys: Iterable[str]) -> list[nodes.Node]:

@@ -281,3 +281,28 @@ def test_sitemap_collects_pages_in_this_process(corpus: bench.Corpus, tmp_path: 
         app.cleanup()
     for name in corpus.posts:
         assert f"{name.removesuffix('.md')}.html</loc>" in sitemap
+
+
+def test_links_between_pages_are_worked_out_once_per_folder() -> None:
+    from sphinx.util.osutil import relative_uri
+
+    from kb import listings
+
+    asked: list[tuple[str, str]] = []
+
+    def get_relative_uri(fromdoc: str, todoc: str) -> str:
+        asked.append((fromdoc, todoc))
+        return relative_uri(f"{fromdoc}.html", f"{todoc}.html")
+
+    builder = types.SimpleNamespace(name="html", get_relative_uri=get_relative_uri)
+    for fromdoc in ("posts/a", "posts/b", "authors/MR", "posts/a"):
+        for todoc in ("posts/a", "posts/a/notes", "blog/tag/gmp", "index"):
+            expected = relative_uri(f"{fromdoc}.html", f"{todoc}.html")
+            assert listings.relative(builder, fromdoc, todoc) == expected  # type: ignore[arg-type]
+    # posts/a: 4 targets; posts/b: only posts/a is new for the folder; authors/MR: 4;
+    # posts/a again: only the link to itself, which is never cached.
+    assert len(asked) == 4 + 1 + 4 + 1
+    builder.name = "dirhtml"  # every document a folder of its own: never cached
+    listings.relative(builder, "posts/a", "index")  # type: ignore[arg-type]
+    listings.relative(builder, "posts/a", "index")  # type: ignore[arg-type]
+    assert len(asked) == 12
