@@ -168,7 +168,10 @@ def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
     """
     if not searching(app):
         return []
-    app.kb_search_job = start_index(app)  # type: ignore[attr-defined]
+    try:
+        app.kb_search_job = start_index(app)  # type: ignore[attr-defined]
+    except OSError as error:  # the pages could not be staged for the indexer
+        not_built(Path(app.outdir), error)
     return [(SEARCH_PAGE, {}, "search.html")]
 
 
@@ -220,13 +223,27 @@ def start_index(app: Sphinx) -> IndexJob | None:
     logger.info("kb: indexing %d pages for search", len(pages))
     shutil.rmtree(outdir / BUNDLE_DIR, ignore_errors=True)
     staged = Path(tempfile.mkdtemp(prefix="kb-search-", dir=outdir.parent))
-    stage(outdir, pages, staged)
+    try:
+        stage(outdir, pages, staged)
+    except OSError:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
     # In a thread of its own: asyncio.run() refuses to start inside a running
     # event loop, which the caller (a test browser) may have.
     pool = ThreadPoolExecutor(max_workers=1)
     future = pool.submit(asyncio.run, write_index(outdir / BUNDLE_DIR, staged))
     pool.shutdown(wait=False)
     return IndexJob(posts, staged, time.perf_counter(), future)
+
+
+def not_built(outdir: Path, error: Exception) -> None:
+    logger.warning(
+        "search index not built: %s (check that 'pagefind[bin]' from requirements.txt is installed)",
+        error,
+        location=f"{outdir / BUNDLE_DIR}:",
+        type="kb",
+        subtype="search",
+    )
 
 
 def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
@@ -239,13 +256,7 @@ def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
         job.future.result()
         indexed = pages_indexed(outdir)
     except Exception as error:  # the service reports failures as plain exceptions
-        logger.warning(
-            "search index not built: %s (check that 'pagefind[bin]' from requirements.txt is installed)",
-            error,
-            location=f"{outdir / BUNDLE_DIR}:",
-            type="kb",
-            subtype="search",
-        )
+        not_built(outdir, error)
         return
     finally:
         shutil.rmtree(job.staged, ignore_errors=True)

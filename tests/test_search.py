@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
 
@@ -141,18 +142,23 @@ def test_code_blocks_get_copy_buttons(site: BuiltSite) -> None:
     assert any("copybutton" in s.get("src", "") for s in page.select("script[src]"))
 
 
+@pytest.mark.parametrize("failing_step", ["stage", "write_index"])
 def test_a_failed_index_is_reported_and_leaves_nothing_behind(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    failing_step: str, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Indexing runs beside the end of the build; its failure still reaches the log."""
     from sphinx.testing.util import SphinxTestApp
 
     from kb import bench, search
 
-    async def failing(bundle: object, staged: object) -> None:
+    def stage(outdir: object, pages: object, folder: Path) -> None:
+        (folder / "posts").mkdir()
+        raise OSError("no room to stage the pages")
+
+    async def write_index(bundle: object, staged: object) -> None:
         raise RuntimeError("the indexer stopped")
 
-    monkeypatch.setattr(search, "write_index", failing)
+    monkeypatch.setattr(search, failing_step, {"stage": stage, "write_index": write_index}[failing_step])
     corpus = bench.generate(tmp_path_factory.mktemp("failing"), 3)
     app = SphinxTestApp("html", srcdir=corpus.kb, builddir=corpus.kb / "_build")  # type: ignore[arg-type]
     try:
@@ -160,6 +166,7 @@ def test_a_failed_index_is_reported_and_leaves_nothing_behind(
         log = app.warning.getvalue()
     finally:
         app.cleanup()
-    assert "search index not built: the indexer stopped" in log
+    reason = "no room to stage the pages" if failing_step == "stage" else "the indexer stopped"
+    assert f"search index not built: {reason}" in log
     assert not (app.outdir / search.BUNDLE_DIR / search.INDEXED_FILE).exists()
     assert not list(app.outdir.parent.glob("kb-search-*"))  # the staged pages are removed
