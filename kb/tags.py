@@ -40,6 +40,7 @@ from kb.listings import (
     excerpt_of,
     link,
     reading_minutes,
+    relative,
     render_list,
     words_of,
 )
@@ -221,7 +222,7 @@ def listing(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.P
     site = site_of(env)
 
     def uri(docname: str) -> str:
-        return builder.get_relative_uri(fromdoc, docname)
+        return relative(builder, fromdoc, docname)
 
     authors = []
     for index, key in enumerate(post.authors):
