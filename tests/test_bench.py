@@ -308,17 +308,24 @@ def test_links_between_pages_are_worked_out_once_per_folder() -> None:
     assert len(asked) == 12
 
 
-def test_parallel_readers_take_longer_chunks() -> None:
+def test_parallel_readers_and_writers_take_longer_chunks() -> None:
     """Fewer, longer chunks: each reader sends back the whole environment."""
     import sphinx.builders
 
-    chunks: list[list[list[str]]] = []
-    builder = types.SimpleNamespace(
-        _read_parallel=lambda docnames, nproc: chunks.append(sphinx.builders.make_chunks(docnames, nproc))
-    )
-    upstream.read_in_fewer_chunks(types.SimpleNamespace(builder=builder))  # type: ignore[arg-type]
+    chunks: dict[str, list[list[str]]] = {}
+
+    def chunked(name: str) -> object:
+        def method(docnames: list[str], nproc: int) -> None:
+            chunks[name] = sphinx.builders.make_chunks(docnames, nproc)
+
+        return method
+
+    builder = types.SimpleNamespace(_read_parallel=chunked("read"), _write_parallel=chunked("write"))
+    upstream.fewer_longer_chunks(types.SimpleNamespace(builder=builder))  # type: ignore[arg-type]
     docnames = [f"posts/{n}" for n in range(2000)]
     builder._read_parallel(docnames, 2)
-    default = sphinx.builders.make_chunks(docnames, 2)  # restored afterwards (and what writing uses)
-    assert len(chunks[0]) < len(default) / 1.5
-    assert sorted(name for chunk in chunks[0] for name in chunk) == sorted(docnames)
+    builder._write_parallel(docnames, nproc=2)  # as Sphinx calls it
+    default = sphinx.builders.make_chunks(docnames, 2)  # restored afterwards
+    for name in ("read", "write"):
+        assert len(chunks[name]) < len(default) / 1.5
+        assert sorted(doc for chunk in chunks[name] for doc in chunk) == sorted(docnames)
