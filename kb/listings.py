@@ -347,6 +347,16 @@ def without_excerpt(signature: tuple[Any, ...]) -> tuple[Any, ...]:
     return signature[:EXCERPT] + signature[EXCERPT + 1 :]
 
 
+#: Fields of a signature shown only beside a link to the post (title, updated,
+#: excerpt, reading time): a page that did not link to the post does not show them.
+OWN = (0, 2, EXCERPT, 10)
+
+
+def only_own(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
+    """Whether the two signatures differ in :data:`OWN` fields only."""
+    return len(old) == len(new) and all(old[i] == new[i] for i in range(len(new)) if i not in OWN)
+
+
 #: Fields of a signature that decide where a post is listed (date, tags, practice,
 #: series, part, authors); the others only change how it looks where it is listed.
 PLACEMENT = (1, 4, 5, 6, 7, 12)
@@ -368,7 +378,9 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
 
     A post that only looks different (title, excerpt, reading time) is
     rewritten where it is linked from; a post that moved (tags, authors, series,
-    date), appeared or went also where it may now be listed.
+    date), appeared or went also where it may now be listed.  Listing pages
+    (indexes, counts, series pages) are rewritten unless every change is one
+    they show only beside a link to the post (:data:`OWN`).
     """
     new = signatures(env)
     old: dict[str, tuple[Any, ...]] = getattr(env, "kb_signatures", {})
@@ -383,7 +395,8 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     posts = site_of(env).posts
     pages = dependants(env, changed - looks, old, links) | linking_to(links, looks - excerpt) | looks
     pages |= {page for page in linking_to(links, excerpt) if page not in posts}
-    pages |= set(domain_of(env).listings)
+    if changed - {d for d in looks if only_own(old[d], new[d])}:
+        pages |= set(domain_of(env).listings)
     pages = {p for p in pages if p in env.all_docs}
     logger.info("kb: %d posts changed in listings; rewriting %d pages that show them", len(changed), len(pages))
     return sorted(pages)

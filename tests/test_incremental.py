@@ -43,6 +43,18 @@ def edit_body(src: Path) -> None:
     path.write_text(f"{head}{sep}A rewritten first paragraph, shown in every listing.\n\n{rest}", encoding="utf-8")
 
 
+def retitle_part(src: Path) -> None:
+    part = next(
+        p for p in sorted((src / "posts").glob("*.md")) if "series: series-000" in p.read_text(encoding="utf-8")
+    )
+    front_matter(part, "title", '"A retitled part, listed under its new name"')
+
+
+def retitle_series(src: Path) -> None:
+    path = src / "series" / "series-000.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("title: Series 0", "title: A renamed series"), "utf-8")
+
+
 def change_tags(src: Path) -> None:
     front_matter(src / "posts" / "post-00005.md", "tags", "[Auditing, Training]")
 
@@ -75,7 +87,16 @@ def add_post(src: Path) -> None:
     front_matter(new, "part", None)
 
 
-EDITS: list[Callable[[Path], None]] = [edit_body, change_tags, change_author, add_series_part, delete_post, add_post]
+EDITS: list[Callable[[Path], None]] = [
+    edit_body,
+    retitle_part,
+    retitle_series,
+    change_tags,
+    change_author,
+    add_series_part,
+    delete_post,
+    add_post,
+]
 
 #: Build-time noise: the moment a feed was generated.
 NOISE = re.compile(r"(<feed[^>]*>.*?)<updated>[^<]*</updated>", re.S)
@@ -155,12 +176,21 @@ def test_a_rebuild_without_changes_writes_nothing(corpus: Path) -> None:
     assert "Atom feeds are up to date" in result.stdout
     assert entry.is_file()
     assert written() == before
-    # ...but a changed post is indexed again.
-    edit_body(corpus)
+    # ...but a changed post is indexed again, and the listing pages that link to
+    # it (its authors', its series') are rewritten, not the others.
+    listing_pages = [*(outdir / "authors").glob("*.html"), *(outdir / "series").glob("*.html")]
+    listed = {p: p.stat().st_mtime_ns for p in listing_pages}
+    path = corpus / "posts" / "post-00011.md"
+    head, sep, rest = path.read_text(encoding="utf-8").partition("\n---\n\n")
+    path.write_text(f"{head}{sep}Another first paragraph for the excerpt.\n\n{rest}", encoding="utf-8")
     result = build(corpus, outdir)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "kb: indexed" in result.stdout
     assert entry.stat().st_mtime_ns != before[entry]
+    linking = {p for p in listed if "post-00011.html" in p.read_text(encoding="utf-8")}
+    assert any("Another first paragraph" in p.read_text(encoding="utf-8") for p in linking)
+    assert linking != set(listed)
+    assert {p for p, mtime in listed.items() if p.stat().st_mtime_ns != mtime} == linking
 
 
 def test_a_moved_post_rewrites_only_posts_whose_related_posts_change(tmp_path: Path) -> None:
