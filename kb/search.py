@@ -143,10 +143,26 @@ def stage(outdir: Path, pages: list[Path], folder: Path) -> None:
             shutil.copyfile(outdir / page, target)
 
 
-def pages_indexed(outdir: Path) -> int:
-    """How many pages the written index holds (Pagefind's own count, every language)."""
-    entry = json.loads((outdir / BUNDLE_DIR / "pagefind-entry.json").read_text(encoding="utf-8"))
+def pages_indexed(bundle: Path) -> int:
+    """How many pages the written *bundle* holds (Pagefind's own count, every language)."""
+    entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
     return sum(language["page_count"] for language in entry["languages"].values())
+
+
+def index_pages(bundle: Path, staged: Path) -> int:
+    """Index the pages below *staged* into a new *bundle*; return how many it holds."""
+    shutil.rmtree(bundle, ignore_errors=True)
+    asyncio.run(write_index(bundle, staged))
+    return pages_indexed(bundle)
+
+
+def in_thread(bundle: Path, staged: Path) -> Future[int]:
+    """:func:`index_pages` in a thread of its own: asyncio.run() refuses to start
+    inside a running event loop, which the caller (a test browser) may have."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(index_pages, bundle, staged)
+    pool.shutdown(wait=False)
+    return future
 
 
 def searching(app: Sphinx) -> bool:
@@ -207,7 +223,7 @@ class IndexJob:
     posts: list[str]
     staged: Path
     started: float
-    future: Future[None]
+    future: Future[int]
 
 
 def start_index(app: Sphinx) -> IndexJob | None:
@@ -228,12 +244,7 @@ def start_index(app: Sphinx) -> IndexJob | None:
     except OSError:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    # In a thread of its own: asyncio.run() refuses to start inside a running
-    # event loop, which the caller (a test browser) may have.
-    pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(asyncio.run, write_index(outdir / BUNDLE_DIR, staged))
-    pool.shutdown(wait=False)
-    return IndexJob(posts, staged, time.perf_counter(), future)
+    return IndexJob(posts, staged, time.perf_counter(), in_thread(outdir / BUNDLE_DIR, staged))
 
 
 def not_built(outdir: Path, error: Exception) -> None:
@@ -253,9 +264,15 @@ def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
         return
     outdir = Path(app.outdir)
     try:
-        job.future.result()
-        indexed = pages_indexed(outdir)
-    except Exception as error:  # the service reports failures as plain exceptions
+        try:
+            indexed = job.future.result()
+        except Exception as error:  # the service reports failures as plain exceptions
+            # Pagefind's service once failed in a benchmark run (the written
+            # bundle had no readable entry file) and we do not know why: one
+            # more run over the same staged pages before giving up.
+            logger.info("kb: search indexing failed (%s: %s); indexing again", type(error).__name__, error)
+            indexed = in_thread(outdir / BUNDLE_DIR, job.staged).result()
+    except Exception as error:
         not_built(outdir, error)
         return
     finally:

@@ -170,3 +170,34 @@ def test_a_failed_index_is_reported_and_leaves_nothing_behind(
     assert f"search index not built: {reason}" in log
     assert not (app.outdir / search.BUNDLE_DIR / search.INDEXED_FILE).exists()
     assert not list(app.outdir.parent.glob("kb-search-*"))  # the staged pages are removed
+
+
+def test_a_failed_index_is_built_once_more(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One failure of the indexer costs a second run, not the search index."""
+    from sphinx.testing.util import SphinxTestApp
+
+    from kb import bench, search
+
+    real, calls = search.write_index, []
+
+    async def write_index(bundle: Path, staged: Path) -> None:
+        calls.append(bundle)
+        if len(calls) == 1:
+            bundle.mkdir(parents=True)
+            (bundle / "pagefind-entry.json").write_text("", encoding="utf-8")  # as when it failed
+            return
+        await real(bundle, staged)
+
+    monkeypatch.setattr(search, "write_index", write_index)
+    corpus = bench.generate(tmp_path, 3)
+    app = SphinxTestApp("html", srcdir=corpus.kb, builddir=corpus.kb / "_build")  # type: ignore[arg-type]
+    try:
+        app.build()
+        status, warnings = app.status.getvalue(), app.warning.getvalue()
+    finally:
+        app.cleanup()
+    assert len(calls) == 2
+    assert "search indexing failed (JSONDecodeError" in status
+    assert "search index not built" not in warnings
+    assert search.pages_indexed(app.outdir / search.BUNDLE_DIR) == 3
+    assert not list(app.outdir.parent.glob("kb-search-*"))
