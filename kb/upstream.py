@@ -520,6 +520,93 @@ def write_on_every_core(app: Sphinx) -> None:
     builder._write_parallel = every_core  # type: ignore[attr-defined]
 
 
+# -- reading: docutils settings and front matter ------------------------------
+
+
+def fresh_copy(settings: Any) -> Any:
+    """A copy of docutils *settings* for one more document: the one value a
+    document fills in (the files it depends on) starts empty."""
+    copy = settings.copy()
+    copy.record_dependencies = utils.DependencyList()
+    return copy
+
+
+def sphinx_docutils_settings_once() -> None:
+    """Sphinx 9 builds docutils' option parser again for every document it
+    reads, reading the ``docutils.conf`` files each time (``_get_settings`` in
+    sphinx/util/docutils.py; Sphinx 5 had cached it per build, sphinx-doc/sphinx
+    pull request 10337).  The parser only turns the same components and
+    defaults into the same settings: they are built once per components and
+    defaults, and each document gets its own copy.
+    """
+    from sphinx.util import docutils as sphinx_docutils
+
+    build = sphinx_docutils._get_settings
+    if hasattr(build, "kb_built"):
+        return
+    built: dict[Any, Any] = {}
+
+    def get_settings(*components: Any, defaults: Any, read_config_files: bool = False) -> Any:
+        # Sphinx passes a new parser object per document: what counts is its
+        # class and settings.  The cache holds the defaults, so no id is reused.
+        kinds = tuple((type(c), id(c.settings_spec), id(c.settings_defaults)) for c in components)
+        key = (kinds, read_config_files, tuple((name, id(value)) for name, value in defaults.items()))
+        if key not in built:
+            built[key] = build(*components, defaults=defaults, read_config_files=read_config_files)
+        return fresh_copy(built[key])
+
+    get_settings.kb_built = built  # type: ignore[attr-defined]
+    get_settings.kb_original = build  # type: ignore[attr-defined]
+    sphinx_docutils._get_settings = get_settings
+
+
+def myst_default_document_once() -> None:
+    """MyST's renderer builds a default document (and with it docutils' option
+    parser) for every document it renders, then throws it away when Sphinx
+    passes its own: ``options.get("document", make_document())`` in
+    ``setup_render`` (myst_parser/mdit_to_docutils/base.py) evaluates the
+    default first.  The default settings are built once per parser class.
+    """
+    from myst_parser.mdit_to_docutils import base
+
+    if hasattr(base.make_document, "kb_settings"):
+        return
+    settings = functools.cache(frontend.get_default_settings)
+
+    def make_document(source_path: str = "notset", parser_cls: Any = base.RSTParser) -> nodes.document:
+        return utils.new_document(source_path, settings=fresh_copy(settings(parser_cls)))
+
+    make_document.kb_settings = settings  # type: ignore[attr-defined]
+    base.make_document = make_document
+
+
+def myst_front_matter_with_libyaml() -> None:
+    """MyST parses each document's front matter twice with PyYAML's pure-Python
+    loader, ``yaml.safe_load`` (``read_topmatter`` in myst_parser/config/main.py
+    for the ``myst:`` settings, ``render_front_matter`` for the metadata).
+    libyaml's loader gives the same values five times faster; while MyST
+    parses a document, ``yaml.safe_load`` uses it when PyYAML has it.
+    """
+    import yaml
+    from myst_parser.parsers.sphinx_ import MystParser
+
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is None or hasattr(MystParser.parse, "kb_libyaml"):
+        return
+    parse = MystParser.parse
+
+    def with_libyaml(self: Any, inputstring: str, document: nodes.document) -> None:
+        pure = yaml.safe_load
+        yaml.safe_load = functools.partial(yaml.load, Loader=loader)
+        try:
+            parse(self, inputstring, document)
+        finally:
+            yaml.safe_load = pure
+
+    with_libyaml.kb_libyaml = True  # type: ignore[attr-defined]
+    MystParser.parse = with_libyaml
+
+
 # -- pydata-sphinx-theme ------------------------------------------------------
 
 #: The only tags of Sphinx's table of contents of a page (the ``toc`` value of
@@ -729,6 +816,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", fresh_ablog_state, priority=100)
     python_gc_for_large_builds(app)
     ablog_excerpt_settings()
+    sphinx_docutils_settings_once()
+    myst_default_document_once()
+    myst_front_matter_with_libyaml()
     ablog_excerpt_cache(app)
     ablog_lean_environment(app)
     sphinx_serial_small_reads(app)

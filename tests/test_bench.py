@@ -79,6 +79,67 @@ def test_excerpt_settings_are_built_once() -> None:
     assert first.settings is second.settings is upstream.default_settings()
 
 
+def test_docutils_settings_are_built_once_per_parser_class_and_defaults() -> None:
+    """Same values as Sphinx's own, built once; each document records its own dependencies."""
+    from docutils.readers import standalone
+    from myst_parser.parsers.sphinx_ import MystParser
+    from sphinx.util import docutils as sphinx_docutils
+
+    upstream.sphinx_docutils_settings_once()
+    built = sphinx_docutils._get_settings.kb_built  # type: ignore[attr-defined]
+    defaults = {"traceback": True, "tab_width": 4}
+    first = sphinx_docutils._get_settings(standalone.Reader, MystParser(), defaults=defaults)
+    size = len(built)
+    second = sphinx_docutils._get_settings(standalone.Reader, MystParser(), defaults=dict(defaults))
+    assert len(built) == size  # a new parser object of the same class: no new settings
+    assert first is not second
+    assert first.record_dependencies is not second.record_dependencies
+    first.record_dependencies.add("one.md")
+    assert second.record_dependencies.list == []
+    original = sphinx_docutils._get_settings.kb_original  # type: ignore[attr-defined]
+    expected = vars(original(standalone.Reader, MystParser(), defaults=defaults))
+    found = vars(second)
+    assert {k: v for k, v in found.items() if k != "record_dependencies"} == {
+        k: v for k, v in expected.items() if k != "record_dependencies"
+    }
+    wider = sphinx_docutils._get_settings(standalone.Reader, MystParser(), defaults={**defaults, "tab_width": 8})
+    assert wider.tab_width == 8
+
+
+def test_myst_default_document_settings_are_built_once() -> None:
+    from myst_parser.mdit_to_docutils import base
+
+    upstream.myst_default_document_once()
+    first, second = base.make_document(), base.make_document("other.md")
+    assert first.settings is not second.settings
+    assert first.settings.record_dependencies is not second.settings.record_dependencies
+    assert vars(first.settings).keys() == vars(second.settings).keys()
+    assert base.make_document.kb_settings.cache_info().misses == 1  # type: ignore[attr-defined]
+
+
+def test_myst_reads_front_matter_with_libyaml(
+    corpus: bench.Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    loaders = []
+    load, pure = yaml.load, yaml.safe_load
+
+    def spy(stream: object, Loader: type) -> object:  # noqa: N803 - PyYAML's name
+        loaders.append(Loader)
+        return load(stream, Loader=Loader)
+
+    monkeypatch.setattr(yaml, "load", spy)
+    app = make_app(corpus.kb, builddir=tmp_path)
+    try:
+        app.build()
+    finally:
+        app.cleanup()
+    assert loaders.count(yaml.CSafeLoader) >= 2 * POSTS  # MyST's two reads of each post's front matter
+    assert yaml.SafeLoader not in loaders
+    assert yaml.safe_load is pure  # only while MyST parses
+
+
 def test_parallel_read_merges_every_post_and_caches_excerpts(corpus: bench.Corpus) -> None:
     """-j 2 really reads in parallel, and ABlog's posts from every reader reach the main environment."""
     app = make_app(corpus.kb, parallel=2)
