@@ -65,8 +65,17 @@ def parts_of(env: BuildEnvironment, key: str) -> list[model.Post]:
     their banners and navigation count them too.
     """
     site = site_of(env)
-    parts = [p for p in site.posts.values() if p.series == key and post_of(env, p.docname) is not None]
-    return sorted(parts, key=lambda p: p.part or 0)
+    # Worked out once per build (pages of parts ask for their series again and again).
+    known = env.__dict__.get("kb_series_parts")
+    if known is None or known[0] is not site:
+        by_series: dict[str, list[model.Post]] = {}
+        for post in site.posts.values():
+            if post.series and post_of(env, post.docname) is not None:
+                by_series.setdefault(post.series, []).append(post)
+        for parts in by_series.values():
+            parts.sort(key=lambda p: p.part or 0)
+        known = env.kb_series_parts = (site, by_series)  # type: ignore[attr-defined]
+    return list(known[1].get(key, ()))
 
 
 def total_parts(series: model.Series, parts: list[model.Post]) -> int:

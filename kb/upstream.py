@@ -607,6 +607,32 @@ def myst_front_matter_with_libyaml() -> None:
     MystParser.parse = with_libyaml
 
 
+def opengraph_walks_only_undescribed_pages() -> None:
+    """sphinxext-opengraph walks the whole doctree of every page to describe it
+    (``get_description`` in sphinxext/opengraph/_description_parser.py), then
+    lets an ``og:description`` in the page's metadata replace what it found;
+    :mod:`kb.publishing` hands every post one.  Pages that have one are not
+    walked (their ``og:description`` tag comes last among the og tags).
+    """
+    import sphinxext.opengraph as ogp
+
+    tags = ogp.get_tags
+    if hasattr(tags, "kb_walk"):
+        return
+
+    def get_tags(context: dict[str, Any], doctree: nodes.document, **kwargs: Any) -> str:
+        walk = get_tags.kb_walk  # type: ignore[attr-defined]
+        given = "og:description" in (context.get("meta") or {})
+        ogp.get_description = (lambda *args: "") if given else walk
+        try:
+            return tags(context, doctree, **kwargs)
+        finally:
+            ogp.get_description = walk
+
+    get_tags.kb_walk = ogp.get_description  # type: ignore[attr-defined]
+    ogp.get_tags = get_tags
+
+
 # -- pydata-sphinx-theme ------------------------------------------------------
 
 #: The only tags of Sphinx's table of contents of a page (the ``toc`` value of
@@ -819,6 +845,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     sphinx_docutils_settings_once()
     myst_default_document_once()
     myst_front_matter_with_libyaml()
+    opengraph_walks_only_undescribed_pages()
     ablog_excerpt_cache(app)
     ablog_lean_environment(app)
     sphinx_serial_small_reads(app)

@@ -6,15 +6,12 @@ import pickle
 import subprocess
 import sys
 import types
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 from sphinx.testing.util import SphinxTestApp
 
 from kb import bench, model, upstream
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 POSTS = 12
 
@@ -138,6 +135,32 @@ def test_myst_reads_front_matter_with_libyaml(
     assert loaders.count(yaml.CSafeLoader) >= 2 * POSTS  # MyST's two reads of each post's front matter
     assert yaml.SafeLoader not in loaders
     assert yaml.safe_load is pure  # only while MyST parses
+
+
+def test_opengraph_walks_only_pages_without_a_description(
+    corpus: bench.Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sphinxext.opengraph as ogp
+
+    upstream.opengraph_walks_only_undescribed_pages()
+    walked = []
+    walk = ogp.get_tags.kb_walk  # type: ignore[attr-defined]
+
+    def spy(doctree: object, *args: object) -> str:
+        walked.append(Path(doctree["source"]).relative_to(corpus.kb).as_posix())  # type: ignore[index]
+        return walk(doctree, *args)
+
+    monkeypatch.setattr(ogp.get_tags, "kb_walk", spy)
+    app = make_app(corpus.kb, builddir=tmp_path)
+    try:
+        app.build()
+        post = (app.outdir / "posts" / "post-00001.html").read_text(encoding="utf-8")
+        profile = (app.outdir / "authors" / "index.html").read_text(encoding="utf-8")
+    finally:
+        app.cleanup()
+    assert "authors/index.md" in walked
+    assert not [page for page in walked if page.startswith("posts/")]
+    assert post.count('property="og:description"') == profile.count('property="og:description"') == 1
 
 
 def test_parallel_read_merges_every_post_and_caches_excerpts(corpus: bench.Corpus) -> None:
