@@ -18,7 +18,7 @@ import posixpath
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ablog.post import PostList
-from docutils import nodes
+from docutils import nodes, utils
 from docutils.parsers.rst import directives
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -226,8 +226,51 @@ def render_list(
         return nodes.paragraph("No posts yet.", "No posts yet.", classes=["kb-empty"])
     container = nodes.container(classes=["kb-post-list"])
     for post in posts:
-        container += post_item(env, builder, fromdoc, post, excerpt=excerpts)
+        container += listed(env, builder, fromdoc, post, excerpt=excerpts)
     return container
+
+
+class listed_post(nodes.raw):  # noqa: N801 - docutils node naming
+    """A post in a list, as the HTML of its :func:`post_item`; ``post`` names it."""
+
+
+def listed(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, *, excerpt: bool) -> nodes.Node:
+    """:func:`post_item`, which the html builder renders once per folder.
+
+    A post is listed on many pages (the related posts of every post sharing a
+    tag, its authors' and series' pages), and its item differs only by the
+    folder its links are relative to (see :func:`relative`).
+    """
+    if builder.name != "html":
+        return post_item(env, builder, fromdoc, post, excerpt=excerpt)
+    rendered: dict[tuple[Any, ...], str] = builder.__dict__.setdefault("kb_listed", {})
+    # A link to the page itself is written differently ("#").
+    itself = fromdoc if fromdoc in item_targets(site_of(env), post) else None
+    key = (posixpath.dirname(fromdoc), itself, post.docname, excerpt)
+    if key not in rendered:
+        rendered[key] = as_html(builder, post_item(env, builder, fromdoc, post, excerpt=excerpt))
+    return listed_post("", rendered[key], format="html", post=post.docname)
+
+
+def item_targets(site: model.Site, post: model.Post) -> set[str]:
+    """The pages a post's :func:`post_item` links to."""
+    targets = {post.docname, *(site.authors[key].docname for key in post.authors if key in site.authors)}
+    targets.update(f"{TAG_PAGES}/{site.tags[tag].slug}" for tag in post.tags if tag in site.tags)
+    if post.series in site.series:
+        targets.add(site.series[post.series].docname)
+    return targets
+
+
+def as_html(builder: Builder, node: nodes.Element) -> str:
+    """*node* as the builder's translator writes it on a page (one translator
+    serves every item: an item leaves no state behind in it)."""
+    translator = builder.__dict__.get("kb_translator")
+    if translator is None:
+        document = utils.new_document("", builder.docsettings)  # type: ignore[attr-defined]
+        translator = builder.kb_translator = builder.create_translator(document, builder)  # type: ignore[attr-defined]
+    translator.body = []
+    node.walkabout(translator)
+    return "".join(translator.body)
 
 
 def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
@@ -402,13 +445,18 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     return sorted(pages)
 
 
+def visit_listed_post(self: Any, node: listed_post) -> None:
+    self.body.append(node.astext())
+    raise nodes.SkipNode
+
+
 def on_doctree_resolved_links(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     """Remember which posts this page links to, once every listing on it is filled in."""
     if app.builder.name != "html":
         return
     posts = site_of(app.env).posts
     folder = posixpath.dirname(docname)
-    linked = set()
+    linked = {node["post"] for node in doctree.findall(listed_post) if node["post"] != docname}
     for ref in doctree.findall(nodes.reference):
         uri = ref.get("refuri", "").partition("#")[0]
         if uri and "://" not in uri and uri.endswith(".html"):
@@ -440,6 +488,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-resolved", on_doctree_resolved_links, priority=900)
     app.connect("build-finished", on_build_finished_links)
     app.add_node(post_list)
+    app.add_node(listed_post, html=(visit_listed_post, None))
     app.add_directive("kb-posts", PostListDirective)
     app.connect("doctree-read", on_doctree_read)
     app.connect("doctree-resolved", on_doctree_resolved)

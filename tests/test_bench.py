@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 import subprocess
 import sys
 import types
@@ -390,6 +391,39 @@ def test_links_between_pages_are_worked_out_once_per_folder() -> None:
     listings.relative(builder, "posts/a", "index")  # type: ignore[arg-type]
     listings.relative(builder, "posts/a", "index")  # type: ignore[arg-type]
     assert len(asked) == 12
+
+
+def test_posts_listed_once_per_folder_look_as_if_rendered_on_each_page(
+    corpus: bench.Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every page is the same whether its listed posts are rendered there or kept
+    from another page of its folder (a link to the page itself included)."""
+    from kb import listings
+
+    from .test_incremental import differences, pages
+
+    def build(outdir: Path) -> dict[str, str]:
+        app = make_app(corpus.kb, builddir=outdir)
+        try:
+            app.build()
+        finally:
+            app.cleanup()
+        return pages(outdir / "html")
+
+    def without_description(found: dict[str, str]) -> dict[str, str]:
+        # sphinxext-opengraph describes a page by its text nodes, and a kept item is HTML.
+        return {name: re.sub(r'<meta [^>]*description" content="[^"]*" />', "", text) for name, text in found.items()}
+
+    def rendered_each_time(env: object, builder: object, fromdoc: str, post: model.Post, *, excerpt: bool) -> object:
+        return listings.post_item(env, builder, fromdoc, post, excerpt=excerpt)  # type: ignore[arg-type]
+
+    kept = build(tmp_path / "kept")
+    monkeypatch.setattr(listings, "listed", rendered_each_time)
+    each = build(tmp_path / "each")
+    assert differences(without_description(kept), without_description(each)) == []
+    assert kept["posts/post-00001.html"] == each["posts/post-00001.html"]  # posts carry their own description
+    profiles = [text for name, text in kept.items() if name.startswith("authors/A")]
+    assert any('class="kb-author reference internal" href="#"' in text for text in profiles)  # its own name
 
 
 def test_parallel_readers_and_writers_take_longer_chunks() -> None:
