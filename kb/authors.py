@@ -143,7 +143,7 @@ class ProfileTitle(SphinxTransform):
         if author is None:
             return
         # The page lists the author's posts: rewrite it when one of them changes.
-        domain_of(self.env).listings[self.env.docname] = True
+        domain_of(self.env).lists(self.env.docname, f"author:{author.key}")
         if any(isinstance(c, nodes.section) for c in self.document.children):
             return
         section = nodes.section(
@@ -256,7 +256,7 @@ class AuthorGridDirective(SphinxDirective):
         node = author_grid()
         self.set_source_info(node)
         # Cards show post counts and latest posts: rewrite the page when posts change.
-        domain_of(self.env).listings[self.env.docname] = True
+        domain_of(self.env).lists(self.env.docname)
         return [node]
 
 

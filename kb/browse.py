@@ -123,7 +123,7 @@ class BrowseDirective(SphinxDirective):
                 subtype="browse",
             )
             return []
-        domain_of(self.env).listings[self.env.docname] = True
+        domain_of(self.env).lists(self.env.docname)
         return [node]
 
 

@@ -87,7 +87,7 @@ class KBDomain(Domain):
     }
     roles: ClassVar[dict[str, XRefRole]] = {name: KBXRefRole() for name in object_types}
     initial_data: ClassVar[dict[str, Any]] = {"posts": {}, "listings": {}}
-    data_version = 1
+    data_version = 2
 
     @property
     def posts(self) -> dict[str, dict[str, Any]]:
@@ -95,9 +95,17 @@ class KBDomain(Domain):
         return self.data["posts"]
 
     @property
-    def listings(self) -> dict[str, bool]:
-        """Documents that list posts, to rewrite when a listed post changes."""
+    def listings(self) -> dict[str, list[str]]:
+        """Documents that list posts -> which posts: ``author:<key>``,
+        ``series:<key>``, ``tag:<tag>``, ``practice:<practice>`` or ``*`` (any);
+        ``kb.listings`` rewrites them when such a post changes."""
         return self.data["listings"]
+
+    def lists(self, docname: str, scope: str = "*") -> None:
+        """Note that *docname* lists posts of *scope* (see :attr:`listings`)."""
+        scopes = self.listings.setdefault(docname, [])
+        if scope not in scopes:
+            scopes.append(scope)
 
     def clear_doc(self, docname: str) -> None:
         self.posts.pop(docname, None)

@@ -114,7 +114,10 @@ class PostListDirective(SphinxDirective):
         node["filters"] = {k: self.options[k] for k in ("author", "series", "tag", "practice") if k in self.options}
         node["limit"] = self.options.get("limit")
         node["excerpts"] = "excerpts" in self.options
-        domain_of(self.env).listings[self.env.docname] = True
+        # A post is listed only if it matches every filter: one of them is enough to tell.
+        scopes = [f"{key}:{value}" for key, value in node["filters"].items()]
+        scope = scopes[0] if scopes else "*"
+        domain_of(self.env).lists(self.env.docname, scope)
         return [node]
 
 
@@ -278,7 +281,7 @@ def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
     and which pages hold ABlog's own ``{postlist}`` (rewritten whenever a post changes)."""
     env = app.env
     if any(doctree.findall(PostList)):
-        domain_of(env).listings[env.docname] = True
+        domain_of(env).lists(env.docname)
     if post_of(env, env.docname) is None:
         return
     excerpt = ""
@@ -411,6 +414,16 @@ def placement(signature: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
     return None if signature is None else tuple(signature[i] for i in PLACEMENT if i < len(signature))
 
 
+def scopes_of(signatures: list[tuple[Any, ...]]) -> set[str]:
+    """The listings (see ``KBDomain.listings``) that may show posts with these signatures."""
+    scopes = {"*"}
+    for signature in signatures:
+        scopes.update(f"author:{key}" for key in signature[12])
+        scopes.update(f"tag:{tag}" for tag in signature[4])
+        scopes.update(f"{kind}:{signature[i]}" for kind, i in (("practice", 5), ("series", 6)) if signature[i])
+    return scopes
+
+
 def linking_to(links: dict[str, list[str]], posts: set[str]) -> set[str]:
     """Pages that, when last written, linked to one of *posts*."""
     return {page for page, linked in links.items() if posts.intersection(linked)}
@@ -421,9 +434,10 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
 
     A post that only looks different (title, excerpt, reading time) is
     rewritten where it is linked from; a post that moved (tags, authors, series,
-    date), appeared or went also where it may now be listed.  Listing pages
-    (indexes, counts, series pages) are rewritten unless every change is one
-    they show only beside a link to the post (:data:`OWN`).
+    date), appeared or went also where it may now be listed: on the listing
+    pages of its authors, tags, practice and series, before and after, and on
+    those that list any post.  When the name of a post's series or author
+    changed, every listing page is rewritten.
     """
     new = signatures(env)
     old: dict[str, tuple[Any, ...]] = getattr(env, "kb_signatures", {})
@@ -438,8 +452,12 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     posts = site_of(env).posts
     pages = dependants(env, changed - looks, old, links) | linking_to(links, looks - excerpt) | looks
     pages |= {page for page in linking_to(links, excerpt) if page not in posts}
-    if changed - {d for d in looks if only_own(old[d], new[d])}:
-        pages |= set(domain_of(env).listings)
+    listings = domain_of(env).listings
+    if looks - {d for d in looks if only_own(old[d], new[d])}:
+        pages |= set(listings)  # a series' or author's name changed: listings show it unlinked
+    elif moved := changed - looks:
+        scopes = scopes_of([sig for d in moved for sig in (old.get(d), new.get(d)) if sig is not None])
+        pages |= {page for page, shown in listings.items() if scopes.intersection(shown)}
     pages = {p for p in pages if p in env.all_docs}
     logger.info("kb: %d posts changed in listings; rewriting %d pages that show them", len(changed), len(pages))
     return sorted(pages)

@@ -254,7 +254,7 @@ class SeriesPartsDirective(SphinxDirective):
                 subtype="series",
             )
             return []
-        domain_of(self.env).listings[self.env.docname] = True
+        domain_of(self.env).lists(self.env.docname, f"series:{key}")
         return [node]
 
 
@@ -266,7 +266,7 @@ class SeriesIndexDirective(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         node = series_index()
         self.set_source_info(node)
-        domain_of(self.env).listings[self.env.docname] = True
+        domain_of(self.env).lists(self.env.docname)
         return [node]
 
 
@@ -313,8 +313,11 @@ def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
         ref.get("refdomain") == "kb" and ref.get("reftype") in ("series", "part")
         for ref in doctree.findall(addnodes.pending_xref)
     )
-    if links_series or series_of(env.docname, site_of(env)) is not None:
-        domain_of(env).listings[env.docname] = True
+    series = series_of(env.docname, site_of(env))
+    if series is not None:
+        domain_of(env).lists(env.docname, f"series:{series.key}")
+    if links_series:
+        domain_of(env).lists(env.docname)
 
 
 def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:

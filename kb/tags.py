@@ -167,7 +167,7 @@ class TermIndexDirective(SphinxDirective):
         node = term_index(kind=self.kind)
         self.set_source_info(node)
         # Counts change whenever a post's tags do: rewrite this page then (kb.listings).
-        domain_of(self.env).listings[self.env.docname] = True
+        domain_of(self.env).lists(self.env.docname)
         return [node]
 
 

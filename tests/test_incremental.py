@@ -191,6 +191,16 @@ def test_a_rebuild_without_changes_writes_nothing(corpus: Path) -> None:
     assert any("Another first paragraph" in p.read_text(encoding="utf-8") for p in linking)
     assert linking != set(listed)
     assert {p for p, mtime in listed.items() if p.stat().st_mtime_ns != mtime} == linking
+    # A post given other tags is rewritten where it may be listed (its authors'
+    # and series' pages, the indexes), not on other authors' or series' pages.
+    listed = {p: p.stat().st_mtime_ns for p in listing_pages}
+    front_matter(path, "tags", "[Auditing]")
+    result = build(corpus, outdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rewritten = {p for p, mtime in listed.items() if p.stat().st_mtime_ns != mtime}
+    others = {p for p in listed if p.stem != "index" and "post-00011.html" not in p.read_text(encoding="utf-8")}
+    assert linking | {outdir / "authors" / "index.html", outdir / "series" / "index.html"} <= rewritten
+    assert others and not rewritten & others
 
 
 def test_a_moved_post_rewrites_only_posts_whose_related_posts_change(tmp_path: Path) -> None:
