@@ -633,6 +633,25 @@ def opengraph_walks_only_undescribed_pages() -> None:
     ogp.get_tags = get_tags
 
 
+def opengraph_quiet_without_matplotlib() -> None:
+    """sphinxext-opengraph prints "matplotlib is not installed, social cards will
+    not be generated" when it is imported without matplotlib (a print, not a
+    logged message, so it opens every build log).  ``conf.py`` turns social
+    cards off; without matplotlib, the module that draws them is replaced by one
+    that has none, before sphinxext-opengraph is first imported.
+    """
+    import importlib.util
+    import types
+
+    name = "sphinxext.opengraph._social_cards"
+    if name in sys.modules or importlib.util.find_spec("matplotlib") is not None:
+        return
+    cards = types.ModuleType(name, "No social cards: matplotlib is not installed.")
+    cards.DEFAULT_SOCIAL_CONFIG = {}  # type: ignore[attr-defined]
+    cards.create_social_card = None  # type: ignore[attr-defined]
+    sys.modules[name] = cards
+
+
 # -- pydata-sphinx-theme ------------------------------------------------------
 
 #: The only tags of Sphinx's table of contents of a page (the ``toc`` value of
@@ -845,6 +864,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     sphinx_docutils_settings_once()
     myst_default_document_once()
     myst_front_matter_with_libyaml()
+    opengraph_quiet_without_matplotlib()  # before anything imports sphinxext.opengraph
     opengraph_walks_only_undescribed_pages()
     ablog_excerpt_cache(app)
     ablog_lean_environment(app)

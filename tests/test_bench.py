@@ -164,6 +164,16 @@ def test_opengraph_walks_only_pages_without_a_description(
     assert post.count('property="og:description"') == profile.count('property="og:description"') == 1
 
 
+def test_opengraph_is_quiet_without_matplotlib() -> None:
+    script = (
+        "from kb import upstream; upstream.opengraph_quiet_without_matplotlib(); "
+        "import sphinxext.opengraph as ogp; assert ogp.create_social_card is None"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "matplotlib" not in result.stdout + result.stderr
+
+
 def test_parallel_read_merges_every_post_and_caches_excerpts(corpus: bench.Corpus) -> None:
     """-j 2 really reads in parallel, and ABlog's posts from every reader reach the main environment."""
     app = make_app(corpus.kb, parallel=2)
