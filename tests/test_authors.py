@@ -378,7 +378,7 @@ def test_each_build_in_a_process_gets_its_own_ablog_state(
         shutil.copytree(rootdir / name, tmp_path / name)
         app = make_app("html", srcdir=tmp_path / name)
         app.build()
-    titles = [a.get_text() for a in page(app, "blog/tag/gmp.html").select("article h2 a")]
+    titles = [a.get_text() for a in page(app, "blog/tag/gmp.html").select(".kb-post-title a")]
     assert titles == ["A Solo Post", "A Joint Post: Q&A"]
     assert not (Path(app.outdir) / "blog/author").exists()
 

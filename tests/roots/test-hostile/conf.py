@@ -3,27 +3,16 @@
 import sys
 from pathlib import Path
 
-# The repository, when built in place; under pytest the repository is on sys.path already.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent.parent))
-import kb  # noqa: E402
+# The repository root when built in place (pytest copies roots elsewhere and
+# already has the root on sys.path).
+sys.path[:0] = [str(p) for p in Path(__file__).resolve().parents if (p / "kb" / "__init__.py").is_file()][:1]
 
-REPO = Path(kb.__file__).resolve().parent.parent
+from tests.rootconf import *  # noqa: E402, F403
 
 project = "Hostile"
-extensions = ["myst_parser", "sphinx_design", "ablog", "kb"]
-kb_site_url = "https://kb.test/"
-root_doc = "index"
-source_suffix = {".md": "markdown"}
-exclude_patterns = ["_build", "posts/left-out.md"]
-templates_path = [str(REPO / "_templates")]
+exclude_patterns = [*exclude_patterns, "posts/left-out.md"]  # noqa: F405
 myst_enable_extensions = ["colon_fence", "deflist", "fieldlist"]
-myst_title_to_header = True
-smartquotes = False
-blog_path = "blog"
 blog_title = project
-blog_feed_archives = True
 blog_feed_fulltext = True
-post_auto_orphan = True
 post_show_prev_next = True
-fontawesome_included = True
 html_theme = "pydata_sphinx_theme"

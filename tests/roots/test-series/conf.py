@@ -1,20 +1,14 @@
+"""Series with parts, published in and out of order."""
+
 import sys
 from pathlib import Path
 
-# The repository root, so that `kb` imports when this root is built from tests/roots.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent.parent))
+# The repository root when built in place (pytest copies roots elsewhere and
+# already has the root on sys.path).
+sys.path[:0] = [str(p) for p in Path(__file__).resolve().parents if (p / "kb" / "__init__.py").is_file()][:1]
 
-extensions = ["myst_parser", "sphinx_design", "ablog", "kb"]
+from tests.rootconf import *  # noqa: E402, F403
+
 project = "Series test"
-root_doc = "index"
-source_suffix = {".md": "markdown"}
-exclude_patterns = ["_build"]
-myst_title_to_header = True
-nitpicky = True
-smartquotes = False
-blog_path = "blog"
-post_show_prev_next = False
-fontawesome_included = True
 html_theme = "pydata_sphinx_theme"
 html_theme_options = {"show_prev_next": False}
-post_auto_orphan = True
