@@ -547,13 +547,16 @@ def sphinx_docutils_settings_once() -> None:
     built: dict[Any, Any] = {}
 
     def get_settings(*components: Any, defaults: Any, read_config_files: bool = False) -> Any:
-        # Sphinx passes a new parser object per document: what counts is its
-        # class and settings.  The cache holds the defaults, so no id is reused.
-        kinds = tuple((type(c), id(c.settings_spec), id(c.settings_defaults)) for c in components)
-        key = (kinds, read_config_files, tuple((name, id(value)) for name, value in defaults.items()))
+        # Components are classes or (the parser) a new object per document: what
+        # counts is the class and its settings.
+        specs = [value for c in components for value in (c.settings_spec, c.settings_defaults)]
+        kinds = tuple(c if isinstance(c, type) else type(c) for c in components)
+        key = (kinds, read_config_files, tuple(map(id, specs)), tuple((k, id(v)) for k, v in defaults.items()))
         if key not in built:
-            built[key] = build(*components, defaults=defaults, read_config_files=read_config_files)
-        return fresh_copy(built[key])
+            settings = build(*components, defaults=defaults, read_config_files=read_config_files)
+            # The entry keeps what the key names by id alive, so no id is reused.
+            built[key] = (settings, specs, list(defaults.values()))
+        return fresh_copy(built[key][0])
 
     get_settings.kb_built = built  # type: ignore[attr-defined]
     get_settings.kb_original = build  # type: ignore[attr-defined]
