@@ -74,9 +74,10 @@ def fresh_ablog_state(app: Sphinx, config: Config) -> None:
 
 
 @functools.cache
-def default_settings() -> Any:
-    """docutils' default settings, built once: building them parses every option of every component."""
-    return frontend.get_default_settings()
+def default_settings(*components: Any) -> Any:
+    """docutils' default settings for *components*, built once: building them
+    parses every option of every component."""
+    return frontend.get_default_settings(*components)
 
 
 def ablog_excerpt_settings() -> None:
@@ -572,14 +573,12 @@ def myst_default_document_once() -> None:
     """
     from myst_parser.mdit_to_docutils import base
 
-    if hasattr(base.make_document, "kb_settings"):
+    if getattr(base.make_document, "__module__", "") == __name__:
         return
-    settings = functools.cache(frontend.get_default_settings)
 
     def make_document(source_path: str = "notset", parser_cls: Any = base.RSTParser) -> nodes.document:
-        return utils.new_document(source_path, settings=fresh_copy(settings(parser_cls)))
+        return utils.new_document(source_path, settings=fresh_copy(default_settings(parser_cls)))
 
-    make_document.kb_settings = settings  # type: ignore[attr-defined]
     base.make_document = make_document
 
 
