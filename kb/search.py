@@ -11,11 +11,17 @@ header's search box and Ctrl+K lead there.  ``{kb-search-box}`` puts a search
 form on any page (the home page).  Sphinx's own index is then not built, and
 pages do not load it (``_templates/layout.html``): the theme would otherwise
 make every page download the index of the whole site.
+
+Pagefind has no incremental mode (Pagefind issue 71): every build that
+changes a post indexes all of them again.  It does not write a file whose
+content-named file is already there, so the fragments of unchanged posts (most
+of the bundle) are kept from the last complete index (:func:`index_pages`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import html
 import json
 import os
@@ -120,7 +126,7 @@ def on_html_page_context(
 
 
 async def write_index(bundle: Path, site: Path) -> None:
-    """Index the pages below *site* into a new *bundle*."""
+    """Index the pages below *site* into *bundle*."""
     from pagefind.index import IndexConfig, PagefindIndex
 
     config = IndexConfig(exclude_selectors=list(NOT_CONTENT), output_path=str(bundle))
@@ -143,24 +149,137 @@ def stage(outdir: Path, pages: list[Path], folder: Path) -> None:
             shutil.copyfile(outdir / page, target)
 
 
+#: What Pagefind writes at the start of each of its compressed files.
+PAGEFIND_MARK = b"pagefind_dcd"
+#: Pagefind names each fragment (a page's text and data, most of the bundle)
+#: after the first 7 hex digits of its content's hash, more where two collide.
+SHORT_HASH = 7
+
+
+def cbor(data: bytes) -> Any:
+    """Decode *data*, CBOR as Pagefind writes it (definite lengths, no floats)."""
+
+    def item(at: int) -> tuple[Any, int]:
+        major, info = data[at] >> 5, data[at] & 31
+        at += 1
+        if info >= 28:
+            raise ValueError(f"unexpected CBOR item {data[at - 1]:#x} at byte {at - 1}")
+        if info >= 24:
+            size = 1 << (info - 24)
+            info, at = int.from_bytes(data[at : at + size], "big"), at + size
+        if major == 0:
+            return info, at
+        if major == 1:
+            return -1 - info, at
+        if major in (2, 3):
+            raw = data[at : at + info]
+            return (raw.decode() if major == 3 else raw), at + info
+        if major in (4, 5):
+            items = []
+            for _ in range(info * (major - 3)):
+                value, at = item(at)
+                items.append(value)
+            return (items if major == 4 else dict(zip(items[::2], items[1::2], strict=True))), at
+        if major == 6:  # a tag: the tagged item
+            return item(at)
+        if info in (20, 21, 22):
+            return {20: False, 21: True, 22: None}[info], at
+        raise ValueError(f"unexpected CBOR item {data[at - 1]:#x}")
+
+    return item(0)[0]
+
+
+def read_pagefind(path: Path) -> Any:
+    """The content of one of Pagefind's compressed files (``pf_meta``, ``pf_index``, ...)."""
+    data = gzip.decompress(path.read_bytes())
+    if not data.startswith(PAGEFIND_MARK):
+        raise ValueError(f"{path}: not a Pagefind index file")
+    return cbor(data[len(PAGEFIND_MARK) :])
+
+
+def fragments_of(bundle: Path) -> set[str]:
+    """The names of the page fragments that *bundle*'s index refers to.
+
+    The entry file names each language's metadata file, whose second field
+    lists the pages as ``[fragment, word count]`` (Pagefind's ``MetaIndex``).
+    """
+    entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
+    names = set()
+    for language in entry["languages"].values():
+        names.update(name for name, _ in read_pagefind(bundle / f"pagefind.{language['hash']}.pf_meta")[1])
+    return names
+
+
 def pages_indexed(bundle: Path) -> int:
     """How many pages the written *bundle* holds (Pagefind's own count, every language)."""
     entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
     return sum(language["page_count"] for language in entry["languages"].values())
 
 
-def index_pages(bundle: Path, staged: Path) -> int:
-    """Index the pages below *staged* into a new *bundle*; return how many it holds."""
-    shutil.rmtree(bundle, ignore_errors=True)
+def clear(bundle: Path, *, keep_fragments: bool) -> set[str]:
+    """Empty *bundle* but (with *keep_fragments*) its page fragments; return those kept.
+
+    Pagefind names its files after their content and does not write a file
+    that is already there, so a fragment of a page that did not change is not
+    compressed and written again (most of Pagefind's time on a rebuild).  The
+    word index, filters and metadata are always written afresh: they change
+    with any page, and a new file whose short name happens to match an old
+    one's would otherwise be taken for it.
+    """
+    if not keep_fragments:
+        shutil.rmtree(bundle, ignore_errors=True)
+        return set()
+    fragments = bundle / "fragment"
+    for path in bundle.iterdir() if bundle.is_dir() else ():
+        if path.is_dir() and path != fragments:
+            shutil.rmtree(path)
+        elif path.is_file():
+            path.unlink()
+    return {path.stem for path in fragments.glob("*.pf_fragment")}
+
+
+def mistaken(kept: set[str], written: set[str]) -> set[str]:
+    """Kept fragments that may now stand for another page.
+
+    When two pages' hashes begin alike, the page Pagefind meets first gets the
+    short name and the other a longer one (Pagefind's own "collision issues"
+    note in ``index/mod.rs``).  If the page that changed is met first, it is
+    given a short name already taken by a kept file holding the other page, and
+    Pagefind keeps that file.  Such a group holds kept and newly written names
+    at once; its kept files are written again.
+    """
+    groups: dict[str, set[str]] = {}
+    for name in kept | written:
+        language, _, digest = name.rpartition("_")
+        groups.setdefault(f"{language}_{digest[:SHORT_HASH]}", set()).add(name)
+    return {name for group in groups.values() if len(group) > 1 and group & written for name in group & kept}
+
+
+def index_pages(bundle: Path, staged: Path, *, keep_fragments: bool = False) -> int:
+    """Index the pages below *staged* into *bundle*; return how many it holds.
+
+    With *keep_fragments*, the fragments of the bundle's last complete index
+    that still hold a page are kept (see :func:`clear`), the others removed.
+    """
+    kept = clear(bundle, keep_fragments=keep_fragments)
     asyncio.run(write_index(bundle, staged))
+    fragments = fragments_of(bundle)
+    if suspects := mistaken(kept & fragments, fragments - kept):
+        kept = clear(bundle, keep_fragments=True) - suspects
+        for name in suspects:
+            (bundle / "fragment" / f"{name}.pf_fragment").unlink()
+        asyncio.run(write_index(bundle, staged))
+        fragments = fragments_of(bundle)
+    for name in kept - fragments:  # pages changed or gone
+        (bundle / "fragment" / f"{name}.pf_fragment").unlink()
     return pages_indexed(bundle)
 
 
-def in_thread(bundle: Path, staged: Path) -> Future[int]:
+def in_thread(bundle: Path, staged: Path, *, keep_fragments: bool = False) -> Future[int]:
     """:func:`index_pages` in a thread of its own: asyncio.run() refuses to start
     inside a running event loop, which the caller (a test browser) may have."""
     pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(index_pages, bundle, staged)
+    future = pool.submit(index_pages, bundle, staged, keep_fragments=keep_fragments)
     pool.shutdown(wait=False)
     return future
 
@@ -227,7 +346,7 @@ class IndexJob:
 
 
 def start_index(app: Sphinx) -> IndexJob | None:
-    """Index the post pages into a new bundle in the background, unless the index is current."""
+    """Index the post pages in the background, unless the index is current."""
     outdir = Path(app.outdir)
     # The posts of this build only: the output folder may still hold pages of
     # posts that have since become drafts, which must not be found.
@@ -237,14 +356,18 @@ def start_index(app: Sphinx) -> IndexJob | None:
         return None
     pages = [Path(app.builder.get_outfilename(docname)).relative_to(outdir) for docname in posts]
     logger.info("kb: indexing %d pages for search", len(pages))
-    shutil.rmtree(outdir / BUNDLE_DIR, ignore_errors=True)
+    bundle = outdir / BUNDLE_DIR
+    # The marker is written last: without it the last index is not trusted.
+    keep_fragments = indexed_posts(outdir) is not None
+    (bundle / INDEXED_FILE).unlink(missing_ok=True)
     staged = Path(tempfile.mkdtemp(prefix="kb-search-", dir=outdir.parent))
     try:
         stage(outdir, pages, staged)
     except OSError:
         shutil.rmtree(staged, ignore_errors=True)
+        shutil.rmtree(bundle, ignore_errors=True)
         raise
-    return IndexJob(posts, staged, time.perf_counter(), in_thread(outdir / BUNDLE_DIR, staged))
+    return IndexJob(posts, staged, time.perf_counter(), in_thread(bundle, staged, keep_fragments=keep_fragments))
 
 
 def not_built(outdir: Path, error: Exception) -> None:
@@ -269,7 +392,8 @@ def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
         except Exception as error:  # the service reports failures as plain exceptions
             # Pagefind's service once failed in a benchmark run (the written
             # bundle had no readable entry file) and we do not know why: one
-            # more run over the same staged pages before giving up.
+            # more run over the same staged pages, into an empty bundle,
+            # before giving up.
             logger.info("kb: search indexing failed (%s: %s); indexing again", type(error).__name__, error)
             indexed = in_thread(outdir / BUNDLE_DIR, job.staged).result()
     except Exception as error:

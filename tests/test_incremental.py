@@ -111,13 +111,21 @@ def search_index(text: str) -> str:
 
 
 def pages(outdir: Path) -> dict[str, str]:
-    """Every page and feed of a built site, and its search index, by path."""
+    """Every page and feed of a built site, and its search indexes, by path.
+
+    Of Pagefind's bundle: every page's fragment and the word index, whose files
+    are named after their content; its filter files are named after an encoding
+    that differs from run to run (a hash map's order), so they are left out.
+    """
     out = {}
     for path in sorted(outdir.rglob("*")):
+        name = path.relative_to(outdir).as_posix()
         if (path.suffix in (".html", ".xml") or path.name == "searchindex.js") and ".doctrees" not in path.parts:
             text = path.read_text(encoding="utf-8")
             text = search_index(text) if path.name == "searchindex.js" else NOISE.sub(r"\1<updated/>", text)
-            out[path.relative_to(outdir).as_posix()] = text
+            out[name] = text
+        elif path.suffix in (".pf_fragment", ".pf_index"):
+            out[name] = path.read_bytes().hex()
     return out
 
 
@@ -180,6 +188,7 @@ def test_a_rebuild_without_changes_writes_nothing(corpus: Path) -> None:
     # it (its authors', its series') are rewritten, not the others.
     listing_pages = [*(outdir / "authors").glob("*.html"), *(outdir / "series").glob("*.html")]
     listed = {p: p.stat().st_mtime_ns for p in listing_pages}
+    fragments = {p: p.stat().st_mtime_ns for p in (outdir / "pagefind" / "fragment").iterdir()}
     path = corpus / "posts" / "post-00011.md"
     head, sep, rest = path.read_text(encoding="utf-8").partition("\n---\n\n")
     path.write_text(f"{head}{sep}Another first paragraph for the excerpt.\n\n{rest}", encoding="utf-8")
@@ -187,6 +196,10 @@ def test_a_rebuild_without_changes_writes_nothing(corpus: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "kb: indexed" in result.stdout
     assert entry.stat().st_mtime_ns != before[entry]
+    # Pagefind wrote the edited post's fragment; the others were kept as they were.
+    now = {p: p.stat().st_mtime_ns for p in (outdir / "pagefind" / "fragment").iterdir()}
+    assert len(fragments.keys() - now.keys()) == len(now.keys() - fragments.keys()) == 1
+    assert all(now[p] == fragments[p] for p in now.keys() & fragments.keys())
     linking = {p for p in listed if "post-00011.html" in p.read_text(encoding="utf-8")}
     assert any("Another first paragraph" in p.read_text(encoding="utf-8") for p in linking)
     assert linking != set(listed)

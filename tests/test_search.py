@@ -201,3 +201,51 @@ def test_a_failed_index_is_built_once_more(tmp_path: Path, monkeypatch: pytest.M
     assert "search index not built" not in warnings
     assert search.pages_indexed(app.outdir / search.BUNDLE_DIR) == 3
     assert not list(app.outdir.parent.glob("kb-search-*"))
+
+
+def test_cbor_reads_what_pagefind_writes() -> None:
+    from kb.search import cbor
+
+    # [1, [2, -3], {"a": true}, "x" * 30, b"\x00", 1000, None]
+    data = bytes.fromhex("87 01 82 02 22 a1 61 61 f5 78 1e") + b"x" * 30 + bytes.fromhex("41 00 19 03 e8 f6")
+    assert cbor(data) == [1, [2, -3], {"a": True}, "x" * 30, b"\x00", 1000, None]
+    with pytest.raises(ValueError, match="unexpected CBOR item 0x9f"):
+        cbor(bytes.fromhex("9f 01 ff"))  # a list of unknown length: Pagefind writes none
+
+
+@pytest.mark.parametrize(
+    ("kept", "written", "suspects"),
+    [
+        ({"en_abcdef1", "en_1234567"}, {"en_7654321"}, set()),  # no two names alike
+        ({"en_abcdef1", "en_abcdef12"}, set(), set()),  # alike since the last index: both kept as they were
+        ({"en_abcdef1"}, {"en_abcdef12"}, {"en_abcdef1"}),  # alike now: which page holds the short name?
+        ({"en_abcdef1", "de_abcdef1"}, {"en_abcdef13"}, {"en_abcdef1"}),  # each language has its own names
+    ],
+)
+def test_kept_fragments_whose_name_another_page_may_now_hold(
+    kept: set[str], written: set[str], suspects: set[str]
+) -> None:
+    from kb.search import mistaken
+
+    assert mistaken(kept, written) == suspects
+
+
+def test_an_unfinished_index_is_not_reused(tmp_path: Path) -> None:
+    """Fragments are kept only from an index that was completed (its marker written last)."""
+    from kb import bench, search
+
+    from .conftest import build
+
+    corpus = bench.generate(tmp_path, 3).kb
+    outdir = corpus / "_build" / "html"
+    assert build(corpus, outdir).returncode == 0
+    bundle = outdir / search.BUNDLE_DIR
+    fragments = {path: path.read_bytes() for path in (bundle / "fragment").iterdir()}
+    assert len(fragments) == 3
+    damaged = next(iter(fragments))
+    damaged.write_bytes(b"cut short")  # as if the last indexing had been stopped
+    (bundle / search.INDEXED_FILE).unlink()
+    result = build(corpus, outdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "kb: indexed 3 pages for search" in result.stdout
+    assert {path: path.read_bytes() for path in (bundle / "fragment").iterdir()} == fragments
