@@ -20,12 +20,12 @@ of the bundle) are kept from the last complete index (:func:`index_pages`).
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import html
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -125,13 +125,28 @@ def on_html_page_context(
     context["body"] = f'<div class="kb-search-body" data-pagefind-body>{context["body"]}{markup}</div>'
 
 
-async def write_index(bundle: Path, site: Path) -> None:
-    """Index the pages below *site* into *bundle*."""
-    from pagefind.index import IndexConfig, PagefindIndex
+def write_index(bundle: Path, site: Path) -> None:
+    """Index the pages below *site* into *bundle* with Pagefind's command.
 
-    config = IndexConfig(exclude_selectors=list(NOT_CONTENT), output_path=str(bundle))
-    async with PagefindIndex(config=config) as index:
-        await index.add_directory(str(site))
+    Not with its Python API (``PagefindIndex``): that stops the Pagefind
+    process as soon as it has answered that the files are written, while the
+    last of them may still be on their way to the disk (Pagefind does not
+    flush its asynchronous writes), so an index file could be cut short; under
+    load, one run in a dozen left an empty ``pagefind-entry.json``.  The
+    command exits only once every file is written.
+    """
+    from pagefind.service import get_executable
+
+    if (executable := get_executable()) is None:
+        raise FileNotFoundError("the pagefind executable is not installed")
+    command = [str(executable), "--site", str(site), "--output-path", str(bundle)]
+    for selector in NOT_CONTENT:
+        command += ["--exclude-selectors", selector]
+    # Run inside *site*, where no pagefind.yml of the project can change the index.
+    done = subprocess.run(command, cwd=site, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        output = (done.stderr.strip() or done.stdout.strip()).splitlines()[-5:]
+        raise RuntimeError(f"pagefind exited with status {done.returncode}: {' / '.join(output)}")
 
 
 def stage(outdir: Path, pages: list[Path], folder: Path) -> None:
@@ -262,13 +277,13 @@ def index_pages(bundle: Path, staged: Path, *, keep_fragments: bool = False) -> 
     that still hold a page are kept (see :func:`clear`), the others removed.
     """
     kept = clear(bundle, keep_fragments=keep_fragments)
-    asyncio.run(write_index(bundle, staged))
+    write_index(bundle, staged)
     fragments = fragments_of(bundle)
     if suspects := mistaken(kept & fragments, fragments - kept):
         kept = clear(bundle, keep_fragments=True) - suspects
         for name in suspects:
             (bundle / "fragment" / f"{name}.pf_fragment").unlink()
-        asyncio.run(write_index(bundle, staged))
+        write_index(bundle, staged)
         fragments = fragments_of(bundle)
     for name in kept - fragments:  # pages changed or gone
         (bundle / "fragment" / f"{name}.pf_fragment").unlink()
@@ -276,8 +291,7 @@ def index_pages(bundle: Path, staged: Path, *, keep_fragments: bool = False) -> 
 
 
 def in_thread(bundle: Path, staged: Path, *, keep_fragments: bool = False) -> Future[int]:
-    """:func:`index_pages` in a thread of its own: asyncio.run() refuses to start
-    inside a running event loop, which the caller (a test browser) may have."""
+    """:func:`index_pages` in a thread of its own, while Sphinx writes on."""
     pool = ThreadPoolExecutor(max_workers=1)
     future = pool.submit(index_pages, bundle, staged, keep_fragments=keep_fragments)
     pool.shutdown(wait=False)
@@ -387,16 +401,8 @@ def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
         return
     outdir = Path(app.outdir)
     try:
-        try:
-            indexed = job.future.result()
-        except Exception as error:  # the service reports failures as plain exceptions
-            # Pagefind's service once failed in a benchmark run (the written
-            # bundle had no readable entry file) and we do not know why: one
-            # more run over the same staged pages, into an empty bundle,
-            # before giving up.
-            logger.info("kb: search indexing failed (%s: %s); indexing again", type(error).__name__, error)
-            indexed = in_thread(outdir / BUNDLE_DIR, job.staged).result()
-    except Exception as error:
+        indexed = job.future.result()
+    except Exception as error:  # any failure of the indexer is reported, never a traceback
         not_built(outdir, error)
         return
     finally:

@@ -155,7 +155,7 @@ def test_a_failed_index_is_reported_and_leaves_nothing_behind(
         (folder / "posts").mkdir()
         raise OSError("no room to stage the pages")
 
-    async def write_index(bundle: object, staged: object) -> None:
+    def write_index(bundle: object, staged: object) -> None:
         raise RuntimeError("the indexer stopped")
 
     monkeypatch.setattr(search, failing_step, {"stage": stage, "write_index": write_index}[failing_step])
@@ -172,35 +172,17 @@ def test_a_failed_index_is_reported_and_leaves_nothing_behind(
     assert not list(app.outdir.parent.glob("kb-search-*"))  # the staged pages are removed
 
 
-def test_a_failed_index_is_built_once_more(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """One failure of the indexer costs a second run, not the search index."""
-    from sphinx.testing.util import SphinxTestApp
+def test_pagefind_failing_is_reported_with_its_own_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pagefind.service
 
-    from kb import bench, search
+    from kb import search
 
-    real, calls = search.write_index, []
-
-    async def write_index(bundle: Path, staged: Path) -> None:
-        calls.append(bundle)
-        if len(calls) == 1:
-            bundle.mkdir(parents=True)
-            (bundle / "pagefind-entry.json").write_text("", encoding="utf-8")  # as when it failed
-            return
-        await real(bundle, staged)
-
-    monkeypatch.setattr(search, "write_index", write_index)
-    corpus = bench.generate(tmp_path, 3)
-    app = SphinxTestApp("html", srcdir=corpus.kb, builddir=corpus.kb / "_build")  # type: ignore[arg-type]
-    try:
-        app.build()
-        status, warnings = app.status.getvalue(), app.warning.getvalue()
-    finally:
-        app.cleanup()
-    assert len(calls) == 2
-    assert "search indexing failed (JSONDecodeError" in status
-    assert "search index not built" not in warnings
-    assert search.pages_indexed(app.outdir / search.BUNDLE_DIR) == 3
-    assert not list(app.outdir.parent.glob("kb-search-*"))
+    fake = tmp_path / "pagefind"
+    fake.write_text("#!/bin/sh\necho 'Running Pagefind'\necho 'Error: no room left' >&2\nexit 3\n", "utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setattr(pagefind.service, "get_executable", lambda: fake)
+    with pytest.raises(RuntimeError, match="pagefind exited with status 3: Error: no room left"):
+        search.write_index(tmp_path / "bundle", tmp_path)
 
 
 def test_cbor_reads_what_pagefind_writes() -> None:
