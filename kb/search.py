@@ -270,14 +270,27 @@ def mistaken(kept: set[str], written: set[str]) -> set[str]:
     return {name for group in groups.values() if len(group) > 1 and group & written for name in group & kept}
 
 
+def pagefind_version(bundle: Path) -> str | None:
+    """The version of Pagefind that wrote *bundle*, if it holds an index."""
+    try:
+        return json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))["version"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def index_pages(bundle: Path, staged: Path, *, keep_fragments: bool = False) -> int:
     """Index the pages below *staged* into *bundle*; return how many it holds.
 
     With *keep_fragments*, the fragments of the bundle's last complete index
-    that still hold a page are kept (see :func:`clear`), the others removed.
+    that still hold a page are kept (see :func:`clear`), the others removed;
+    all are written again if another version of Pagefind wrote them.
     """
+    version = pagefind_version(bundle)
     kept = clear(bundle, keep_fragments=keep_fragments)
     write_index(bundle, staged)
+    if kept and pagefind_version(bundle) != version:
+        kept = clear(bundle, keep_fragments=False)
+        write_index(bundle, staged)
     fragments = fragments_of(bundle)
     if suspects := mistaken(kept & fragments, fragments - kept):
         kept = clear(bundle, keep_fragments=True) - suspects

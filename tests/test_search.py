@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from pathlib import Path
@@ -212,8 +213,10 @@ def test_kept_fragments_whose_name_another_page_may_now_hold(
     assert mistaken(kept, written) == suspects
 
 
-def test_an_unfinished_index_is_not_reused(tmp_path: Path) -> None:
-    """Fragments are kept only from an index that was completed (its marker written last)."""
+@pytest.mark.parametrize("left", ["unfinished", "by another Pagefind"])
+def test_fragments_are_kept_only_from_a_finished_index_of_the_same_pagefind(left: str, tmp_path: Path) -> None:
+    """Fragments are kept only from an index that was completed (its marker
+    is written last) by the same version of Pagefind."""
     from kb import bench, search
 
     from .conftest import build
@@ -224,10 +227,21 @@ def test_an_unfinished_index_is_not_reused(tmp_path: Path) -> None:
     bundle = outdir / search.BUNDLE_DIR
     fragments = {path: path.read_bytes() for path in (bundle / "fragment").iterdir()}
     assert len(fragments) == 3
-    damaged = next(iter(fragments))
-    damaged.write_bytes(b"cut short")  # as if the last indexing had been stopped
-    (bundle / search.INDEXED_FILE).unlink()
+    # A fragment of a post that stays as it is (the first sorts first, post-00001 is changed below).
+    damaged = next(path for path, data in fragments.items() if b"post-00000" in gzip.decompress(data))
+    damaged.write_bytes(b"cut short")  # as if the last indexing had been stopped, or wrote another format
+    if left == "unfinished":
+        (bundle / search.INDEXED_FILE).unlink()
+    else:
+        entry = bundle / "pagefind-entry.json"
+        entry.write_text(entry.read_text(encoding="utf-8").replace('"version":"', '"version":"0.'), "utf-8")
+        post = corpus / "posts" / "post-00001.md"  # a post changes: the index is no longer current
+        post.write_text(post.read_text(encoding="utf-8") + "\nOne more sentence.\n", encoding="utf-8")
     result = build(corpus, outdir)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "kb: indexed 3 pages for search" in result.stdout
-    assert {path: path.read_bytes() for path in (bundle / "fragment").iterdir()} == fragments
+    now = {path: path.read_bytes() for path in (bundle / "fragment").iterdir()}
+    assert len(now) == 3
+    assert now[damaged] == fragments[damaged]
+    if left == "unfinished":
+        assert now == fragments
