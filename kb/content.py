@@ -73,7 +73,8 @@ def on_config_inited(app: Sphinx, config: Config) -> None:
     """Load and check the content; derive settings; hold back drafts and scheduled posts."""
     include_held = config.kb_include_drafts or os.environ.get(DRAFTS_VARIABLE, "") not in ("", "0")
     config.kb_include_drafts = include_held
-    site = model.load(app.srcdir, include_held=include_held, timezone=config.kb_timezone)
+    cache = Path(app.doctreedir) / "kb-front-matter.pickle"
+    site = model.load(app.srcdir, include_held=include_held, timezone=config.kb_timezone, cache=cache)
     for problem in site.problems:
         report(problem, str(app.srcdir))
     derive_settings(config, site)

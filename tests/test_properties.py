@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import pickle
 import tempfile
 from pathlib import Path
 
@@ -139,3 +140,50 @@ def test_yaml_aliases_cannot_blow_up_front_matter() -> None:
     text = "---\n" + "\n".join(lines) + "\ntags: *a8\n---\nBody.\n"
     site = load_with({"vocabulary.yaml": VOCABULARY, "posts/p.md": text})
     assert any("anchors and aliases" in p.message for p in site.problems)
+
+
+def loads_with_cache(files: dict[str, str]) -> list[model.Site]:
+    """*files* loaded without the parsed front matter cache, then twice with it."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        for name, content in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(content, encoding="utf-8")
+        now, cache = dt.datetime(2024, 1, 1, tzinfo=dt.UTC), root / "_build" / "front-matter.pickle"
+        return [model.load(root, now=now, cache=where) for where in (None, cache, cache)]
+
+
+def facts(site: model.Site) -> tuple[list[str], dict[str, str]]:
+    return [str(p) for p in site.problems], {docname: repr(post) for docname, post in site.posts.items()}
+
+
+@SETTINGS
+@given(st.lists(front_matters, min_size=1, max_size=3), st.text(max_size=40))
+def test_front_matter_kept_from_the_last_load_gives_the_same_site(fronts: list[dict], body: str) -> None:
+    posts = {f"posts/p{number}.md": f"---\n{dump(front)}---\n{body}" for number, front in enumerate(fronts)}
+    plain, first, cached = loads_with_cache({"vocabulary.yaml": VOCABULARY, "authors/MR.md": AUTHOR, **posts})
+    assert facts(first) == facts(plain)
+    assert facts(cached) == facts(plain)
+
+
+def test_front_matter_is_parsed_again_when_it_changes(tmp_path: Path) -> None:
+    (tmp_path / "posts").mkdir()
+    post = tmp_path / "posts" / "p.md"
+    post.write_text("---\ntitle: Before\n---\n\nText.\n", encoding="utf-8")
+    cache = tmp_path / "_build" / "front-matter.pickle"
+    assert model.load(tmp_path, cache=cache).posts["posts/p"].title == "Before"
+    assert cache.is_file()
+    post.write_text("---\ntitle: After\n---\n\nText.\n", encoding="utf-8")
+    assert model.load(tmp_path, cache=cache).posts["posts/p"].title == "After"
+    post.write_text("---\ntitle: [Unclosed\n---\n\nText.\n", encoding="utf-8")
+    for _ in range(2):  # front matter that does not parse is never kept: the problem is reported each time
+        assert any("malformed YAML" in str(p) for p in model.load(tmp_path, cache=cache).problems)
+
+
+def test_a_cache_written_by_other_code_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "posts").mkdir()
+    (tmp_path / "posts" / "p.md").write_text("---\ntitle: Mine\n---\n\nText.\n", encoding="utf-8")
+    cache = tmp_path / "front-matter.pickle"
+    for stale in (b"not a pickle", pickle.dumps(("another stamp", {"title: Mine\n": ({"title": "Theirs"}, {})}))):
+        cache.write_bytes(stale)
+        assert model.load(tmp_path, cache=cache).posts["posts/p"].title == "Mine"
