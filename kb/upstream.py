@@ -2,8 +2,7 @@
 
 Every function here names the upstream problem it works around; delete it when
 upstream fixes that problem.  Most of them keep the build fast as the number
-of posts grows (``make bench`` measures them): ABlog renders every post's
-excerpt on every collection page and feed, on every build.
+of posts grows (``make bench`` measures them).
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import functools
 import gc
 import hashlib
 import json
-import pickle
 import re
 import sys
 from pathlib import Path
@@ -32,7 +30,6 @@ if TYPE_CHECKING:
     from sphinx.environment import BuildEnvironment
 
 #: Written into the doctree folder, so that ``make clean`` removes them with the rest.
-EXCERPT_CACHE = "kb-excerpts.pickle"
 ARCHIVE_STATE = "kb-archive-pages.json"
 TEMPLATE_CACHE = "kb-templates"
 
@@ -70,7 +67,7 @@ def fresh_ablog_state(app: Sphinx, config: Config) -> None:
     Blog._dict.clear()
 
 
-# -- excerpts ----------------------------------------------------------------
+# -- docutils settings -------------------------------------------------------
 
 
 @functools.cache
@@ -78,114 +75,6 @@ def default_settings(*components: Any) -> Any:
     """docutils' default settings for *components*, built once: building them
     parses every option of every component."""
     return frontend.get_default_settings(*components)
-
-
-def ablog_excerpt_settings() -> None:
-    """ABlog's ``Post.to_html`` (ablog/blog.py) calls ``docutils.utils.new_document("")``
-    for every excerpt it renders, and without settings docutils builds a whole
-    option parser each time: 17% of a full build at 500 posts.  The settings are
-    replaced right away by the builder's, so one shared default does the same.
-    """
-    import ablog.blog
-
-    def new_document(source_path: str, settings: Any = None) -> nodes.document:
-        return utils.new_document(source_path, settings or default_settings())
-
-    ablog.blog.new_document = new_document
-
-
-def excerpt_key(post: Any, fulltext: bool, drop_h1: bool | int, img_url: bool) -> str:
-    """What an excerpt's HTML depends on, other than the page it is shown on."""
-    source = post.doctree if fulltext else post.excerpt
-    if source is None:
-        text = ""
-    elif isinstance(source, list):
-        text = "".join(node.pformat() for node in source)
-    else:
-        text = source.pformat()
-    raw = repr((post.docname, post.section, fulltext, drop_h1, img_url, text))
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-def ablog_excerpt_cache(app: Sphinx) -> None:
-    """ABlog renders each post's excerpt again for every collection page and feed
-    that shows it (``Post.to_html`` from ablog/templates/ablog/collection.html and
-    ``generate_atom_feeds``): about 8 renders per post per build, 40% of a full
-    build (abakan-zz/ablog issue 24: "noop rebuilds" of 1,600 posts took a
-    minute).  The HTML is kept, keyed on the excerpt's content.  An excerpt with
-    a link (``href``/``src``) is kept per folder of the page showing it, since its
-    relative URLs depend on that folder, and only for this build, since the
-    linked page's title may change.  The others are kept beside the environment
-    (not in it), so a rebuild renders only new and edited excerpts.
-    """
-    import ablog.blog
-
-    app.connect("builder-inited", load_excerpt_cache)
-    app.connect("build-finished", save_excerpt_cache)
-    original: Callable[..., str] = ablog.blog.Post.to_html
-    if getattr(original, "kb_cached", False):
-        return  # patched by an earlier build in this process
-
-    def to_html(
-        self: Any, pagename: str, fulltext: bool = False, drop_h1: bool | int = True, img_url: bool = False
-    ) -> str:
-        app = self._blog.app
-        cache: dict[str, str] = app.__dict__.setdefault("kb_excerpt_cache", {})
-        used: set[str] = app.__dict__.setdefault("kb_excerpt_used", set())
-        if fulltext and self.doctree is None:
-            self.doctree = app.env.get_doctree(self.docname)  # see ablog_lean_environment
-        key = excerpt_key(self, fulltext, drop_h1, img_url)
-        folder = pagename.rpartition("/")[0]
-        for candidate in (key, f"{key}:{folder}"):
-            if candidate in cache:
-                used.add(candidate)
-                return cache[candidate]
-        html = original(self, pagename, fulltext, drop_h1, img_url)
-        linked = "href=" in html or "src=" in html
-        stored = f"{key}:{folder}" if linked else key
-        cache[stored] = html
-        used.add(stored)
-        return html
-
-    to_html.kb_cached = True  # type: ignore[attr-defined]
-    ablog.blog.Post.to_html = to_html
-
-
-def excerpt_cache_path(app: Sphinx) -> Path:
-    return app.doctreedir / EXCERPT_CACHE
-
-
-def build_key(app: Sphinx) -> str:
-    """The settings and templates every page depends on."""
-    info = getattr(app.builder, "build_info", None)
-    templates = getattr(app.builder, "templates", None)
-    newest = templates.newest_template_mtime() if templates is not None else 0
-    parts = (__version__, getattr(info, "config_hash", ""), getattr(info, "tags_hash", ""), newest)
-    return repr(parts)
-
-
-def load_excerpt_cache(app: Sphinx) -> None:
-    """Start from the excerpts rendered by the last build with the same settings."""
-    app.kb_excerpt_cache = {}  # type: ignore[attr-defined]
-    app.kb_excerpt_used = set()  # type: ignore[attr-defined]
-    try:
-        with excerpt_cache_path(app).open("rb") as stream:
-            key, cache = pickle.load(stream)
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
-        return
-    if key == build_key(app):
-        app.kb_excerpt_cache = cache  # type: ignore[attr-defined]
-
-
-def save_excerpt_cache(app: Sphinx, exception: Exception | None) -> None:
-    """Keep the link-free excerpts this build used (so the cache never outgrows the site)."""
-    if exception is not None or app.builder.format != "html":
-        return
-    cache: dict[str, str] = app.__dict__.get("kb_excerpt_cache", {})
-    used: set[str] = app.__dict__.get("kb_excerpt_used", set())
-    kept = {key: cache[key] for key in used if key in cache and ":" not in key}
-    with excerpt_cache_path(app).open("wb") as stream:
-        pickle.dump((build_key(app), kept), stream, pickle.HIGHEST_PROTOCOL)
 
 
 # -- the environment ---------------------------------------------------------
@@ -198,8 +87,7 @@ def ablog_lean_environment(app: Sphinx) -> None:
     environment pickles every post twice: 16 of 20 MB at 1,000 posts, loaded by
     every build and sent back by every parallel reader.  The excerpt is detached
     (a copy without parent), and the doctree copy, only read for full-text feeds,
-    is dropped unless ABlog writes full-text feeds; the excerpt cache loads the doctree
-    from disk if something ever asks for it.
+    is dropped unless ABlog writes full-text feeds (``kb.feeds`` replaces them).
     """
     app.connect("doctree-read", lighten_post_records, priority=900)
 
@@ -248,6 +136,15 @@ def restore_parallel(app: Sphinx, env: BuildEnvironment) -> list[str]:
 
 
 # -- collection pages and feeds -----------------------------------------------
+
+
+def build_key(app: Sphinx) -> str:
+    """The settings and templates every page depends on."""
+    info = getattr(app.builder, "build_info", None)
+    templates = getattr(app.builder, "templates", None)
+    newest = templates.newest_template_mtime() if templates is not None else 0
+    parts = (__version__, getattr(info, "config_hash", ""), getattr(info, "tags_hash", ""), newest)
+    return repr(parts)
 
 
 def digest(value: Any) -> str:
@@ -862,13 +759,11 @@ def setup(app: Sphinx) -> dict[str, Any]:
     ablog_parallel_read(app)
     app.connect("config-inited", fresh_ablog_state, priority=100)
     python_gc_for_large_builds(app)
-    ablog_excerpt_settings()
     sphinx_docutils_settings_once()
     myst_default_document_once()
     myst_front_matter_with_libyaml()
     opengraph_quiet_without_matplotlib()  # before anything imports sphinxext.opengraph
     opengraph_walks_only_undescribed_pages()
-    ablog_excerpt_cache(app)
     ablog_lean_environment(app)
     sphinx_serial_small_reads(app)
     ablog_skip_unchanged_pages(app)
