@@ -227,7 +227,7 @@ def test_fragments_are_kept_only_from_a_finished_index_of_the_same_pagefind(left
     bundle = outdir / search.BUNDLE_DIR
     fragments = {path: path.read_bytes() for path in (bundle / "fragment").iterdir()}
     assert len(fragments) == 3
-    # A fragment of a post that stays as it is (the first sorts first, post-00001 is changed below).
+    # The fragment of post-00000, which stays as it is (post-00001 changes below).
     damaged = next(path for path, data in fragments.items() if b"post-00000" in gzip.decompress(data))
     damaged.write_bytes(b"cut short")  # as if the last indexing had been stopped, or wrote another format
     if left == "unfinished":
