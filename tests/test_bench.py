@@ -61,6 +61,19 @@ def test_table_shows_ratios_to_the_reference() -> None:
     assert "correct" in text
 
 
+def test_build_key_looks_for_the_newest_template_once_per_build() -> None:
+    """Every feed and ABlog page is keyed on it; finding the newest template walks every template folder."""
+    walks: list[int] = []
+    templates = types.SimpleNamespace(newest_template_mtime=lambda: walks.append(1) or 1700000000.0)
+    builder = types.SimpleNamespace(build_info=None, templates=templates)
+    app = types.SimpleNamespace(builder=builder)
+    assert upstream.build_key(app) == upstream.build_key(app)  # type: ignore[arg-type]
+    assert len(walks) == 1
+    app.builder = types.SimpleNamespace(build_info=None, templates=templates)  # the next build
+    upstream.build_key(app)  # type: ignore[arg-type]
+    assert len(walks) == 2
+
+
 def test_sphinx_search_uses_the_compiled_stemmer() -> None:
     """PyStemmer (requirements.txt) replaces the pure-Python stemmer, 12% of a build."""
     from sphinx.search.en import SearchEnglish
