@@ -217,6 +217,15 @@ def render_terms(env: BuildEnvironment, builder: Builder, fromdoc: str, kind: st
 # -- ABlog's collection and catalog pages -----------------------------------------
 
 
+def heading(builder: Builder, fromdoc: str, post: model.Post) -> dict[str, Any]:
+    """What a catalog shows of *post* (its title, link and date), as plain values."""
+    return {
+        "title": post.title,
+        "url": relative(builder, fromdoc, post.docname),
+        "date": post.date.strftime(DATE_FORMAT) if post.date else "undated",
+    }
+
+
 def listing(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post) -> dict[str, Any]:
     """What a listing shows of *post*, as plain values for a template to escape."""
     site = site_of(env)
@@ -233,9 +242,7 @@ def listing(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.P
         found = site.series[post.series]
         series = {"text": f"{found.title} · Part {post.part}", "url": uri(found.docname)}
     return {
-        "title": post.title,
-        "url": uri(post.docname),
-        "date": post.date.strftime(DATE_FORMAT) if post.date else "undated",
+        **heading(builder, fromdoc, post),
         "authors": authors,
         "minutes": reading_minutes(words_of(env, post)),
         "series": series,
@@ -316,7 +323,7 @@ def catalog_page(app: Sphinx, pagename: str, catalog: Iterable[Any], header: str
                 "name": f"{header} {collection}".strip(),
                 "url": app.builder.get_relative_uri(pagename, collection.docname),
                 "count": posts_label(len(posts)),
-                "posts": [listing(app.env, app.builder, pagename, p) for p in posts],
+                "posts": [heading(app.builder, pagename, p) for p in posts],
             }
         )
     return out

@@ -188,13 +188,18 @@ def posts_on(context: dict[str, Any]) -> list[Any] | None:
     return None
 
 
+#: ABlog's pages that list every post of every tag, author or year by title and
+#: date only (``_templates/ablog/catalog.html``): what they show is all shared.
+TITLES_ONLY = "ablog/catalog.html"
+
+
 def page_key(app: Sphinx, shared: str, pagename: str, context: dict[str, Any], template: str) -> str | None:
     """What one collection page is written from: its posts as last read, and everything shared."""
     posts = posts_on(context)
     if posts is None:
         return None
     scalars = sorted((k, v) for k, v in context.items() if isinstance(v, str | int | float | bool | type(None)))
-    read = [(post.docname, app.env.all_docs.get(post.docname)) for post in posts]
+    read = [] if template == TITLES_ONLY else [(post.docname, app.env.all_docs.get(post.docname)) for post in posts]
     return digest((shared, pagename, template, scalars, read))
 
 
