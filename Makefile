@@ -13,7 +13,7 @@ SPHINXOPTS ?= -W -n --keep-going -j auto
 SPHINX     := $(BIN)/sphinx-build $(SPHINXOPTS)
 
 .DEFAULT_GOAL := help
-.PHONY: help html html-drafts serve test check post bench lint clean
+.PHONY: help deps html html-drafts serve test check post bench lint clean
 
 help:  ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -22,6 +22,9 @@ $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
+
+deps:  ## Install the system packages the tests need (Debian; as root or with sudo)
+	bash .ci/install-deps
 
 # -d: the environment (which knows the held posts) stays out of the published folder.
 html: $(STAMP)  ## Build the published site into _build/html (strict)

@@ -96,7 +96,7 @@ def markup_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def browser() -> Iterator[Any]:
     """One Chromium for the whole session."""
     if not CHROMIUM.exists():
-        unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        unavailable(f"{CHROMIUM} is not installed (sudo make deps installs it)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
