@@ -13,7 +13,7 @@ SPHINXOPTS ?= -W -n --keep-going -j auto
 SPHINX     := $(BIN)/sphinx-build $(SPHINXOPTS)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps html html-drafts serve test check post bench lint clean
+.PHONY: help deps html html-drafts serve test test-fast check post bench lint clean
 
 help:  ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,6 +41,9 @@ serve: $(STAMP)  ## Live preview with drafts on http://127.0.0.1:8000
 
 test: $(STAMP)  ## Run the whole test suite
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)  ## Run the tests that build no site (seconds; make test runs them all)
+	$(BIN)/python -m pytest -m "not slow" -q
 
 check: $(STAMP)  ## Check every post, author, series and the vocabulary (no build)
 	$(BIN)/python -m kb check
