@@ -18,6 +18,7 @@ MODULES = (
     "kb.content",
     "kb.domain",
     "kb.listings",
+    "kb.history",
     "kb.posts",
     "kb.authors",
     "kb.feeds",

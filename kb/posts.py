@@ -1,8 +1,9 @@
 """What a reader sees on a post page besides the body: the byline.
 
-Under the title: authors (linked to their profiles), date, "updated on",
-reading time, practice and tags; in previews, a DRAFT or SCHEDULED banner.
-Built as docutils nodes when the page is written, so every value is escaped.
+Under the title: authors (linked to their profiles), date, when it was last
+updated, reading time, practice and tags; in previews, a DRAFT or SCHEDULED
+banner.  At the end, the post's history (:mod:`kb.history`).  Built as
+docutils nodes when the page is written, so every value is escaped.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from docutils import nodes
 
-from kb import __version__
+from kb import __version__, history
 from kb.content import post_of, site_of
 from kb.listings import DATE_FORMAT, author_links, practice_link, reading_minutes, tag_links, words_of
 
@@ -21,6 +22,17 @@ if TYPE_CHECKING:
     from sphinx.environment import BuildEnvironment
 
     from kb.model import Post
+
+
+def updated_on(page: history.PageHistory, post: Post) -> nodes.inline | None:
+    """When the post last changed: from git, else from its front matter's ``updated:``."""
+    shown = history.last_updated(page, DATE_FORMAT)
+    if shown is None and post.updated:
+        text = f"Last updated {post.updated.strftime(DATE_FORMAT)}"
+        shown = nodes.inline("", text, classes=["kb-last-updated"])
+    if shown is not None and post.date and shown.astext().endswith(post.date.strftime(DATE_FORMAT)):
+        return None  # changed on the day it was published: the date says it
+    return shown
 
 
 def byline(env: BuildEnvironment, builder: Builder, post: Post) -> nodes.container:
@@ -33,10 +45,10 @@ def byline(env: BuildEnvironment, builder: Builder, post: Post) -> nodes.contain
         para += nodes.Text(" · ")
     date = post.date.strftime(DATE_FORMAT) if post.date else "undated"
     para += nodes.inline(date, date, classes=["kb-date"])
-    if post.updated:
-        updated = post.updated.strftime(DATE_FORMAT)
+    updated = updated_on(history.page_history(env, post.docname), post)
+    if updated is not None:
         para += nodes.Text(" · ")
-        para += nodes.inline("", f"Updated on {updated}", classes=["kb-updated"])
+        para += updated
     para += nodes.Text(" · ")
     minutes = reading_minutes(words_of(env, post))
     para += nodes.inline("", f"{minutes} min read", classes=["kb-reading-time"])
@@ -67,13 +79,21 @@ def held_banner(post: Post) -> nodes.Node | None:
 
 
 def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """Put the byline (and a preview banner) right under the post's title."""
+    """Put the byline (and a preview banner) right under the post's title, its history at the end;
+    on other pages, when they were last updated."""
     post = post_of(app.env, docname)
-    if post is None:
-        return
     section = next(iter(doctree.findall(nodes.section)), None)
     if section is None:
         return
+    page = history.page_history(app.env, docname)
+    if post is None:
+        shown = history.last_updated(page, DATE_FORMAT)
+        if shown is not None and docname in app.env.found_docs:
+            section += nodes.paragraph("", "", shown, classes=["kb-page-updated"])
+        return
+    changes = history.history_block(page, DATE_FORMAT)
+    if changes is not None:
+        section += changes
     index = section.first_child_matching_class(nodes.title)
     extra = [byline(app.env, app.builder, post)]
     banner = held_banner(post)
