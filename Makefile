@@ -13,7 +13,7 @@ SPHINXOPTS ?= -W -n --keep-going -j auto
 SPHINX     := $(BIN)/sphinx-build $(SPHINXOPTS)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps html html-drafts serve test test-fast check post bench lint clean
+.PHONY: help deps html html-drafts serve test test-fast check due post bench lint clean
 
 help:  ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,6 +47,9 @@ test-fast: $(STAMP)  ## Run the tests that build no site (seconds; make test run
 
 check: $(STAMP)  ## Check every post, author, series and the vocabulary (no build)
 	$(BIN)/python -m kb check
+
+due: $(STAMP)  ## List the posts due for review, by owner (information: exits 0)
+	$(BIN)/python -m kb due
 
 # The values reach the command through the environment ("$$TITLE"), so that
 # quotes and backquotes in a title stay text; empty ones are asked for.

@@ -28,6 +28,13 @@ kb_timezone = "UTC"
 # Commits that change files without updating what they say (the import of the
 # posts written before this repository, mass reformatting, renames): listed in
 # each page's history, but not as its last update.
+# Every post is due for review this long after its last review (or its
+# publication); a practice in vocabulary.yaml or a post may say otherwise.
+kb_review_every = "12 months"
+# The repository's web address and branch: each page then links to its source
+# in the web editor ("Suggest a change"). Empty: no such link.
+kb_repository_url = ""
+kb_repository_branch = "main"
 kb_history_ignore_commits = [
     "fb719310e4eb25346c0145393677f217eed35ede",  # the import of the first posts, authors and series
 ]

@@ -19,6 +19,7 @@ MODULES = (
     "kb.domain",
     "kb.listings",
     "kb.history",
+    "kb.control",
     "kb.posts",
     "kb.authors",
     "kb.feeds",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import runpy
 import sys
 import time
@@ -66,17 +67,22 @@ ATTEMPTS = 5
 # -- shared ------------------------------------------------------------------
 
 
-def site_timezone(root: Path) -> str:
-    """``kb_timezone`` from the site's ``conf.py``, so dates mean what they mean in the build."""
+@functools.cache
+def conf_settings(root: Path) -> dict[str, Any]:
+    """The settings of the site's ``conf.py``, so that checks read content as the build does."""
     conf = root / "conf.py"
     if not conf.is_file():
-        return "UTC"
+        return {}
     try:
-        settings = runpy.run_path(str(conf))
+        return runpy.run_path(str(conf))
     except Exception as exc:  # any error in conf.py: the build reports it in full
-        print(f"{conf}: cannot be read ({exc}); dates are read as UTC", file=sys.stderr)
-        return "UTC"
-    return str(settings.get("kb_timezone") or "UTC")
+        print(f"{conf}: cannot be read ({exc}); using the default settings", file=sys.stderr)
+        return {}
+
+
+def site_timezone(root: Path) -> str:
+    """``kb_timezone`` from the site's ``conf.py``, so dates mean what they mean in the build."""
+    return str(conf_settings(root).get("kb_timezone") or "UTC")
 
 
 def zone(name: str) -> dt.tzinfo:
@@ -133,6 +139,45 @@ def check(root: Path, *, drafts: bool = False, out: TextIO | None = None) -> int
         print(problem, file=out)
     print(summary(site, time.perf_counter() - start), file=out)
     return 1 if site.problems else 0
+
+
+# -- kb due --------------------------------------------------------------------
+
+
+def due(root: Path, *, out: TextIO | None = None, today: dt.date | None = None) -> int:
+    """Print the review queue (as the site's review queue page shows it), by owner.
+
+    Exits 0: the queue is information, not an error; unless ``conf.py`` sets
+    ``kb_review_overdue_fails`` and a post is overdue.
+    """
+    from kb import control, history, reviews  # the history reads git: only this command needs it
+
+    out = out or sys.stdout
+    settings = conf_settings(root)
+    timezone = site_timezone(root)
+    every = str(settings.get("kb_review_every") or reviews.DEFAULT_INTERVAL)
+    site = model.load(root, timezone=timezone, review_every=every)
+    found = history.read_history(root)
+    if found.missing:
+        print(f"kb due: no history of the posts ({found.missing}): changes after review are not known", file=out)
+    ignored = frozenset(settings.get("kb_history_ignore_commits") or ())
+
+    def changes(post: model.Post) -> tuple[dt.date, ...]:
+        return tuple(c.date.date() for c in found.of(post.path) if not history.is_ignored(c.commit, ignored))
+
+    today = today or control.build_day(timezone)
+    queue = reviews.queue(site.published, changes, today)
+    names = {key: author.name for key, author in site.authors.items()}
+    entries = [entry for owned in queue.values() for entry in owned]
+    print(f"review queue on {today}: {reviews.counts(entries)} of {len(site.published)} published posts", file=out)
+    for owner, owned in queue.items():
+        print(f"{names.get(owner, owner)} ({reviews.counts(owned)})", file=out)
+        for entry in owned:
+            print(f"  {entry.path}: {reviews.describe(entry, names=names)}", file=out)
+    if site.problems:
+        print(f"{counted(len(site.problems), 'problem')} in the content: run make check", file=out)
+    overdue = any(entry.status.state == "overdue" for entry in entries)
+    return 1 if overdue and settings.get("kb_review_overdue_fails") else 0
 
 
 # -- kb new --------------------------------------------------------------------
@@ -348,6 +393,12 @@ def parser() -> argparse.ArgumentParser:
         description="Print every problem as file:line: message and exit 1 if there is any.",
     )
     checker.add_argument("--drafts", action="store_true", help="check series as the preview build does")
+    commands.add_parser(
+        "due",
+        help="list the posts due for review, by owner",
+        description="List every published post that is overdue for review, due within 30 days, or changed "
+        "after its last review, by owner. Exits 0 unless conf.py sets kb_review_overdue_fails.",
+    )
     return cli
 
 
@@ -362,6 +413,8 @@ def main(argv: Sequence[str] | None = None, *, ask: Ask | None = None) -> int:
         return 2
     if args.command == "check":
         return check(args.root, drafts=args.drafts)
+    if args.command == "due":
+        return due(args.root)
     if ask is None and sys.stdin.isatty():
         ask = input
     keys = ("title", "author", "tags", "practice", "series", "part", "date", "draft", "slug")

@@ -74,7 +74,13 @@ def on_config_inited(app: Sphinx, config: Config) -> None:
     include_held = config.kb_include_drafts or os.environ.get(DRAFTS_VARIABLE, "") not in ("", "0")
     config.kb_include_drafts = include_held
     cache = Path(app.doctreedir) / "kb-front-matter.pickle"
-    site = model.load(app.srcdir, include_held=include_held, timezone=config.kb_timezone, cache=cache)
+    site = model.load(
+        app.srcdir,
+        include_held=include_held,
+        timezone=config.kb_timezone,
+        cache=cache,
+        review_every=config.kb_review_every,
+    )
     for problem in site.problems:
         report(problem, str(app.srcdir))
     derive_settings(config, site)

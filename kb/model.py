@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from kb import reviews
+
 #: Where each kind of content lives, relative to the site's root.
 POSTS_DIR, AUTHORS_DIR, SERIES_DIR = "posts", "authors", "series"
 VOCABULARY_FILE = "vocabulary.yaml"
@@ -40,6 +42,8 @@ POST_KEYS: dict[str, tuple[bool, str]] = {
     "part": (False, "part number in the series, 1, 2, 3... (needs series)"),
     "summary": (False, "one or two sentences for listings (default: first paragraph)"),
     "draft": (False, "true keeps the post out of the published site"),
+    "reviewed": (False, "who reviewed the post and when: {by: BD, on: 2024-03-01}, or a list of them"),
+    "review_every": (False, "how often the post is due for review: 12 months (default: its practice's, or the site's)"),
 }
 #: ABlog front matter the site refuses, and why (ABlog never sees a post's front matter).
 UNSUPPORTED_POST_KEYS = {
@@ -83,6 +87,8 @@ KEY_TYPES: dict[str, str] = {
     "links": "mapping of label to URL",
     "status": "ongoing or complete",
     "parts": "whole number from 1",
+    "reviewed": "review, or list of reviews",
+    "review_every": "interval",
 }
 
 #: Bounds on one post, so that one file cannot multiply into huge pages and
@@ -127,6 +133,8 @@ class Term:
     slug: str
     description: str
     aliases: tuple[str, ...] = ()
+    #: How often posts of this practice are due for review (practices only).
+    review_every: reviews.Interval | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +191,9 @@ class Post:
     series: str | None = None
     part: int | None = None
     summary: str | None = None
+    #: Reviews, oldest first, and how often the post is due for one.
+    reviews: tuple[reviews.Review, ...] = ()
+    review_every: reviews.Interval | None = None
     #: Line of each front-matter key, for problems found after loading
     #: (two posts claiming one part, a gap in a series).
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
@@ -206,6 +217,8 @@ class Site:
     tags: dict[str, Term] = field(default_factory=dict)
     practices: dict[str, Term] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    #: How often a post is due for review unless its practice or front matter says otherwise.
+    review_every: reviews.Interval = reviews.DEFAULT_INTERVAL
 
     @property
     def published(self) -> list[Post]:
@@ -530,14 +543,19 @@ def _load_terms(root: Path, section: str, data: Any, lines: dict[str, int], prob
                 Problem(VOCABULARY_FILE, line, f"{section} entry {name!r} must be a mapping", "give description:")
             )
             continue
-        unknown = {str(k) for k in spec} - {"description", "aliases"}
-        for key in sorted(unknown):
+        allowed = ["description", "aliases", *(["review_every"] if section == "practices" else [])]
+        for key in sorted({str(k) for k in spec} - set(allowed)):
+            problems.append(
+                Problem(VOCABULARY_FILE, line, f"unknown key {key!r} in {name!r}", did_you_mean(key, allowed))
+            )
+        every = reviews.parse_interval(spec["review_every"]) if "review_every" in spec else None
+        if "review_every" in spec and every is None:
             problems.append(
                 Problem(
                     VOCABULARY_FILE,
                     line,
-                    f"unknown key {key!r} in {name!r}",
-                    did_you_mean(key, ["description", "aliases"]),
+                    f"review_every {spec['review_every']!r} is not an interval",
+                    reviews.INTERVAL_FIX,
                 )
             )
         description = str(spec.get("description") or "").strip()
@@ -586,7 +604,7 @@ def _load_terms(root: Path, section: str, data: Any, lines: dict[str, int], prob
                 )
             folded.setdefault(key, name)
         slugs[slug] = name
-        terms[name] = Term(name, slug, description, tuple(str(a) for a in aliases))
+        terms[name] = Term(name, slug, description, tuple(str(a) for a in aliases), every)
     return terms
 
 
@@ -920,6 +938,36 @@ def _post_terms(
     return found
 
 
+def _post_reviews(
+    fm: FrontMatter, site: Site, practice: str | None, date: dt.datetime | None, today: dt.date
+) -> tuple[tuple[reviews.Review, ...], reviews.Interval]:
+    """The post's reviews and review interval (its own, else its practice's, else the site's)."""
+    problems = site.problems
+    found: tuple[reviews.Review, ...] = ()
+    if fm.values.get("reviewed") is not None:
+        published = date.date() if date else None
+        suggest = functools.partial(did_you_mean, choices=site.authors)
+        found, findings = reviews.parse_reviews(fm.values["reviewed"], site.authors, suggest, published, today)
+        problems += [Problem(fm.path, fm.line("reviewed"), f.message, f.fix, "review") for f in findings]
+    term = site.practices.get(practice) if practice else None
+    every = (term.review_every if term else None) or site.review_every
+    if fm.values.get("review_every") is not None:
+        own = reviews.parse_interval(fm.values["review_every"])
+        if own is None:
+            bad = fm.values["review_every"]
+            problems.append(
+                Problem(
+                    fm.path,
+                    fm.line("review_every"),
+                    f"review_every {bad!r} is not an interval",
+                    reviews.INTERVAL_FIX,
+                    "review",
+                )
+            )
+        every = own or every
+    return found, every
+
+
 def load_post(
     root: Path,
     path: Path,
@@ -1045,6 +1093,7 @@ def load_post(
                 )
             )
     summary = values.get("summary")
+    post_reviews, review_every = _post_reviews(fm, site, practice[0] if practice else None, date, now.date())
     if draft:
         status = "draft"
     elif date is not None and date > now:
@@ -1068,6 +1117,8 @@ def load_post(
         series=series if part else None,
         part=part if series else None,
         summary=str(summary).strip() if summary else None,
+        reviews=post_reviews,
+        review_every=review_every,
         lines=dict(fm.lines),
     )
 
@@ -1180,13 +1231,15 @@ def load(
     now: dt.datetime | None = None,
     timezone: str = "UTC",
     cache: Path | None = None,
+    review_every: str = str(reviews.DEFAULT_INTERVAL),
 ) -> Site:
     """Read and check all content below *root*.
 
     *include_held* checks series as if drafts and scheduled posts were
     published (preview builds); *now* fixes the moment that decides what is
     scheduled, for tests; *cache* is a file that keeps the posts' parsed front
-    matter for the next load (:class:`ParsedFrontMatter`).
+    matter for the next load (:class:`ParsedFrontMatter`); *review_every* is
+    the site's review interval (``kb_review_every`` in ``conf.py``).
     """
     root = Path(root)
     try:
@@ -1195,6 +1248,14 @@ def load(
         tz = dt.UTC
     now = now or dt.datetime.now(tz)
     site = Site(root)
+    every = reviews.parse_interval(review_every)
+    if every is None:
+        site.problems.append(
+            Problem(
+                "conf.py", 1, f"kb_review_every {review_every!r} is not an interval", reviews.INTERVAL_FIX, "review"
+            )
+        )
+    site.review_every = every or reviews.DEFAULT_INTERVAL
     site.tags, site.practices = load_vocabulary(root, site.problems)
     tag_lookup, practice_lookup = Lookup(site.tags), Lookup(site.practices)
     site.authors = load_authors(root, practice_lookup, site.problems)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from docutils import nodes
 
-from kb import __version__, history
+from kb import __version__, control, history
 from kb.content import post_of, site_of
 from kb.listings import DATE_FORMAT, author_links, practice_link, reading_minutes, tag_links, words_of
 
@@ -53,6 +53,9 @@ def byline(env: BuildEnvironment, builder: Builder, post: Post) -> nodes.contain
     minutes = reading_minutes(words_of(env, post))
     para += nodes.inline("", f"{minutes} min read", classes=["kb-reading-time"])
     box += para
+    reviewed = control.reviewed_line(env, builder, post)
+    if reviewed:
+        box += nodes.paragraph("", "", *reviewed, classes=["kb-post-review"])
     terms = nodes.paragraph(classes=["kb-post-terms"])
     if post.practice:
         terms += nodes.Text("Practice: ")
@@ -86,19 +89,18 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
     if section is None:
         return
     page = history.page_history(app.env, docname)
+    suggest = control.suggest_change(app.env, docname)
     if post is None:
         shown = history.last_updated(page, DATE_FORMAT)
         if shown is not None and docname in app.env.found_docs:
             section += nodes.paragraph("", "", shown, classes=["kb-page-updated"])
+        section += [suggest] if suggest is not None else []
         return
     changes = history.history_block(page, DATE_FORMAT)
-    if changes is not None:
-        section += changes
+    section += [node for node in (changes, suggest) if node is not None]
     index = section.first_child_matching_class(nodes.title)
-    extra = [byline(app.env, app.builder, post)]
-    banner = held_banner(post)
-    if banner is not None:
-        extra.insert(0, banner)
+    banners = (held_banner(post), control.due_banner(app.env, app.builder, post))
+    extra = [*(banner for banner in banners if banner is not None), byline(app.env, app.builder, post)]
     position = (index or 0) + 1
     for offset, node in enumerate(extra):
         section.insert(position + offset, node)

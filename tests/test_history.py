@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import os
 import re
 import shutil
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from kb import history
+from kb import cli, history
 
 ROOT = Path(__file__).resolve().parent.parent
 POST = "posts/myths-1.md"
@@ -139,9 +141,10 @@ def test_uncommitted_files_are_named(repo: Path) -> None:
 # -- what a reader sees ----------------------------------------------------------
 
 
-def build(src: Path, *extra: str, drafts: bool = False) -> subprocess.CompletedProcess[str]:
-    """Build like ``make html`` (or ``make serve`` with *drafts*), incrementally, in its own process."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "KB_DRAFTS": "1" if drafts else ""}
+def build(src: Path, *extra: str, drafts: bool = False, today: str = "") -> subprocess.CompletedProcess[str]:
+    """Build like ``make html`` (or ``make serve`` with *drafts*), incrementally, in its own process,
+    as on the day *today* when given."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KB_DRAFTS": "1" if drafts else "", "KB_TODAY": today}
     out = src.parent / ("drafts" if drafts else "html")
     command = [sys.executable, "-m", "sphinx", "-W", "-n", "--keep-going", "-b", "html", *extra]
     command += ["-d", str(out.with_name(out.name + ".doctrees")), str(src), str(out)]
@@ -211,3 +214,69 @@ def test_the_preview_says_which_pages_changed_since_the_last_commit(repo: Path) 
     post = page(repo, "posts/myths-1.html", drafts=True)
     assert not post.select(".kb-uncommitted")
     assert "July 2024" in shown(post, ".kb-last-updated")
+
+
+# -- reviews -------------------------------------------------------------------
+
+REVIEWED = "reviewed: {by: AA, on: 2024-04-01}"
+
+
+def add_front_matter(path: Path, line: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8").replace("\n---\n", f"\n{line}\n---\n", 1), encoding="utf-8")
+
+
+def queue_of(src: Path) -> list[str]:
+    """The posts the review queue page lists, by file name."""
+    links = page(src, "reviews.html").select(".kb-queue-posts a")
+    return sorted(str(a["href"]).removeprefix("posts/").removesuffix(".html") for a in links)
+
+
+def test_reviews_show_on_posts_and_the_queue_follows_without_a_clean_build(repo: Path) -> None:
+    (repo / "reviews.md").write_text("---\norphan: true\n---\n# Queue\n\n```{kb-review-queue}\n```\n")
+    add_front_matter(repo / POST, REVIEWED)
+    commit(repo, "Myth one: reviewed", "2024-04-02T00:00:00+00:00")
+    result = build(repo, today="2024-12-01")
+    assert result.returncode == 0, result.stderr[-3000:]
+    post = page(repo, "posts/myths-1.html")
+    assert re.search(r"Reviewed by \S.* on 0?1 April 2024", shown(post, ".kb-post-review"))
+    assert not post.select(".kb-due")
+    overdue = page(repo, "posts/myths-2.html")
+    assert "due for review since" in shown(overdue, ".kb-due")
+    listed = queue_of(repo)
+    assert "myths-2" in listed and "myths-1" not in listed
+
+    # The page and `make due` list the same posts.
+    out = io.StringIO()
+    cli.conf_settings.cache_clear()
+    cli.due(repo, out=out, today=dt.date(2024, 12, 1))
+    printed = [line.split(":")[0].strip() for line in out.getvalue().splitlines() if line.startswith("  ")]
+    assert sorted(Path(name).stem for name in printed) == listed
+
+    # A change after the review shows in the byline and puts the post in the queue.
+    edit(repo / POST, "A change after the review.")
+    commit(repo, "Myth one: a change after review", "2024-05-01T00:00:00+00:00")
+    assert build(repo, today="2024-12-01").returncode == 0
+    assert "changed after review" in shown(page(repo, "posts/myths-1.html"), ".kb-post-review")
+    assert "myths-1" in queue_of(repo)
+
+    # The day passes the review's due date: the post follows, with no file changed.
+    assert build(repo, today="2025-04-02").returncode == 0
+    assert re.search(r"due for review since 0?1 April 2025", shown(page(repo, "posts/myths-1.html"), ".kb-due"))
+
+    # A new review clears the banner; the queue follows.
+    reviewed_again = "reviewed: [{by: AA, on: 2024-04-01}, {by: AA, on: 2025-04-03}]"
+    text = (repo / POST).read_text(encoding="utf-8").replace(REVIEWED, reviewed_again)
+    (repo / POST).write_text(text, encoding="utf-8")
+    commit(repo, "Myth one: reviewed again", "2025-04-03T00:00:00+00:00")
+    assert build(repo, today="2025-04-04").returncode == 0
+    assert not page(repo, "posts/myths-1.html").select(".kb-due")
+    assert "myths-1" not in queue_of(repo)
+
+
+def test_suggest_a_change_links_to_the_source_when_the_repository_is_set(repo: Path) -> None:
+    assert build(repo).returncode == 0
+    assert not page(repo, "posts/myths-1.html").select(".kb-suggest-change")
+    result = build(repo, "-D", "kb_repository_url=https://git.example/qxp/kb/", "-D", "kb_repository_branch=live")
+    assert result.returncode == 0, result.stderr[-3000:]
+    link = page(repo, "posts/myths-1.html").select_one("a.kb-suggest-change")
+    assert link is not None and link["href"] == "https://git.example/qxp/kb/edit/live/posts/myths-1.md"
