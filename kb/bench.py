@@ -10,6 +10,11 @@ after changing one post's tags; after each edit the output is checked for
 stale pages.  The same posts are also built with plain Sphinx + MyST and the
 ``basic`` theme, the reference every figure is compared with.
 
+The cost of reading the posts' history is measured on the same corpus made a
+git repository with 10 commits that each change every post: one read of the
+whole history (as a build after a new commit does), and one with no new commit
+(as every other build does, which must run no git command).
+
 Peak memory is the largest resident set of any process of a build (the main
 process or one of its parallel readers), as ``getrusage`` reports it.  Results
 are printed as a table and written to ``_build/bench/results.json``.
@@ -45,7 +50,7 @@ KB_OPTIONS = ("-W", "-n", "--keep-going", "-j", "auto")
 REFERENCE_OPTIONS = ("-j", "auto")
 FIRST_DATE = dt.date(2019, 1, 7)
 #: Top-level pages copied as they are; the others keep only their title.
-SITE_PAGES = ("index.md", "tags.md")
+SITE_PAGES = ("index.md", "tags.md", "reviews.md")
 
 
 def split(text: str) -> list[str]:
@@ -177,9 +182,9 @@ def generate(folder: Path, size: int, seed: int = 2000) -> Corpus:
     for name in ("conf.py", model.VOCABULARY_FILE, *SITE_PAGES):
         shutil.copy(ROOT / name, kb / name)
     for page in ROOT.glob("*.md"):
-        if page.name not in (*SITE_PAGES, "README.md"):  # the guide shows real posts: keep only its title
-            title = next(line for line in page.read_text(encoding="utf-8").splitlines() if line.startswith("title:"))
-            (kb / page.name).write_text(f"---\n{title}\n---\n\nNot part of the benchmark.\n", encoding="utf-8")
+        if page.name not in (*SITE_PAGES, "README.md"):  # the guide shows real posts: keep only its front matter
+            front = page.read_text(encoding="utf-8").split("\n---\n", 1)[0]
+            (kb / page.name).write_text(f"{front}\n---\n\nNot part of the benchmark.\n", encoding="utf-8")
     for name in ("kb", "_static", "_templates"):
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, kb / name, ignore=shutil.ignore_patterns("__pycache__", "bench.py"))
@@ -305,6 +310,39 @@ def tag_page_lists(source: Path, tag: str, docname: str, site: model.Site) -> bo
     return page.is_file() and f"{docname.rpartition('/')[2]}.html" in page.read_text(encoding="utf-8")
 
 
+#: Commits made in the corpus to measure reading its history; each changes every post.
+HISTORY_COMMITS = 10
+
+
+def measure_history(source: Path) -> dict[str, float]:
+    """Seconds to read the history of every post (:mod:`kb.history`), cold and with no new commit."""
+    from kb import history
+
+    person = {"GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "bench@example.com"}
+    env = {**os.environ, **person, "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(source), *args], check=True, capture_output=True, env=env)
+
+    git("init", "-q")
+    posts = sorted((source / "posts").glob("*.md"))
+    for number in range(HISTORY_COMMITS):
+        if number:
+            for post in posts:
+                with post.open("a", encoding="utf-8") as file:
+                    file.write(f"\nRevision {number}.\n")
+        git("add", "-A")
+        git("commit", "-q", "-m", f"Revision {number} of every post")
+    cache = source / "_build" / "history.pickle"
+    start = time.perf_counter()
+    found = history.cached_history(source, cache)
+    cold = time.perf_counter() - start
+    assert len(found.of(posts[0].relative_to(source).as_posix())) == HISTORY_COMMITS
+    start = time.perf_counter()
+    history.cached_history(source, cache)
+    return {"history_s": cold, "history_noop_s": time.perf_counter() - start}
+
+
 def progress(size: int, step: str) -> None:
     print(f"[N={size}] {step} ...", file=sys.stderr, flush=True)
 
@@ -365,6 +403,8 @@ def measure(size: int, workdir: Path) -> dict[str, Any]:
         "retag_correct": retagged,
         "ok": full.ok and noop.ok and edit.ok and retag.ok,
     }
+    progress(size, f"kb: reading the history of {size} posts x {HISTORY_COMMITS} commits")
+    figures["kb"].update(measure_history(corpus.kb))
     figures["problems"] = problems
     for problem in problems:
         print(f"[N={size}] PROBLEM: {problem}", file=sys.stderr, flush=True)
@@ -398,6 +438,8 @@ def table(results: list[dict[str, Any]]) -> str:
             ("no-op rebuild (s)", kb["noop_s"], ref["noop_s"], share(kb["noop_s"], full)),
             ("edit one post's body (s)", kb["edit_s"], None, share(kb["edit_s"], full)),
             ("change one post's tags", kb["retag_s"], None, share(kb["retag_s"], full)),
+            ("read history, new commit", kb["history_s"], None, share(kb["history_s"], full)),
+            ("read history, none (s)", kb["history_noop_s"], None, share(kb["history_noop_s"], full)),
             ("peak memory (MB)", kb["peak_mb"], ref["peak_mb"], ratio(kb["peak_mb"], ref["peak_mb"])),
             ("output (MB)", kb["output_mb"], ref["output_mb"], ratio(kb["output_mb"], ref["output_mb"])),
             ("output per post (KB)", kb["kb_per_post"], ref["output_mb"] * 1e6 / 1024 / size, ""),

@@ -89,13 +89,15 @@ def due_banner(env: BuildEnvironment, builder: Builder, post: Post) -> nodes.Nod
     status = status_of(env, post) if post.published else None
     if status is None or status.state != "overdue":
         return None
-    owner = site_of(env).authors[post.authors[0]]
     note = nodes.admonition(classes=["kb-due", "warning"])
     note += nodes.title("", "Due for review")
     para = nodes.paragraph()
-    para += nodes.Text(f"This post has been due for review since {status.due.strftime(DATE_FORMAT)}. Owner: ")
-    para += link(builder, post.docname, owner.docname, owner.name, ["kb-author"])
-    para += nodes.Text(".")
+    para += nodes.Text(f"This post has been due for review since {status.due.strftime(DATE_FORMAT)}.")
+    if post.authors:  # a post whose author is unknown has been reported
+        owner = site_of(env).authors[post.authors[0]]
+        para += nodes.Text(" Owner: ")
+        para += link(builder, post.docname, owner.docname, owner.name, ["kb-author"])
+        para += nodes.Text(".")
     note += para
     return note
 
@@ -193,17 +195,26 @@ def on_builder_inited(app: Sphinx) -> None:
     app.env.kb_today = build_day(app.config.kb_timezone)  # type: ignore[attr-defined]
 
 
+def shown_state(env: BuildEnvironment, post: Post) -> tuple[Any, ...]:
+    """What a post's page shows of its review: the status, the owner's and the reviewer's names."""
+    status = status_of(env, post)
+    authors = site_of(env).authors
+    owner = authors[post.authors[0]].name if post.authors else None
+    reviewer = authors[status.last.by].name if status is not None and status.last is not None else None
+    return (status, owner, reviewer)
+
+
 def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
-    """Write again the posts whose review status changed, and every queue page when any did."""
+    """Write again the posts whose review status changed, and the queue pages when the queue did."""
     site = site_of(env)
-    known: dict[str, reviews.Status | None] = env.__dict__.setdefault("kb_review_status", {})
-    now = {post.docname: status_of(env, post) for post in site.published if post.docname in env.found_docs}
+    known: dict[str, Any] = env.__dict__.setdefault("kb_review_shown", {})
+    now = {post.docname: shown_state(env, post) for post in site.published if post.docname in env.found_docs}
+    queue = [(e.docname, e.title, site.authors[e.owner].name, e.status) for q in review_queue(env).values() for e in q]
+    now[QUEUE_PAGE] = (queue, len(site.published))
     changed = sorted(doc for doc in now.keys() | known.keys() if now.get(doc) != known.get(doc))
-    env.kb_review_status = now  # type: ignore[attr-defined]
-    if not changed:
-        return []
+    env.kb_review_shown = now  # type: ignore[attr-defined]
     queues = [doc for doc, meta in env.metadata.items() if meta.get(QUEUE_PAGE) and doc in env.found_docs]
-    return [doc for doc in changed if doc in env.found_docs] + queues
+    return [doc for doc in changed if doc in env.found_docs] + (queues if QUEUE_PAGE in changed else [])
 
 
 def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:

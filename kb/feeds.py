@@ -30,7 +30,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import new_document
 from sphinx.util.osutil import relative_uri
 
-from kb import __version__, listings, model, upstream
+from kb import __version__, history, listings, model, upstream
 from kb.content import site_of
 from kb.domain import PRACTICE_PAGES, TAG_PAGES
 from kb.listings import excerpt_of
@@ -213,7 +213,8 @@ def build_feed(app: Sphinx, site: model.Site, feed: Feed) -> FeedGenerator:
     generator.link(href=url, rel="self")
     generator.language(app.config.language or "en")
     # A fixed 'updated' keeps the file unchanged until the content changes.
-    moments = [p.updated or p.date for p in posts] or [p.updated or p.date for p in site.published[:1]]
+    moments = [history.last_update_of(app.env, p) for p in posts or site.published[:1]]
+    moments = [moment for moment in moments if moment is not None]
     if moments:
         generator.updated(max(moments))
     for post in posts:
@@ -225,7 +226,7 @@ def build_feed(app: Sphinx, site: model.Site, feed: Feed) -> FeedGenerator:
         credits = [site.authors[key] for key in post.authors]
         entry.author([{"name": a.name, "uri": page_url(app, a.docname)} for a in credits])
         entry.published(post.date)
-        entry.updated(post.updated or post.date)
+        entry.updated(history.last_update_of(app.env, post))
         for tag in post.tags:
             entry.category(term=tag, label=tag)
         summary = excerpt_of(app.env, post)
@@ -251,7 +252,8 @@ def feed_key(app: Sphinx, site: model.Site, feed: Feed) -> str:
     credits = sorted({key for post in posts for key in post.authors})
     authors = [(site.authors[key], app.env.all_docs.get(site.authors[key].docname)) for key in credits]
     about = (feed.kind, feed.key, feed.title, feed.subtitle)
-    return upstream.digest((upstream.build_key(app), about, posts, read, authors))
+    updated = [history.last_update_of(app.env, post) for post in posts]
+    return upstream.digest((upstream.build_key(app), about, posts, read, authors, updated))
 
 
 def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
@@ -268,7 +270,8 @@ def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
         before = {}
     # Nothing read, removed or reconfigured since the feeds were written: all are current.
     terms = (site.tags, site.practices, site.authors, site.series)
-    everything = upstream.digest((upstream.build_key(app), terms, sorted(app.env.all_docs.items())))
+    head = history.history_of(app.env).head  # a new commit may change when posts were last updated
+    everything = upstream.digest((upstream.build_key(app), terms, sorted(app.env.all_docs.items()), head))
     feeds = [uri for uri in before if uri != ALL_FEEDS]
     if before.get(ALL_FEEDS) == everything and all((outdir / uri).is_file() for uri in feeds):
         logger.info("kb: %d Atom feeds are up to date", len(feeds))

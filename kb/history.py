@@ -279,6 +279,14 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     return outdated
 
 
+def last_update_of(env: BuildEnvironment, post: Any) -> dt.datetime | None:
+    """When *post* (a content-model post) last changed: its last commit, its ``updated:``
+    or its publication, whichever is latest.  Feeds and the sitemap carry it."""
+    page = page_history(env, post.docname)
+    moments = [m for m in (page.updated.date if page.updated else None, post.updated, post.date) if m is not None]
+    return max(moments) if moments else None
+
+
 # -- what a reader sees ------------------------------------------------------
 
 

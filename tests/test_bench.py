@@ -48,6 +48,8 @@ def test_table_shows_ratios_to_the_reference() -> None:
             "noop_s": 0.2,
             "edit_s": 0.4,
             "retag_s": 0.4,
+            "history_s": 0.8,
+            "history_noop_s": 0.0,
             "peak_mb": 150.0,
             "output_mb": 2.0,
             "kb_per_post": 195.3,
@@ -58,7 +60,18 @@ def test_table_shows_ratios_to_the_reference() -> None:
     text = bench.table([figures])
     assert "2.00x" in text  # full build against the reference
     assert "5% full" in text  # no-op rebuild
+    assert "20% full" in text  # reading the history after a new commit
     assert "correct" in text
+
+
+def test_history_is_read_once_per_commit(tmp_path: Path) -> None:
+    source = tmp_path / "corpus"
+    (source / "posts").mkdir(parents=True)
+    for name in ("a", "b"):
+        (source / "posts" / f"{name}.md").write_text("text\n", encoding="utf-8")
+    figures = bench.measure_history(source)
+    assert set(figures) == {"history_s", "history_noop_s"}
+    assert (source / "_build" / "history.pickle").is_file(), "the second read came from the cache"
 
 
 def test_build_key_looks_for_the_newest_template_once_per_build() -> None:

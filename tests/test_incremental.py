@@ -11,8 +11,10 @@ caches in ``kb/upstream.py``.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
 from typing import TYPE_CHECKING
 
 import pytest
@@ -78,6 +80,34 @@ def delete_post(src: Path) -> None:
     victim.unlink()
 
 
+def git(src: Path, *args: str) -> None:
+    """Run git in the corpus as one fixed person, at the real time (the clean copy shares the history)."""
+    person = {"GIT_AUTHOR_NAME": "Ann Author", "GIT_AUTHOR_EMAIL": "a@example.com"}
+    person |= {"GIT_COMMITTER_NAME": "Ann Author", "GIT_COMMITTER_EMAIL": "a@example.com"}
+    subprocess.run(["git", "-C", str(src), *args], check=True, capture_output=True, env={**os.environ, **person})
+
+
+def commit_all(src: Path, subject: str) -> None:
+    git(src, "add", "-A")
+    git(src, "commit", "-q", "-m", subject)
+
+
+def commit_a_change(src: Path) -> None:
+    """A new commit: the post's "last updated" and history change."""
+    path = src / "posts" / "post-00004.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nA sentence added later.\n", encoding="utf-8")
+    commit_all(src, "Post 4: add a sentence")
+
+
+def review_a_post(src: Path) -> None:
+    """A new review: the post's byline and the review queue change."""
+    path = src / "posts" / "post-00006.md"
+    published = re.search(r"^date: (\S+)", path.read_text(encoding="utf-8"), re.M)
+    assert published is not None
+    front_matter(path, "reviewed", f"{{by: A01, on: {published.group(1)}}}")
+    commit_all(src, "Post 6: reviewed")
+
+
 def add_post(src: Path) -> None:
     text = (src / "posts" / "post-00002.md").read_text(encoding="utf-8")
     new = src / "posts" / "post-00101.md"
@@ -96,6 +126,8 @@ EDITS: list[Callable[[Path], None]] = [
     add_series_part,
     delete_post,
     add_post,
+    commit_a_change,
+    review_a_post,
 ]
 
 #: Build-time noise: the moment a feed was generated.
@@ -144,6 +176,12 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (src / "recent.md").write_text(
         "---\norphan: true\n---\n\n# Recent\n\n```{postlist} 5\n:excerpts:\n```\n", encoding="utf-8"
     )
+    # The review queue, which follows every post's review status.
+    (src / "reviews.md").write_text("---\norphan: true\n---\n\n# Queue\n\n```{kb-review-queue}\n```\n")
+    # A repository, so that pages show their history.
+    (src / ".gitignore").write_text("_build/\n", encoding="utf-8")
+    git(src, "init", "-q")
+    commit_all(src, "The corpus")
     result = build(src, src / "_build" / "html")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return src

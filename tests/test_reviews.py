@@ -148,17 +148,20 @@ def test_tags_take_no_review_interval(root: Path) -> None:
     assert any("unknown key 'review_every' in 'GMP'" in str(p) for p in model.load(root).problems)
 
 
-def test_make_due_lists_the_queue_by_owner_and_exits_0() -> None:
+def test_make_due_lists_the_queue_by_owner_and_exits_0(root: Path) -> None:
+    front_matter(root, "myths-1.md", "reviewed: {by: AA, on: 2026-01-20}")  # due 2027-01-20
+    front_matter(root, "myths-2.md", "reviewed: {by: AA, on: 2026-11-01}")  # current
     out = io.StringIO()
-    assert cli.due(ROOT, out=out, today=D(2026, 12, 3)) == 0
+    assert cli.due(root, out=out, today=D(2026, 12, 30)) == 0
     text = out.getvalue()
-    assert "posts/crystal-clear-controls-are-not-enough.md: overdue since 2024-04-22; never reviewed" in text
-    assert "posts/cell-and-gene-article-series-on-cgt-key-drivers.md: due on 2026-12-22" in text
-    assert "posts/six-keys-for-effective-deviation-investigators.md" not in text, "reviewed in October 2026"
-    site = model.load(ROOT)
-    entries = reviews.queue(site.published, lambda post: (), D(2026, 12, 3))
-    owners = [line for line in text.splitlines() if line and not line.startswith(("  ", "review queue"))]
-    assert [line.split(" (")[0] for line in owners] == [site.authors[key].name for key in entries]
+    assert "\nreview queue on 2026-12-30:" in text, "after the notice that there is no history here"
+    assert "posts/myths-1.md: due on 2027-01-20; last reviewed on 2026-01-20 by " in text
+    assert "posts/myths-2.md" not in text
+    assert "posts/guide-1.md: overdue since" in text and "never reviewed" in text
+    site = model.load(root)
+    owners = [line.split(" (")[0] for line in text.splitlines() if line and not line.startswith(("  ", "review", "kb"))]
+    expected = reviews.queue(site.published, lambda post: (), D(2026, 12, 30))
+    assert owners == [site.authors[key].name for key in expected]
 
 
 def test_make_due_fails_on_overdue_posts_only_when_the_site_says_so(root: Path) -> None:
