@@ -20,6 +20,8 @@ MODULES = (
     "kb.listings",
     "kb.history",
     "kb.control",
+    "kb.citations",
+    "kb.glossary",
     "kb.posts",
     "kb.authors",
     "kb.feeds",

@@ -50,7 +50,7 @@ KB_OPTIONS = ("-W", "-n", "--keep-going", "-j", "auto")
 REFERENCE_OPTIONS = ("-j", "auto")
 FIRST_DATE = dt.date(2019, 1, 7)
 #: Top-level pages copied as they are; the others keep only their title.
-SITE_PAGES = ("index.md", "tags.md", "reviews.md")
+SITE_PAGES = ("index.md", "tags.md", "reviews.md", "regulations.md", "glossary.md")
 
 
 def split(text: str) -> list[str]:

@@ -108,6 +108,18 @@ def review_a_post(src: Path) -> None:
     commit_all(src, "Post 6: reviewed")
 
 
+def cite_a_regulation(src: Path) -> None:
+    """A new citation: the post ends with it, and the regulations page lists the post."""
+    path = src / "posts" / "post-00008.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nSee {cfr}`21 CFR 211.192`.\n", encoding="utf-8")
+
+
+def use_a_term(src: Path) -> None:
+    """A new link to a glossary term: the glossary lists the post under it."""
+    path = src / "posts" / "post-00009.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nEvery {term}`CAPA` is checked.\n", encoding="utf-8")
+
+
 def add_post(src: Path) -> None:
     text = (src / "posts" / "post-00002.md").read_text(encoding="utf-8")
     new = src / "posts" / "post-00101.md"
@@ -128,6 +140,8 @@ EDITS: list[Callable[[Path], None]] = [
     add_post,
     commit_a_change,
     review_a_post,
+    cite_a_regulation,
+    use_a_term,
 ]
 
 #: Build-time noise: the moment a feed was generated.
