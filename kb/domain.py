@@ -19,7 +19,7 @@ from sphinx.util import logging
 from sphinx.util.nodes import make_refnode
 
 from kb import __version__, model
-from kb.content import site_of
+from kb.content import post_of, site_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Set
@@ -84,6 +84,9 @@ class KBDomain(Domain):
         "part": ObjType("part", "part"),
         "tag": ObjType("tag", "tag"),
         "practice": ObjType("practice", "practice"),
+        # Named by their file name and by the glossary: for other Sphinx sites, through objects.inv.
+        "post": ObjType("post", "post"),
+        "term": ObjType("term", "term"),
     }
     roles: ClassVar[dict[str, XRefRole]] = {name: KBXRefRole() for name in object_types}
     initial_data: ClassVar[dict[str, Any]] = {"posts": {}, "listings": {}}
@@ -127,7 +130,7 @@ class KBDomain(Domain):
         node: pending_xref,
         contnode: Element,
     ) -> nodes.reference | None:
-        found = target_of(site_of(env), typ, target.strip())
+        found = self.target(typ, target.strip())
         if isinstance(found, str):
             logger.warning(found, location=node, type="kb", subtype=typ)
             return None
@@ -135,6 +138,32 @@ class KBDomain(Domain):
         if not node.get("refexplicit"):
             contnode = nodes.inline(title, title, classes=[*contnode["classes"], f"kb-{typ}"])
         return make_refnode(builder, fromdocname, docname, anchor, contnode, title)
+
+    def target(self, typ: str, target: str) -> tuple[str, str, str] | str:
+        """Where a reference of type *typ* to *target* leads (see :func:`target_of`)."""
+        if typ == "post":
+            posts = {model.post_label(post.docname): post for post in self.published_posts()}
+            post = posts.get(target)
+            return (
+                (post.docname, "", post.title)
+                if post
+                else f"unknown post {target!r}: {model.did_you_mean(target, posts)}"
+            )
+        if typ == "term":
+            terms = {
+                name.lower(): (name, where)
+                for (kind, name), where in self.env.domains.standard_domain.objects.items()
+                if kind == "term"
+            }
+            if target.lower() in terms:
+                name, (docname, anchor) = terms[target.lower()]
+                return docname, anchor, name
+            return f"unknown term {target!r}: {model.did_you_mean(target, [name for name, _ in terms.values()])}"
+        return target_of(site_of(self.env), typ, target)
+
+    def published_posts(self) -> list[model.Post]:
+        """The posts of this build (drafts too in a preview)."""
+        return [post for post in site_of(self.env).posts.values() if post_of(self.env, post.docname) is not None]
 
     def resolve_any_xref(
         self,
@@ -148,11 +177,23 @@ class KBDomain(Domain):
         return []
 
     def get_objects(self) -> Iterator[tuple[str, str, str, str, str, int]]:
+        """Everything another Sphinx site may cite through ``objects.inv``, by a name that
+        outlives a change of title: posts by file name, parts by series and number."""
         site = site_of(self.env)
         for author in site.authors.values():
             yield author.key, author.name, "author", author.docname, "", 1
         for series in site.series.values():
             yield series.key, series.title, "series", series.docname, "", 1
+        for post in self.published_posts():
+            yield model.post_label(post.docname), post.title, "post", post.docname, "", 1
+            if post.series and post.part:
+                yield f"{post.series}/{post.part}", post.title, "part", post.docname, "", 1
+        for kind, terms, pages in (("tag", site.tags, TAG_PAGES), ("practice", site.practices, PRACTICE_PAGES)):
+            for term in terms.values():
+                yield term.name, term.name, kind, f"{pages}/{term.slug}", "", 1
+        for (kind, name), (docname, anchor) in self.env.domains.standard_domain.objects.items():
+            if kind == "term":
+                yield name, name, "term", docname, anchor, 1
 
 
 def missing_is_reported(app: Sphinx, env: BuildEnvironment, node: pending_xref, contnode: Element) -> Any:
@@ -164,7 +205,7 @@ def missing_is_reported(app: Sphinx, env: BuildEnvironment, node: pending_xref, 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_domain(KBDomain)
-    for name in KBDomain.object_types:
+    for name in KBDomain.object_types.keys() - {"term"}:  # {term} stays Sphinx's glossary role
         app.add_role(name, KBXRefRole())
     app.connect("missing-reference", missing_is_reported)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
