@@ -50,9 +50,9 @@ class BuiltSite:
 
 #: Fixtures that are slow whatever their code says (a Sphinx application, Chromium).
 SLOW_FIXTURES = frozenset({"app", "browser"})
-#: Names whose call in a test or fixture means that it builds a site (besides
+#: Names whose call in a test or fixture means that it may build a site (besides
 #: any name with "build" in it), and the words of a command line that builds one.
-BUILDS = frozenset({"make", "make_app", "SphinxTestApp"})
+BUILDS = frozenset({"make", "make_app", "SphinxTestApp", "getfixturevalue"})
 BUILD_WORDS = frozenset({"sphinx", "html"})
 
 
