@@ -13,7 +13,7 @@ SPHINXOPTS ?= -W -n --keep-going -j auto
 SPHINX     := $(BIN)/sphinx-build $(SPHINXOPTS)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps html html-drafts serve test test-fast check due post bench lint clean
+.PHONY: help deps html html-drafts serve test test-fast check due pdf epub publish post bench lint clean
 
 help:  ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -56,6 +56,23 @@ due: $(STAMP)  ## List the posts due for review, by owner (information: exits 0)
 post: $(STAMP)  ## Start a post: make post TITLE="..." AUTHOR=MR TAGS="GMP, Training"
 	$(BIN)/python -m kb new --title "$$TITLE" --author "$$AUTHOR" --tags "$$TAGS" \
 	  --practice "$$PRACTICE" --series "$$SERIES" --part "$$PART" --date "$$DATE" --draft "$$DRAFT"
+
+# The books need WeasyPrint and EbookLib (requirements-books.txt); the site does not.
+BOOKS_STAMP := $(VENV)/.books-installed
+$(BOOKS_STAMP): requirements-books.txt requirements.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-books.txt
+	@touch $@
+
+pdf: html $(BOOKS_STAMP)  ## One PDF per series into _build/pdf (SERIES=key for one)
+	$(BIN)/python -m kb.books pdf --out $(BUILDDIR)/pdf $(if $(SERIES),--series $(SERIES))
+
+epub: html $(BOOKS_STAMP)  ## One EPUB per series into _build/epub (SERIES=key for one)
+	$(BIN)/python -m kb.books epub --out $(BUILDDIR)/epub $(if $(SERIES),--series $(SERIES))
+
+# The site, then its books from it, then the site again linking them: a page
+# links a book only in a build that has it (KB_BOOKS=1 copies them in).
+publish: pdf epub  ## The site with every series as PDF and EPUB, linked from the series pages
+	KB_BOOKS=1 $(SPHINX) -b html -d $(BUILDDIR)/doctrees . $(BUILDDIR)/html
 
 bench: $(STAMP)  ## Measure build times at 100, 1000 and 2000 posts (N="100 500" to choose)
 	$(BIN)/python -m kb.bench $(N)

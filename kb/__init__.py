@@ -33,6 +33,7 @@ MODULES = (
     "kb.search",
     "kb.publishing",
     "kb.browse",
+    "kb.books",
 )
 
 

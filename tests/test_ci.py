@@ -57,23 +57,31 @@ def test_workflow_builds_with_the_readme_commands() -> None:
     build, test = readme_commands()[:2]
     assert (build, test) == ("make html", "make test")
     runs = workflow_runs(ROOT / ".github" / "workflows" / "site.yml")
-    built = [line for line in runs if line.startswith("make html") or "sphinx-build" in line]
-    assert built == [build]
+    built = [line for line in runs if line.startswith(("make html", "make publish")) or "sphinx-build" in line]
+    # make publish is make html, then the books from that build: the README names both.
+    assert built == ["make publish"]
+    assert "`make publish` builds the site with its books" in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "publish: pdf epub" in (ROOT / "Makefile").read_text(encoding="utf-8")
     assert test in runs
 
 
 def fake_path(tmp_path: Path, present: list[str]) -> dict[str, str]:
     """A PATH holding only the commands the script itself uses, and *present*.
 
-    ``apt-get`` records its arguments instead of installing; ``sudo`` just runs them."""
+    ``apt-get`` records its arguments instead of installing; ``sudo`` just runs them;
+    ``ldconfig``, when present, knows every library."""
     tools = tmp_path / "bin"
     tools.mkdir()
     log = tmp_path / "apt.log"
-    for name in ("bash", "id", "echo", "cat"):
+    for name in ("bash", "id", "echo", "cat", "grep"):
         real = subprocess.run(["bash", "-c", f"command -v {name}"], capture_output=True, text=True).stdout.strip()
         if real.startswith("/"):
             (tools / name).symlink_to(real)
-    for name, body in [*((name, f'echo "$0 $*" >> {log}') for name in [*present, "apt-get"]), ("sudo", 'exec "$@"')]:
+    stubs = [(name, f'echo "$0 $*" >> {log}') for name in [*present, "apt-get"] if name != "ldconfig"]
+    stubs += [("sudo", 'exec "$@"')]
+    if "ldconfig" in present:  # the linker knows every library the script asks about
+        stubs += [("ldconfig", "echo libpangoft2-1.0.so.0 '(libc6,x86-64)'")]
+    for name, body in stubs:
         script = tools / name
         script.write_text(f"#!{(tools / 'bash').readlink()}\n{body}\n")
         script.chmod(0o755)
@@ -93,11 +101,11 @@ def test_script_installs_what_is_missing(tmp_path: Path) -> None:
     calls = Path(env["LOG"]).read_text().splitlines()
     assert calls[0].endswith("apt-get update -qq")
     installed = calls[1].split()
-    assert installed[-3:] == ["git", "chromium", "npm"], calls
+    assert installed[-5:] == ["git", "chromium", "npm", "poppler-utils", "libpangoft2-1.0-0"], calls
 
 
 def test_script_does_nothing_when_all_is_there(tmp_path: Path) -> None:
-    env = fake_path(tmp_path, present=["make", "git", "chromium", "node", "npm"])
+    env = fake_path(tmp_path, present=["make", "git", "chromium", "node", "npm", "pdftotext", "ldconfig"])
     result = run_script(env)
     assert result.returncode == 0, result.stderr
     assert "present" in result.stdout
