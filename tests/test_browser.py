@@ -389,3 +389,45 @@ def test_no_serious_accessibility_violations(visit: Visit, axe_source: str, name
         if v["impact"] in ("serious", "critical")
     ]
     assert serious == [], json.dumps(serious, indent=1)
+
+
+# -- the glossary, history and reviews ----------------------------------------------------
+
+
+@pytest.mark.browser
+def test_a_reader_follows_a_term_to_the_glossary_and_on_to_another_post(browser: Any, base_url: str) -> None:
+    with tab(browser, base_url) as visit:
+        page = visit.go("posts/quality-is-number-one-even-when-addressing-supply-chain-issues.html")
+        page.click("article a:has-text('change control')")
+        assert visit.path_of(page.url) == "glossary.html"
+        definition = page.locator("dt:has-text('Change control') + dd")
+        definition.locator("a", has_text="Retrofitting Your Facility, Part 1").click()
+        assert visit.path_of(page.url) == "posts/retrofitting-your-facility-part-1.html"
+
+
+def test_a_reader_sees_when_a_post_changed_who_reviewed_it_and_that_it_is_due(tmp_path: Path, browser: Any) -> None:
+    """In Chromium: last updated, the history opening on a click, the reviewer, and an overdue post's banner."""
+    from .test_history import POST, add_front_matter, commit, make_repo
+    from .test_history import build as history_build
+
+    chromium, repo = browser, make_repo(tmp_path)
+    add_front_matter(repo / POST, "reviewed: {by: AA, on: 2024-04-01}")
+    commit(repo, "Myth one: reviewed", "2024-04-02T00:00:00+00:00")
+    static = (
+        "-D",
+        f"html_static_path={ROOT / '_static'}",
+        "-D",
+        f"html_favicon={ROOT / '_static' / 'favicon.svg'}",
+    )
+    assert history_build(repo, *static, today="2025-06-01").returncode == 0
+    with served(repo.parent / "html") as url, tab(chromium, url) as visit:
+        page = visit.go("posts/myths-1.html")
+        assert re.search(r"Last updated 0?2 April 2024", page.inner_text(".kb-byline"))
+        assert re.search(r"Reviewed by .+ on 0?1 April 2024", page.inner_text(".kb-byline"))
+        assert "due for review since" in page.inner_text(".kb-due")
+        changes = page.locator("details.kb-history li").first
+        assert not changes.is_visible(), "the history starts folded"
+        page.click("details.kb-history summary")
+        assert changes.is_visible()
+        assert "Myth one: reviewed" in changes.inner_text()
+        screenshot(page, "post-history-and-review")

@@ -5,10 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
-
 from .conftest import BuiltSite, build
-from .test_browser import base_url, browser, tab  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,15 +51,3 @@ def test_an_unknown_term_fails_the_build_with_the_closest_ones(tmp_path: Path) -
     output = result.stdout + result.stderr
     assert f"posts/myths-1.md:{line}: WARNING: unknown term 'change controll': did you mean 'Change control'?" in output
     assert "term not in glossary" not in output, "one message, ours"
-
-
-@pytest.mark.browser
-def test_a_reader_follows_a_term_to_the_glossary_and_on_to_another_post(request: pytest.FixtureRequest) -> None:
-    chromium, url = request.getfixturevalue("browser"), request.getfixturevalue("base_url")
-    with tab(chromium, url) as visit:
-        page = visit.go("posts/quality-is-number-one-even-when-addressing-supply-chain-issues.html")
-        page.click("article a:has-text('change control')")
-        assert visit.path_of(page.url) == "glossary.html"
-        definition = page.locator("dt:has-text('Change control') + dd")
-        definition.locator("a", has_text="Retrofitting Your Facility, Part 1").click()
-        assert visit.path_of(page.url) == "posts/retrofitting-your-facility-part-1.html"

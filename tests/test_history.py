@@ -10,14 +10,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
 
 from kb import cli, history
-
-from .test_browser import browser, screenshot, served, tab  # noqa: F401 - the browser is a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 POST = "posts/myths-1.md"
@@ -48,8 +45,7 @@ def edit(path: Path, sentence: str) -> None:
     path.write_text(path.read_text(encoding="utf-8") + f"\n{sentence}\n", encoding="utf-8")
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
+def make_repo(tmp_path: Path) -> Path:
     """The series test site in a repository of its own: one import, then one edit of a post."""
     src = tmp_path / "site"
     shutil.copytree(ROOT / "tests" / "roots" / "test-series", src)
@@ -58,6 +54,11 @@ def repo(tmp_path: Path) -> Path:
     edit(src / POST, "A clarification.")
     commit(src, "Myth one: clarify the scope", "2024-03-05T10:00:00+00:00")
     return src
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path)
 
 
 # -- reading the history -------------------------------------------------------
@@ -288,25 +289,3 @@ def test_suggest_a_change_links_to_the_source_when_the_repository_is_set(repo: P
     assert result.returncode == 0, result.stderr[-3000:]
     link = page(repo, "posts/myths-1.html").select_one("a.kb-suggest-change")
     assert link is not None and link["href"] == "https://git.example/qxp/kb/edit/live/posts/myths-1.md"
-
-
-def test_a_reader_sees_when_a_post_changed_who_reviewed_it_and_that_it_is_due(
-    repo: Path, request: pytest.FixtureRequest
-) -> None:
-    """In Chromium: last updated, the history opening on a click, the reviewer, and an overdue post's banner."""
-    chromium: Any = request.getfixturevalue("browser")
-    add_front_matter(repo / POST, "reviewed: {by: AA, on: 2024-04-01}")
-    commit(repo, "Myth one: reviewed", "2024-04-02T00:00:00+00:00")
-    static = ("-D", f"html_static_path={ROOT / '_static'}", "-D", f"html_favicon={ROOT / '_static' / 'favicon.svg'}")
-    assert build(repo, *static, today="2025-06-01").returncode == 0
-    with served(repo.parent / "html") as url, tab(chromium, url) as visit:
-        page = visit.go("posts/myths-1.html")
-        assert re.search(r"Last updated 0?2 April 2024", page.inner_text(".kb-byline"))
-        assert re.search(r"Reviewed by .+ on 0?1 April 2024", page.inner_text(".kb-byline"))
-        assert "due for review since" in page.inner_text(".kb-due")
-        changes = page.locator("details.kb-history li").first
-        assert not changes.is_visible(), "the history starts folded"
-        page.click("details.kb-history summary")
-        assert changes.is_visible()
-        assert "Myth one: reviewed" in changes.inner_text()
-        screenshot(page, "post-history-and-review")
