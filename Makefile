@@ -6,6 +6,7 @@ PYTHON     ?= $(shell command -v python3.11 || command -v python3)
 VENV       := .venv
 BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.installed
+BOOKS_STAMP := $(VENV)/.books-installed
 BUILDDIR   := _build
 # -W: warnings are errors; -n: every reference must resolve; --keep-going:
 # report every problem before failing; -j auto: read on all cores.
@@ -39,7 +40,8 @@ serve: $(STAMP)  ## Live preview with drafts on http://127.0.0.1:8000
 	  --ignore '*/.venv/*' --ignore '*/_build/*' \
 	  -b html . $(BUILDDIR)/serve
 
-test: $(STAMP)  ## Run the whole test suite
+# The suite covers the books too, so it installs what they need.
+test: $(STAMP) $(BOOKS_STAMP)  ## Run the whole test suite
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)  ## Run the tests that build no site (seconds; make test runs them all)
@@ -58,7 +60,6 @@ post: $(STAMP)  ## Start a post: make post TITLE="..." AUTHOR=MR TAGS="GMP, Trai
 	  --practice "$$PRACTICE" --series "$$SERIES" --part "$$PART" --date "$$DATE" --draft "$$DRAFT"
 
 # The books need WeasyPrint and EbookLib (requirements-books.txt); the site does not.
-BOOKS_STAMP := $(VENV)/.books-installed
 $(BOOKS_STAMP): requirements-books.txt requirements.txt $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-books.txt
 	@touch $@
