@@ -180,6 +180,10 @@ def test_posts_and_pages_show_their_last_update_and_history(repo: Path) -> None:
     entry = next(e for e in feed.find_all("entry") if e.find("link")["href"].endswith("posts/myths-1.html"))
     assert entry.find("published").text.startswith("2023-01-10")
     assert entry.find("updated").text.startswith("2024-03-05")
+    # The sitemap: a post's last update.
+    sitemap = BeautifulSoup((repo.parent / "html" / "sitemap.xml").read_text(encoding="utf-8"), "xml")
+    url = next(u for u in sitemap.find_all("url") if u.loc.text.endswith("posts/myths-1.html"))
+    assert url.lastmod.text.startswith("2024-03-05")
 
     # A new commit rewrites the post's page without a clean build.
     edit(repo / POST, "A second clarification.")
