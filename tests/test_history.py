@@ -166,7 +166,7 @@ def shown(soup: BeautifulSoup, selector: str) -> str:
 
 
 def test_posts_and_pages_show_their_last_update_and_history(repo: Path) -> None:
-    result = build(repo)
+    result = build(repo, "-D", "extensions=myst_parser,sphinx_design,ablog,kb,sphinx_sitemap")
     assert result.returncode == 0, result.stderr[-3000:]
     post = page(repo, "posts/myths-1.html")
     assert re.search(r"Last updated 0?5 March 2024", shown(post, ".kb-byline"))
