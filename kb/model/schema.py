@@ -106,6 +106,8 @@ class Field:
 
     shape: str  # text | date | whole | boolean | text-or-list | mapping
     limit: int = SHORT_TEXT
+    #: Refuse markup (titles, see :data:`MARKUP`).  Every other text is shown
+    #: as written, escaped, on every page, feed and search entry.
     plain: bool = False
 
 
@@ -119,30 +121,30 @@ FIELDS: dict[str, Field] = {
     "practice": Field("text", 100),
     "series": Field("text", 100),
     "part": Field("whole"),
-    "summary": Field("text", LONG_TEXT, plain=True),
+    "summary": Field("text", LONG_TEXT),
     "draft": Field("boolean"),
-    "name": Field("text", plain=True),
-    "role": Field("text", plain=True),
-    "expertise": Field("text-or-list", plain=True),
+    "name": Field("text"),
+    "role": Field("text"),
+    "expertise": Field("text-or-list"),
     "photo": Field("text"),
     "links": Field("mapping", 2000),
     "status": Field("text", 40),
     "parts": Field("whole"),
-    "description": Field("text", 1000, plain=True),
-    "aliases": Field("text-or-list", 100, plain=True),
+    "description": Field("text", 1000),
+    "aliases": Field("text-or-list", 100),
 }
 
 #: Files that may sit in posts/ next to the posts: their figures and downloads.
 #: Anything else there (a .rst, a .MD, a .txt) would silently not be published.
 ASSET_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".pdf", ".csv", ".xlsx", ".docx"})
 
-#: Markup in a plain-text field: an HTML tag or entity, a Markdown link or
-#: image, emphasis, code, a MyST role or substitution.  Plain text is shown as
-#: written everywhere (page title, listings, feeds, search), so markup in it
-#: would be live in one place and literal in another.
+#: Markup in a title: an HTML tag, a Markdown link or image, emphasis, code, a
+#: MyST role or substitution.  A title is rendered as Markdown in its page's
+#: heading but read as text in listings, feeds and search, so markup in it
+#: would be live in one place and literal in another.  Character references
+#: (``&lt;``) stay allowed: they are how a title shows ``<``, the same everywhere.
 MARKUP = re.compile(
     r"<[A-Za-z!/?]"  # <b>, <!--, </i>, <https://...>
-    r"|&#?\w+;"  # &amp;
     r"|!?\[[^\]]*\]\("  # [text](url), ![alt](url)
     r"|\*\*|__"  # **bold**, __bold__
     r"|(?:^|\s)[*_][^\s*_]"  # *emphasis*, _emphasis_
@@ -292,8 +294,8 @@ def text_problem(key: str, value: Any, field: Field) -> tuple[str, str, str] | N
         mark = found.group().strip()
         language = "HTML" if mark[0] in "<&" else "Markdown"
         return (
-            f"the {key} {shorten(text)!r} contains {language} ({mark!r}): it is plain text, shown as written",
-            "remove the markup; formatting belongs in the body",
+            f"the {key} {shorten(text)!r} contains {language} ({mark!r})",
+            "titles are plain text: remove the markup (formatting belongs in the body); write &lt; to show <",
             "policy",
         )
     return None

@@ -28,8 +28,8 @@ from kb.model.schema import (
     text_problem,
 )
 
-#: A tag's or practice's name: plain text, short (it names a page).
-TERM_NAME = Field("text", 100, plain=True)
+#: A tag's or practice's name: short text (it names a page), shown as written.
+TERM_NAME = Field("text", 100)
 ENTRY_KEYS = ("description", "aliases")
 
 
