@@ -15,7 +15,6 @@ from kb.model.schema import (
     Problem,
     check_keys,
     check_values,
-    did_you_mean,
     fold,
     slugify,
     split_list,
@@ -64,7 +63,7 @@ def _practice(fm: FrontMatter, practices: Lookup, problems: list[Problem]) -> st
                 fm.path,
                 fm.line("practice"),
                 f"unknown practice {practice!r}",
-                did_you_mean(str(practice), practices.terms),
+                practices.suggest(str(practice)),
             )
         )
     return canonical

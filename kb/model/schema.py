@@ -79,6 +79,28 @@ KEY_TYPES: dict[str, str] = {
     "links": "mapping of label to URL",
     "status": "ongoing or complete",
     "parts": "whole number from 1",
+    "description": "text",
+    "aliases": "list of text",
+}
+#: One right way to write each key, for the fix of a value of the wrong type.
+EXAMPLES: dict[str, str] = {
+    "title": 'title: "Myth 3: Validation"',
+    "date": "date: 2023-05-08",
+    "updated": "updated: 2023-05-08",
+    "author": "author: MR, or [MR, CM]",
+    "tags": "tags: [GMP, Training]",
+    "practice": "practice: Quality Systems",
+    "series": "series: quality-myths",
+    "part": "part: 3",
+    "summary": 'summary: "One or two sentences."',
+    "name": 'name: "Mark Roache"',
+    "role": 'role: "VP, Quality"',
+    "expertise": "expertise: [Cell and gene therapy, Quality culture]",
+    "photo": "photo: mr.jpg",
+    "links": "links: then one line per link, indented: LinkedIn: https://...",
+    "status": "status: ongoing",
+    "description": 'description: "One sentence."',
+    "aliases": "aliases: [audit, audits]",
 }
 
 #: Bounds on one post, so that one file cannot multiply into huge pages and
@@ -276,7 +298,11 @@ def is_text(value: Any) -> bool:
 def text_problem(key: str, value: Any, field: Field) -> tuple[str, str, str] | None:
     """(message, fix, kind) if *value* is not acceptable text for *key*, else None."""
     if not is_text(value):
-        return f"{key} must be text, not {describe(value)}", f'write it as one line of text: {key}: "..."', "content"
+        return (
+            f"{key} must be text, not {describe(value)}",
+            f"write it as {EXAMPLES.get(key, key + ': ...')}",
+            "content",
+        )
     text = str(value)
     if len(text) > field.limit:
         return (
@@ -326,10 +352,9 @@ def shape_problem(key: str, value: Any, field: Field) -> tuple[str, str, str] | 
         return text_problem(key, value, field) if isinstance(value, str) else None
     if field.shape in ("whole", "boolean") and not isinstance(value, list | dict):
         return None  # the value's own check says which number or truth value it must be
-    expected = {"text-or-list": "text or a list of text", "mapping": "a mapping of label: value lines"}
     return (
-        f"{key} must be {expected.get(field.shape, field.shape)}, not {describe(value)}",
-        f"see the {key!r} example in the guide",
+        f"{key} must be {KEY_TYPES.get(key, 'text')}, not {describe(value)}",
+        f"write it as {EXAMPLES.get(key, key + ': ...')}",
         "content",
     )
 
