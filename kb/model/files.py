@@ -59,3 +59,20 @@ def outside_links(root: Path, problems: list[Problem]) -> set[str]:
 def is_refused(rel: str, refused: set[str]) -> bool:
     """True if *rel* is a refused link or lies in a refused folder."""
     return rel in refused or any(rel.startswith(f"{folder}/") for folder in refused)
+
+
+def files_below(root: Path, folder: str, refused: set[str]) -> list[Path]:
+    """Every file below *folder*, sorted, following links inside the repository as
+    Sphinx does (each folder once), without refused links and what they hold."""
+    found: list[Path] = []
+    visited: set[Path] = set()
+    for here, dirs, files in os.walk(root / folder, followlinks=True):
+        place = Path(here)
+        real = place.resolve()
+        if real in visited:  # a link back up the tree
+            dirs[:] = []
+            continue
+        visited.add(real)
+        dirs[:] = [d for d in dirs if not is_refused((place / d).relative_to(root).as_posix(), refused)]
+        found += (place / f for f in files if not is_refused((place / f).relative_to(root).as_posix(), refused))
+    return sorted(found)

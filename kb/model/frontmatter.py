@@ -225,7 +225,8 @@ def _indentation(line: int) -> tuple[int, str, str]:
     return (
         line,
         "this line is indented differently from the keys around it",
-        "start every key at the beginning of the line; indent only list items and lines that continue a value",
+        "indent it like the lines it belongs with: front-matter keys at the start of the line, "
+        "list items and the lines under a key such as links: by two spaces",
     )
 
 

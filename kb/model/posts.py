@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kb.model.authors import Author, profile_files
-from kb.model.files import is_refused
+from kb.model.files import files_below
 from kb.model.frontmatter import FrontMatter, ParsedFrontMatter, read_front_matter
 from kb.model.schema import (
     ASSET_SUFFIXES,
@@ -316,18 +316,14 @@ def load_post(
 
 def post_files(root: Path, refused: set[str]) -> list[Path]:
     """Every post below ``posts/``, without refused links and what lies in refused folders."""
-    found = sorted((root / POSTS_DIR).rglob("*.md"))
-    return [p for p in found if not is_refused(p.relative_to(root).as_posix(), refused)]
+    return [path for path in files_below(root, POSTS_DIR, refused) if path.suffix == ".md"]
 
 
 def check_strays(root: Path, problems: list[Problem], refused: set[str]) -> None:
     """A file in posts/ that is neither a post nor a figure would silently go unpublished."""
-    folder = root / POSTS_DIR
-    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+    for path in files_below(root, POSTS_DIR, refused):
         rel = path.relative_to(root)
-        if path.is_dir() or path.suffix == ".md" or any(p.startswith(".") for p in rel.parts):
-            continue
-        if path.suffix.lower() in ASSET_SUFFIXES or is_refused(rel.as_posix(), refused):
+        if path.suffix == ".md" or path.suffix.lower() in ASSET_SUFFIXES or any(p.startswith(".") for p in rel.parts):
             continue
         problems.append(
             Problem(
