@@ -29,8 +29,8 @@ from kb.model.posts import (
     check_titles,
     invalid_post,
     load_post,
-    post_files,
     post_label,
+    posts_folder,
 )
 from kb.model.schema import (
     AUTHOR_KEYS,
@@ -139,9 +139,9 @@ def _zone(name: str) -> dt.tzinfo:
         return dt.UTC
 
 
-def _load_posts(site: Site, tz: dt.tzinfo, now: dt.datetime, parsed: ParsedFrontMatter) -> None:
+def _load_posts(site: Site, files: list[Path], tz: dt.tzinfo, now: dt.datetime, parsed: ParsedFrontMatter) -> None:
     tags, practices = Lookup(site.tags), Lookup(site.practices)
-    for path in post_files(site.root, site.refused):
+    for path in (f for f in files if f.suffix == ".md"):
         post = load_post(site.root, path, site, tags, practices, tz, now, parsed=parsed)
         post = post or invalid_post(site.root, path)
         site.posts[post.docname] = post
@@ -170,8 +170,9 @@ def load(
     site.authors = load_authors(site.root, Lookup(site.practices), site.problems, site.refused)
     site.series = load_series(site.root, site.problems, site.refused)
     parsed = ParsedFrontMatter(cache)
-    _load_posts(site, tz, now or dt.datetime.now(tz), parsed)
-    check_strays(site.root, site.problems, site.refused)
+    files = posts_folder(site.root, site.refused)
+    _load_posts(site, files, tz, now or dt.datetime.now(tz), parsed)
+    check_strays(site.root, files, site.problems)
     check_collisions(site.posts, site.problems)
     check_series(site.series, site.posts, site.problems, include_held)
     check_titles(site.posts, site.warnings)

@@ -73,6 +73,8 @@ def files_below(root: Path, folder: str, refused: set[str]) -> list[Path]:
             dirs[:] = []
             continue
         visited.add(real)
-        dirs[:] = [d for d in dirs if not is_refused((place / d).relative_to(root).as_posix(), refused)]
-        found += (place / f for f in files if not is_refused((place / f).relative_to(root).as_posix(), refused))
+        if refused:  # rarely: a link out of the repository has been reported
+            dirs[:] = [d for d in dirs if not is_refused((place / d).relative_to(root).as_posix(), refused)]
+            files = [f for f in files if not is_refused((place / f).relative_to(root).as_posix(), refused)]
+        found += (place / f for f in files)
     return sorted(found)

@@ -314,16 +314,18 @@ def load_post(
 # -- checks across posts -----------------------------------------------------------
 
 
-def post_files(root: Path, refused: set[str]) -> list[Path]:
-    """Every post below ``posts/``, without refused links and what lies in refused folders."""
-    return [path for path in files_below(root, POSTS_DIR, refused) if path.suffix == ".md"]
+def posts_folder(root: Path, refused: set[str]) -> list[Path]:
+    """Every file below ``posts/``, without refused links and what lies in refused folders."""
+    return files_below(root, POSTS_DIR, refused)
 
 
-def check_strays(root: Path, problems: list[Problem], refused: set[str]) -> None:
+def check_strays(root: Path, files: list[Path], problems: list[Problem]) -> None:
     """A file in posts/ that is neither a post nor a figure would silently go unpublished."""
-    for path in files_below(root, POSTS_DIR, refused):
+    for path in files:
+        if path.suffix == ".md":
+            continue
         rel = path.relative_to(root)
-        if path.suffix == ".md" or path.suffix.lower() in ASSET_SUFFIXES or any(p.startswith(".") for p in rel.parts):
+        if path.suffix.lower() in ASSET_SUFFIXES or any(p.startswith(".") for p in rel.parts):
             continue
         problems.append(
             Problem(

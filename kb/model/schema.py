@@ -310,7 +310,7 @@ def text_problem(key: str, value: Any, field: Field) -> tuple[str, str, str] | N
             "shorten it" + (": the body holds the details" if key == "summary" else ""),
             "content",
         )
-    if bad := next((c for c in text if not c.isprintable() and c not in "\n\r\t"), None):
+    if not text.isprintable() and (bad := next((c for c in text if not c.isprintable() and c not in "\n\r\t"), None)):
         return (
             f"{key} {shorten(text)!r} holds the invisible or invalid character {bad!r}",
             "delete it; write an emoji or accent as the character itself, not as a \\u escape",
