@@ -394,6 +394,19 @@ def test_the_build_publishes_nothing_from_outside(tmp_path: Path, outside: Path)
             assert "Outside Words" not in path.read_text(encoding="utf-8", errors="replace"), path
 
 
+def test_a_title_twice_is_a_warning_that_never_fails_a_strict_build(tmp_path: Path) -> None:
+    srcdir = tmp_path / "src"
+    shutil.copytree(ROOTS / "test-model-links", srcdir)
+    (srcdir / "posts" / "twin.md").write_text(
+        (srcdir / "posts" / "inside.md").read_text(encoding="utf-8").replace("2023-05-01", "2023-06-01"),
+        encoding="utf-8",
+    )
+    result = build(srcdir, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert "posts/twin.md:2: warning: this post has the same title as posts/inside.md" in result.stdout
+    assert "WARNING" not in result.stderr
+
+
 # -- the property ------------------------------------------------------------------------------
 
 #: Scalars as YAML writes them, with every type PyYAML knows and the characters that break printing.
