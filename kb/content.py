@@ -71,7 +71,7 @@ def derive_settings(config: Config, site: model.Site) -> None:
     ]
     # Links that lead outside the repository: a folder is left out with all it holds.
     refused = [pattern for path in sorted(site.refused) for pattern in (path, f"{path}/**")]
-    config.exclude_patterns = [*config.exclude_patterns, *left_out, *refused]
+    config.exclude_patterns = [*config.exclude_patterns, *left_out, *refused, *sorted(site.unreadable)]
 
 
 def on_config_inited(app: Sphinx, config: Config) -> None:

@@ -380,9 +380,13 @@ def test_the_build_publishes_nothing_from_outside(tmp_path: Path, outside: Path)
     link(srcdir, "posts/outside.md", outside / "secret.md")
     link(srcdir, "posts/linked", outside / "posts")
     link(srcdir, "about.md", outside / "secret.md")
+    (srcdir / "authors" / "BB.md").write_text('---\nname: "Bob\n---\n\nOutside Words.\n', encoding="utf-8")
     result = build(srcdir, tmp_path / "out")
     log = result.stderr.replace(f"{srcdir}/", "")
     assert result.returncode != 0
+    # A profile whose front matter cannot be read is left out too, reported once, in our words.
+    assert 'authors/BB.md:2: WARNING: malformed YAML: the quote " opened here is never closed' in log
+    assert "myst.topmatter" not in log
     for name, what in (("posts/outside.md", "file"), ("posts/linked", "folder"), ("about.md", "file")):
         assert f"{name}:1: WARNING: this {what} is a link to " in log, log
     assert "Traceback" not in log and "toctree" not in log, log

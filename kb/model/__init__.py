@@ -113,6 +113,9 @@ class Site:
     warnings: list[Problem] = field(default_factory=list)
     #: Paths (files or folders) the build must leave out: links that lead outside the repository.
     refused: set[str] = field(default_factory=set)
+    #: Profiles and series pages whose front matter cannot be read: the build leaves them out
+    #: too (Sphinx would only repeat the problem in its own words).
+    unreadable: set[str] = field(default_factory=set)
 
     @property
     def published(self) -> list[Post]:
@@ -167,8 +170,8 @@ def load(
     site.refused = outside_links(site.root, site.problems)
     if VOCABULARY_FILE not in site.refused:
         site.tags, site.practices = load_vocabulary(site.root, site.problems)
-    site.authors = load_authors(site.root, Lookup(site.practices), site.problems, site.refused)
-    site.series = load_series(site.root, site.problems, site.refused)
+    site.authors = load_authors(site.root, Lookup(site.practices), site.problems, site.refused, site.unreadable)
+    site.series = load_series(site.root, site.problems, site.refused, site.unreadable)
     parsed = ParsedFrontMatter(cache)
     files = posts_folder(site.root, site.refused)
     _load_posts(site, files, tz, now or dt.datetime.now(tz), parsed)

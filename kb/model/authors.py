@@ -140,14 +140,23 @@ def _check_names(authors: dict[str, Author], problems: list[Problem]) -> None:
 
 
 def load_authors(
-    root: Path, practices: Lookup, problems: list[Problem], refused: set[str] | None = None
+    root: Path,
+    practices: Lookup,
+    problems: list[Problem],
+    refused: set[str] | None = None,
+    unreadable: set[str] | None = None,
 ) -> dict[str, Author]:
-    """Every profile in ``authors/`` that is sound, by key; a problem for each one that is not."""
+    """Every profile in ``authors/`` that is sound, by key; a problem for each one that is not.
+
+    Profiles whose front matter cannot be read are added to *unreadable*: the build leaves them out.
+    """
     authors: dict[str, Author] = {}
     seen: dict[str, str] = {}
     for path in profile_files(root, AUTHORS_DIR, refused):
         fm = read_front_matter(root, path, problems)
         if fm is None:
+            if unreadable is not None:
+                unreadable.add(path.relative_to(root).as_posix())
             continue
         key = path.stem
         # MR.md and mr.md are one file on case-insensitive disks, and two keys

@@ -161,6 +161,7 @@ def parse_located(source: str) -> tuple[yaml.Node | None, Any]:
 # -- YAML errors in plain words ----------------------------------------------------
 
 _SIMPLE_KEY_LINE = re.compile(r"^\s+[\w-]+:(\s|$)")
+_KEY = re.compile(r"^\s*-?\s*([\w-]+):")
 
 
 def _line_of(lines: list[str], index: int) -> str:
@@ -185,11 +186,13 @@ def explain(exc: yaml.YAMLError, source: str) -> tuple[int, str, str]:
     if "'\\t'" in problem:
         return line, "a tab is used for indenting", "indent with spaces, never tabs"
     if "quoted scalar" in context:
-        quote = _line_of(lines, start.line)[start.column : start.column + 1] if start else '"'
+        text = _line_of(lines, start.line) if start else ""
+        quote = text[start.column : start.column + 1] if start else '"'
+        key = found.group(1) if (found := _KEY.match(text)) else "title"
         return (
             start.line if start else line,
             f"the quote {quote} opened here is never closed",
-            f"end the value with {quote} on the same line: title: {quote}Myth 3: Validation{quote}",
+            f"end the value with {quote} on the same line: {key}: {quote}...{quote}",
         )
     if "flow sequence" in context or "flow mapping" in context:
         bracket = "[" if "sequence" in context else "{"

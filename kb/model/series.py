@@ -66,12 +66,19 @@ def _status_and_parts(fm: FrontMatter, problems: list[Problem]) -> tuple[str, in
     return status, parts
 
 
-def load_series(root: Path, problems: list[Problem], refused: set[str] | None = None) -> dict[str, Series]:
-    """Every sound series page in ``series/``, by key; a problem for each one that is not."""
+def load_series(
+    root: Path, problems: list[Problem], refused: set[str] | None = None, unreadable: set[str] | None = None
+) -> dict[str, Series]:
+    """Every sound series page in ``series/``, by key; a problem for each one that is not.
+
+    Pages whose front matter cannot be read are added to *unreadable*: the build leaves them out.
+    """
     series: dict[str, Series] = {}
     pages: dict[str, str] = {}
     for path in profile_files(root, SERIES_DIR, refused):
         fm = read_front_matter(root, path, problems)
+        if fm is None and unreadable is not None:
+            unreadable.add(path.relative_to(root).as_posix())
         if fm is None or not check_keys(fm, SERIES_KEYS, problems):
             continue
         other = pages.setdefault(fold(path.stem), fm.path)
