@@ -33,6 +33,9 @@ ROOTS = Path(__file__).parent / "roots"
 NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 VOCABULARY = "tags:\n  GMP: {description: Good practice.}\npractices:\n  Quality Systems: {description: QS.}\n"
 AUTHOR = "---\nname: Mark Roache\n---\n\nBio.\n"
+SUMMARY_TYPO = "sumary"  # codespell:ignore
+STATUS_TYPO = "ongoin"  # codespell:ignore
+PRACTICE_TYPO = "Quality Sytems"  # codespell:ignore
 SOUND = {
     "title": "A Post",
     "date": "2023-05-01",
@@ -297,15 +300,15 @@ def test_two_posts_with_one_title_get_a_warning_not_an_error(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("files", "expected"),
     [
-        ({"posts/p.md": front(practice="Quality Sytems")}, "did you mean 'Quality Systems'?"),
+        ({"posts/p.md": front(practice=PRACTICE_TYPO)}, "did you mean 'Quality Systems'?"),
         ({"posts/p.md": front(tags="[GPM]")}, "did you mean 'GMP'?"),
         ({"posts/p.md": front(author="MRR")}, "did you mean 'MR'?"),
-        ({"posts/p.md": front(sumary="x")}, "did you mean 'summary'?"),
+        ({"posts/p.md": front(**{SUMMARY_TYPO: "x"})}, "did you mean 'summary'?"),
         ({"authors/AA.md": "---\nname: Ann\npractise: Quality Systems\n---\n"}, "did you mean 'practice'?"),
         ({"authors/AA.md": "---\nname: Ann\npractice: Quality Sys\n---\n"}, "did you mean 'Quality Systems'?"),
-        ({"series/s.md": "---\ntitle: S\nsummary: S.\nstatus: ongoin\n---\n"}, "did you mean 'ongoing'?"),
+        ({"series/s.md": f"---\ntitle: S\nsummary: S.\nstatus: {STATUS_TYPO}\n---\n"}, "did you mean 'ongoing'?"),
         ({"vocabulary.yaml": VOCABULARY + "tag:\n  X: {description: x}\n"}, "did you mean 'tags'?"),
-        ({"vocabulary.yaml": "tags:\n  GMP: {descripton: x}\n"}, "did you mean 'description'?"),
+        ({"vocabulary.yaml": "tags:\n  GMP: {descripton: x}\n"}, "did you mean 'description'?"),  # codespell:ignore
     ],
 )
 def test_every_unknown_name_gets_a_did_you_mean(tmp_path: Path, files: dict[str, str], expected: str) -> None:
@@ -460,7 +463,7 @@ nesting = st.tuples(st.integers(min_value=1, max_value=3000), st.sampled_from(["
 hostile_values = st.one_of(
     hostile_scalars, nesting, st.lists(hostile_scalars, max_size=30).map(", ".join).map("[{}]".format)
 )
-hostile_keys = st.sampled_from([*model.POST_KEYS, "redirect", "sumary", "title", "x"]) | st.text(max_size=8)
+hostile_keys = st.sampled_from([*model.POST_KEYS, "redirect", SUMMARY_TYPO, "title", "x"]) | st.text(max_size=8)
 
 
 @st.composite
