@@ -55,9 +55,11 @@ class RefusedYAMLError(Exception):
         self.line, self.message, self.fix, self.first = line, message, fix, first
 
     def problem(self, rel: str, offset: int) -> Problem:
-        """The problem at its line in the file, the front matter starting *offset* lines down."""
-        first = "" if self.first is None else self.first + offset
-        return Problem(rel, self.line + offset, self.message.replace("{first}", str(first)), self.fix)
+        """The problem at its line in the file, the YAML starting *offset* lines down."""
+        message = self.message
+        if self.first is not None:  # the line where the key was first written
+            message += f" (first on line {self.first + offset}); only one would be kept"
+        return Problem(rel, self.line + offset, message, self.fix)
 
 
 # -- composing, bounded ---------------------------------------------------------
@@ -84,7 +86,7 @@ def _add(stack: list[_Open], node: yaml.Node) -> yaml.Node | None:
             if node.value in parent.seen:
                 raise RefusedYAMLError(
                     node.start_mark.line,
-                    f"the key {node.value!r} is written twice (first on line {{first}}); only one would be kept",
+                    f"the key {node.value!r} is written twice",
                     "keep one of the two lines",
                     first=parent.seen[node.value],
                 )
