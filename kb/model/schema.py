@@ -331,25 +331,20 @@ def shape_problem(key: str, value: Any, field: Field) -> tuple[str, str, str] | 
     """(message, fix, kind) if *value* has the wrong type or size for *key*, else None."""
     if field.shape in ("text", "text-or-list") and is_text(value):
         return text_problem(key, value, field)
-    if field.shape == "text-or-list" and isinstance(value, list):
-        if len(value) > MAX_ITEMS:
-            return (
-                f"{key} has {len(value)} entries, over the limit of {MAX_ITEMS}",
-                "keep the ones that matter most",
-                "content",
-            )
-        return next((found for item in value if item is not None and (found := text_problem(key, item, field))), None)
-    if field.shape == "mapping" and isinstance(value, dict):
-        if len(value) > MAX_ITEMS:
-            return (
-                f"{key} has {len(value)} entries, over the limit of {MAX_ITEMS}",
-                "keep the ones that matter most",
-                "content",
-            )
-        texts = [t for pair in value.items() for t in pair]
-        return next((found for t in texts if (found := text_problem(key, t, field))), None)
-    if field.shape == "date" and isinstance(value, str | dt.date):
-        return text_problem(key, value, field) if isinstance(value, str) else None
+    many = (field.shape == "text-or-list" and isinstance(value, list)) or (
+        field.shape == "mapping" and isinstance(value, dict)
+    )
+    if many and len(value) > MAX_ITEMS:
+        return (
+            f"{key} has {len(value)} entries, over the limit of {MAX_ITEMS}",
+            "keep the ones that matter most",
+            "content",
+        )
+    if many:
+        texts = [t for pair in value.items() for t in pair] if isinstance(value, dict) else value
+        return next((found for t in texts if t is not None and (found := text_problem(key, t, field))), None)
+    if field.shape == "date" and (is_text(value) or isinstance(value, dt.date)):
+        return text_problem(key, value, field) if isinstance(value, str) else None  # parse_date tells a bad date
     if field.shape in ("whole", "boolean") and not isinstance(value, list | dict):
         return None  # the value's own check says which number or truth value it must be
     return (
