@@ -491,15 +491,18 @@ def logged(tmp_path_factory: pytest.TempPathFactory):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(post=hostile_posts(), vocabulary=hostile_posts())
-def test_hostile_front_matter_gives_located_problems_in_check_and_build(logged, post: bytes, vocabulary: bytes) -> None:
+@given(post=hostile_posts(), profile=hostile_posts(), entry=st.tuples(hostile_values, hostile_values))
+def test_hostile_front_matter_gives_located_problems_in_check_and_build(
+    logged, post: bytes, profile: bytes, entry: tuple[str, str]
+) -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         (root / "posts").mkdir()
         (root / "authors").mkdir()
         (root / "posts" / "p.md").write_bytes(post)
-        (root / "authors" / "MR.md").write_bytes(vocabulary)
-        (root / "vocabulary.yaml").write_bytes(VOCABULARY.encode())
+        (root / "authors" / "MR.md").write_bytes(profile)
+        vocabulary = f"tags:\n  GMP:\n    description: {entry[0]}\n    aliases: {entry[1]}\npractices: {{}}\n"
+        (root / "vocabulary.yaml").write_text(vocabulary, encoding="utf-8", errors="surrogatepass")
         code, printed = checked(root)  # make check's code
         for line in printed.splitlines()[:-1]:
             assert re.match(r"^(posts/p\.md|authors/MR\.md|vocabulary\.yaml):\d+: ", line), line
