@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import io
+import os
 import re
 import shutil
 import tempfile
@@ -490,7 +491,11 @@ def logged(tmp_path_factory: pytest.TempPathFactory):
         app.cleanup()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=int(os.environ.get("KB_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(post=hostile_posts(), profile=hostile_posts(), entry=st.tuples(hostile_values, hostile_values))
 def test_hostile_front_matter_gives_located_problems_in_check_and_build(
     logged, post: bytes, profile: bytes, entry: tuple[str, str]

@@ -65,9 +65,9 @@ class Lookup:
         return did_you_mean(value, self.terms)
 
 
-def _entry_problems(section: str, name: str, spec: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """(message, fix) for what is wrong with the entry's name (``"name"``) and each of its values."""
-    found: dict[str, tuple[str, str]] = {}
+def _entry_problems(section: str, name: str, spec: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
+    """(message, fix, kind) for what is wrong with the entry's name (``"name"``) and each of its values."""
+    found: dict[str, tuple[str, str, str]] = {}
     if problem := text_problem(f"{section} entry", name, TERM_NAME):
         found["name"] = problem
     for key in ENTRY_KEYS:
@@ -97,6 +97,7 @@ class _Terms:
         self.problems.append(Problem(VOCABULARY_FILE, line, message, fix))
 
     def add(self, name: str, spec: Any) -> None:
+        """Check one entry; keep it unless its name is refused or its page name is taken."""
         line = self.lines.get(f"{self.section}.{name}", 1)
         spec = spec or {}
         if not isinstance(spec, dict):
