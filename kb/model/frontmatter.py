@@ -197,12 +197,15 @@ def explain(exc: yaml.YAMLError, source: str) -> tuple[int, str, str]:
             f"end the value with {quote} on the same line: {key}: {quote}...{quote}",
         )
     if "flow sequence" in context or "flow mapping" in context:
-        bracket = "[" if "sequence" in context else "{"
-        closing = "]" if bracket == "[" else "}"
+        if "sequence" in context:
+            what, example = "list", "tags: [GMP, Training]"
+        else:
+            what, example = "mapping", "{label: value}"
+        bracket, closing = ("[", "]") if what == "list" else ("{", "}")
         return (
             start.line if start else line,
             f"the {bracket!r} opened here is not closed before the next value",
-            f"end the list with {closing!r} on the same line: tags: [GMP, Training]; put text holding , or : in quotes",
+            f"end the {what} with {closing!r} on the same line: {example}; put text holding , or : in quotes",
         )
     if "mapping values are not allowed" in problem:
         if _SIMPLE_KEY_LINE.match(_line_of(lines, line)):
@@ -219,6 +222,13 @@ def explain(exc: yaml.YAMLError, source: str) -> tuple[int, str, str]:
             "add ': ' after the key, or indent the line if it continues the value above",
         )
     if problem.startswith(("expected <block end>", "did not find expected key", "expected <document start>")):
+        text = _line_of(lines, line)
+        if mark and mark.column > len(text) - len(text.lstrip()):
+            return (
+                line,
+                "the line goes on after its value has ended (at a closing quote or bracket)",
+                "put the whole value in one pair of quotes; in single quotes write ' twice: title: 'It''s here'",
+            )
         return _indentation(line)
     if "cannot start any token" in problem:
         char = problem.split("'")[1] if "'" in problem else "?"
