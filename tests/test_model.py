@@ -224,6 +224,11 @@ def test_a_byte_order_mark_and_windows_line_ends_are_accepted(tmp_path: Path) ->
             "posts/p.md:3: malformed YAML: the '[' opened here is not closed",
         ),
         (
+            "---\ntitle: 'It's here'\nauthor: MR\n---\n\nText.\n",
+            "posts/p.md:2: malformed YAML: the line goes on after its value has ended (at a closing quote or bracket). "
+            "Fix: put the whole value in one pair of quotes; in single quotes write ' twice",
+        ),
+        (
             "---\ntitle: @home\n---\n\nText.\n",
             "posts/p.md:2: malformed YAML: a value cannot start with '@' in YAML. Fix: put the value in quotes",
         ),
@@ -238,6 +243,7 @@ def test_a_byte_order_mark_and_windows_line_ends_are_accepted(tmp_path: Path) ->
         "twice",
         "no colon",
         "bracket",
+        "apostrophe",
         "at",
     ],
 )

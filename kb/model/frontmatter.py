@@ -182,47 +182,59 @@ def explain(exc: yaml.YAMLError, source: str) -> tuple[int, str, str]:
     problem = getattr(exc, "problem", None) or ""
     context = getattr(exc, "context", None) or ""
     mark = getattr(exc, "problem_mark", None)
-    start = getattr(exc, "context_mark", None) or mark
-    line = mark.line if mark else 0
     lines = source.splitlines()
     if "'\\t'" in problem:
-        return line, "a tab is used for indenting", "indent with spaces, never tabs"
+        return mark.line if mark else 0, "a tab is used for indenting", "indent with spaces, never tabs"
+    opened = getattr(exc, "context_mark", None)
+    if opened and ("quoted scalar" in context or "flow " in context or "simple key" in context):
+        return _unclosed(context, opened, lines)
+    return _misplaced(problem, mark, lines) or (
+        mark.line if mark else 0,
+        f"the YAML cannot be read ({problem or exc})",
+        "compare the line with the examples in the guide",
+    )
+
+
+def _unclosed(context: str, opened: yaml.Mark, lines: list[str]) -> tuple[int, str, str]:
+    """A quote, a bracket or a key that YAML saw open and never end: told where it opens."""
+    text = _line_of(lines, opened.line)
     if "quoted scalar" in context:
-        text = _line_of(lines, start.line) if start else ""
-        quote = text[start.column : start.column + 1] if start else '"'
+        quote = text[opened.column : opened.column + 1] or '"'
         key = found.group(1) if (found := _KEY.match(text)) else "title"
         return (
-            start.line if start else line,
+            opened.line,
             f"the quote {quote} opened here is never closed",
             f"end the value with {quote} on the same line: {key}: {quote}...{quote}",
         )
-    if "flow sequence" in context or "flow mapping" in context:
-        if "sequence" in context:
-            what, example = "list", "tags: [GMP, Training]"
-        else:
-            what, example = "mapping", "{label: value}"
-        bracket, closing = ("[", "]") if what == "list" else ("{", "}")
+    if "simple key" in context:
         return (
-            start.line if start else line,
-            f"the {bracket!r} opened here is not closed before the next value",
-            f"end the {what} with {closing!r} on the same line: {example}; put text holding , or : in quotes",
+            opened.line,
+            "this line is not 'key: value'",
+            "add ': ' after the key, or indent the line if it continues the value above",
         )
+    what, bracket, closing, example = (
+        ("list", "[", "]", "tags: [GMP, Training]") if "sequence" in context else ("mapping", "{", "}", "{a: b}")
+    )
+    return (
+        opened.line,
+        f"the {bracket!r} opened here is not closed before the next value",
+        f"end the {what} with {closing!r} on the same line: {example}; put text holding , or : in quotes",
+    )
+
+
+def _misplaced(problem: str, mark: yaml.Mark | None, lines: list[str]) -> tuple[int, str, str] | None:
+    """Something found where YAML expected another thing: a colon, an indent, a character."""
+    line = mark.line if mark else 0
+    text = _line_of(lines, line)
     if "mapping values are not allowed" in problem:
-        if _SIMPLE_KEY_LINE.match(_line_of(lines, line)):
+        if _SIMPLE_KEY_LINE.match(text):
             return _indentation(line)
         return (
             line,
             "a value holds ': ', which YAML reads as the start of another key",
             'put the value in quotes: title: "Myth 3: Validation"',
         )
-    if "simple key" in context and "':'" in problem:
-        return (
-            start.line if start else line,
-            "this line is not 'key: value'",
-            "add ': ' after the key, or indent the line if it continues the value above",
-        )
     if problem.startswith(("expected <block end>", "did not find expected key", "expected <document start>")):
-        text = _line_of(lines, line)
         if mark and mark.column > len(text) - len(text.lstrip()):
             return (
                 line,
@@ -233,7 +245,7 @@ def explain(exc: yaml.YAMLError, source: str) -> tuple[int, str, str]:
     if "cannot start any token" in problem:
         char = problem.split("'")[1] if "'" in problem else "?"
         return line, f"a value cannot start with {char!r} in YAML", f'put the value in quotes: key: "{char}..."'
-    return line, f"the YAML cannot be read ({problem or exc})", "compare the line with the examples in the guide"
+    return None
 
 
 def _indentation(line: int) -> tuple[int, str, str]:
