@@ -391,6 +391,8 @@ def test_the_build_publishes_nothing_from_outside(tmp_path: Path, outside: Path)
     link(srcdir, "posts/linked", outside / "posts")
     link(srcdir, "about.md", outside / "secret.md")
     (srcdir / "authors" / "BB.md").write_text('---\nname: "Bob\n---\n\nOutside Words.\n', encoding="utf-8")
+    huge = (srcdir / "posts" / "inside.md").read_text(encoding="utf-8").replace("A Post From Inside", "x" * 1_000_000)
+    (srcdir / "posts" / "huge.md").write_text(huge, encoding="utf-8")
     result = build(srcdir, tmp_path / "out")
     log = result.stderr.replace(f"{srcdir}/", "")
     assert result.returncode != 0
@@ -402,10 +404,14 @@ def test_the_build_publishes_nothing_from_outside(tmp_path: Path, outside: Path)
     assert "Traceback" not in log and "toctree" not in log, log
     written = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
     assert written, "the rest of the site is built"
+    # One megabyte of title is refused, not multiplied into every listing and feed.
+    assert "posts/huge.md:2: WARNING: the front matter is 1,000," in log
+
     assert not any("outside" in p.name or "linked" in p.parts or p.stem == "about" for p in written)
     for path in written:
         if path.suffix in (".html", ".xml", ".js", ".json", ".txt"):
-            assert "Outside Words" not in path.read_text(encoding="utf-8", errors="replace"), path
+            text = path.read_text(encoding="utf-8", errors="replace")
+            assert "Outside Words" not in text and "x" * 1000 not in text, path
 
 
 def test_a_title_twice_is_a_warning_that_never_fails_a_strict_build(tmp_path: Path) -> None:
