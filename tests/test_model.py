@@ -101,6 +101,26 @@ def test_the_parse_cache_stamp_covers_every_module_of_the_model(tmp_path: Path) 
     assert frontmatter.ParsedFrontMatter.stamp() == before
 
 
+def test_the_guide_states_the_limits_the_model_enforces() -> None:
+    guide = (Path(__file__).parent.parent / "guide.md").read_text(encoding="utf-8")
+    table = guide[guide.index("(limits)=") :]
+    rows = {
+        "the front matter as a whole": f"{model.MAX_FRONT_MATTER_BYTES:,} bytes",
+        "lists inside lists": f"{model.MAX_DEPTH} levels",
+        "entries in one list or mapping": f"| {model.MAX_ITEMS} |",
+        "a title, an author's name": f"{model.FIELDS['title'].limit} characters",
+        "summary": f"{model.FIELDS['summary'].limit:,} characters",
+        "a tag or practice name, an alias": f"{model.FIELDS['aliases'].limit} characters",
+        "a description": f"{model.FIELDS['description'].limit:,} characters",
+        "a link's label or address": f"{model.FIELDS['links'].limit:,} characters",
+        "a post's body": f"{model.MAX_POST_BYTES // 1000} KB; at most {model.MAX_TAGS} tags",
+    }
+    for what, limit in rows.items():
+        row = next(line for line in table.splitlines() if what in line)
+        assert limit in row, (row, limit)
+    assert {model.FIELDS[key].limit for key in ("name", "role", "expertise", "photo")} == {model.SHORT_TEXT}
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=40))
 def test_slugify_is_ablogs_rule(text: str) -> None:
