@@ -155,6 +155,11 @@ def test_slugify_is_ablogs_rule(text: str) -> None:
         ("title true", front(title="yes"), "posts/p.md:2: title must be text, not true"),
         ("too many tags", front(tags="[" + ", ".join(["GMP"] * 21) + "]"), "posts/p.md:5: tags has 21 entries"),
         ("alias", front(summary="&a x", title="*a"), "posts/p.md:2: YAML anchors and aliases"),
+        (
+            "many reviews",
+            front(reviewed="[" + ", ".join(["{by: MR, on: 2023-06-01}"] * 21) + "]"),
+            "posts/p.md:7: reviewed has 21 entries, over the limit of 20",
+        ),
     ],
     ids=lambda value: value if isinstance(value, str) and len(value) < 30 else None,
 )
@@ -548,7 +553,11 @@ def test_hostile_front_matter_gives_located_problems_in_check_and_build(
         logged.truncate()
         app = SimpleNamespace(srcdir=root, doctreedir=root / "_doctrees")
         config = SimpleNamespace(
-            kb_include_drafts=False, kb_timezone="UTC", kb_site_url="https://kb.example/", exclude_patterns=[]
+            kb_include_drafts=False,
+            kb_timezone="UTC",
+            kb_site_url="https://kb.example/",
+            kb_review_every="12 months",
+            exclude_patterns=[],
         )
         content.on_config_inited(app, config)  # the build's content loading
         site = app.kb_pending_site

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from kb import reviews
 from kb.model.authors import Author, load_authors
 from kb.model.files import outside_links
 from kb.model.frontmatter import FrontMatter, ParsedFrontMatter, read_front_matter
@@ -113,6 +114,8 @@ class Site:
     warnings: list[Problem] = field(default_factory=list)
     #: Paths (files or folders) the build must leave out: links that lead outside the repository.
     refused: set[str] = field(default_factory=set)
+    #: How often a post is due for review unless its practice or front matter says otherwise.
+    review_every: reviews.Interval = reviews.DEFAULT_INTERVAL
     #: Profiles and series pages whose front matter cannot be read: the build leaves them out
     #: too (Sphinx would only repeat the problem in its own words).
     unreadable: set[str] = field(default_factory=set)
@@ -157,16 +160,23 @@ def load(
     now: dt.datetime | None = None,
     timezone: str = "UTC",
     cache: Path | None = None,
+    review_every: str = str(reviews.DEFAULT_INTERVAL),
 ) -> Site:
     """Read and check all content below *root*.
 
     *include_held* checks series as if drafts and scheduled posts were
     published (preview builds); *now* fixes the moment that decides what is
     scheduled, for tests; *cache* is a file that keeps the posts' parsed front
-    matter for the next load (:class:`ParsedFrontMatter`).
+    matter for the next load (:class:`ParsedFrontMatter`); *review_every* is
+    the site's review interval (``kb_review_every`` in ``conf.py``).
     """
     site = Site(Path(root))
     tz = _zone(timezone)
+    every = reviews.parse_interval(review_every)
+    if every is None:
+        message = f"kb_review_every {review_every!r} is not an interval"
+        site.problems.append(Problem("conf.py", 1, message, reviews.INTERVAL_FIX, "review"))
+    site.review_every = every or reviews.DEFAULT_INTERVAL
     site.refused = outside_links(site.root, site.problems)
     if VOCABULARY_FILE not in site.refused:
         site.tags, site.practices = load_vocabulary(site.root, site.problems)

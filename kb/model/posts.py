@@ -10,11 +10,13 @@ are here too.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kb import reviews
 from kb.model.authors import Author, profile_files
 from kb.model.files import files_below
 from kb.model.frontmatter import FrontMatter, ParsedFrontMatter, read_front_matter
@@ -55,6 +57,9 @@ class Post:
     series: str | None = None
     part: int | None = None
     summary: str | None = None
+    #: Reviews, oldest first, and how often the post is due for one.
+    reviews: tuple[reviews.Review, ...] = ()
+    review_every: reviews.Interval | None = None
     #: Line of each front-matter key, for problems found after loading
     #: (two posts claiming one part, a gap in a series).
     lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
@@ -224,6 +229,29 @@ def _series_and_part(fm: FrontMatter, known: dict[str, Any], problems: list[Prob
     return (series, part) if series and part else (None, None)
 
 
+def _post_reviews(
+    fm: FrontMatter, site: Site, practice: str | None, date: dt.datetime | None, today: dt.date
+) -> tuple[tuple[reviews.Review, ...], reviews.Interval]:
+    """The post's reviews and review interval (its own, else its practice's, else the site's)."""
+    problems = site.problems
+    found: tuple[reviews.Review, ...] = ()
+    if fm.values.get("reviewed") is not None:
+        published = date.date() if date else None
+        suggest = functools.partial(did_you_mean, choices=site.authors)
+        found, findings = reviews.parse_reviews(fm.values["reviewed"], site.authors, suggest, published, today)
+        problems += [Problem(fm.path, fm.line("reviewed"), f.message, f.fix, "review") for f in findings]
+    term = site.practices.get(practice) if practice else None
+    every = (term.review_every if term else None) or site.review_every
+    if fm.values.get("review_every") is not None:
+        own = reviews.parse_interval(fm.values["review_every"])
+        if own is None:
+            bad = fm.values["review_every"]
+            message = f"review_every {bad!r} is not an interval"
+            problems.append(Problem(fm.path, fm.line("review_every"), message, reviews.INTERVAL_FIX, "review"))
+        every = own or every
+    return found, every
+
+
 def _status(draft: bool, date: dt.datetime | None, now: dt.datetime) -> str:
     if draft:
         return "draft"
@@ -294,6 +322,8 @@ def load_post(
     date, updated = _dates(fm, tz, problems)
     series, part = _series_and_part(fm, site.series, problems)
     summary = fm.values.get("summary")
+    practice = next(iter(_post_terms(fm, "practice", practices, problems, single=True)), None)
+    post_reviews, review_every = _post_reviews(fm, site, practice, date, now.date())
     return Post(
         docname=path.relative_to(root).with_suffix("").as_posix(),
         path=fm.path,
@@ -301,12 +331,14 @@ def load_post(
         date=date,
         authors=tuple(_post_authors(fm, site.authors, problems, root) if fm.values.get("author") is not None else ()),
         tags=tuple(_post_terms(fm, "tags", tags, problems)),
-        practice=next(iter(_post_terms(fm, "practice", practices, problems, single=True)), None),
+        practice=practice,
         status=_status(_draft(fm, problems), date, now) if sound else "invalid",
         updated=updated,
         series=series,
         part=part,
         summary=str(summary).strip() if summary else None,
+        reviews=post_reviews,
+        review_every=review_every,
         lines=dict(fm.lines),
     )
 

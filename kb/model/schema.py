@@ -36,6 +36,8 @@ POST_KEYS: dict[str, tuple[bool, str]] = {
     "part": (False, "part number in the series, 1, 2, 3... (needs series)"),
     "summary": (False, "one or two sentences for listings (default: first paragraph)"),
     "draft": (False, "true keeps the post out of the published site"),
+    "reviewed": (False, "who reviewed the post and when: {by: BD, on: 2024-03-01}, or a list of them"),
+    "review_every": (False, "how often the post is due for review: 12 months (default: its practice's, or the site's)"),
 }
 #: ABlog front matter the site refuses, and why (ABlog never sees a post's front matter).
 UNSUPPORTED_POST_KEYS = {
@@ -79,6 +81,8 @@ KEY_TYPES: dict[str, str] = {
     "links": "mapping of label to URL",
     "status": "ongoing or complete",
     "parts": "whole number from 1",
+    "reviewed": "review, or list of reviews",
+    "review_every": "interval",
     "description": "text",
     "aliases": "list of text",
 }
@@ -99,6 +103,8 @@ EXAMPLES: dict[str, str] = {
     "photo": "photo: mr.jpg",
     "links": "links: then one line per link, indented: LinkedIn: https://...",
     "status": "status: ongoing",
+    "reviewed": "reviewed: {by: BD, on: 2024-03-01}",
+    "review_every": "review_every: 12 months",
     "description": 'description: "One sentence."',
     "aliases": "aliases: [audit, audits]",
 }
@@ -126,7 +132,7 @@ class Field:
     """How one front-matter key is checked: its YAML shape, its length, and
     whether it is plain text (no Markdown or HTML: it is shown as written)."""
 
-    shape: str  # text | date | whole | boolean | text-or-list | mapping
+    shape: str  # text | date | whole | boolean | text-or-list | mapping | records
     limit: int = SHORT_TEXT
     #: Refuse markup (titles, see :data:`MARKUP`).  Every other text is shown
     #: as written, escaped, on every page, feed and search entry.
@@ -152,6 +158,8 @@ FIELDS: dict[str, Field] = {
     "links": Field("mapping", 2000),
     "status": Field("text", 40),
     "parts": Field("whole"),
+    "reviewed": Field("records", 100),
+    "review_every": Field("text", 40),
     "description": Field("text", 1000),
     "aliases": Field("text-or-list", 100),
 }
@@ -343,6 +351,8 @@ def shape_problem(key: str, value: Any, field: Field) -> tuple[str, str, str] | 
     if many:
         texts = [t for pair in value.items() for t in pair] if isinstance(value, dict) else value
         return next((found for t in texts if t is not None and (found := text_problem(key, t, field))), None)
+    if field.shape == "records" and isinstance(value, dict | list):
+        return _records_problem(key, value, field)
     if field.shape == "date" and (is_text(value) or isinstance(value, dt.date)):
         return text_problem(key, value, field) if isinstance(value, str) else None  # parse_date tells a bad date
     if field.shape in ("whole", "boolean") and not isinstance(value, list | dict):
@@ -352,6 +362,19 @@ def shape_problem(key: str, value: Any, field: Field) -> tuple[str, str, str] | 
         f"write it as {EXAMPLES.get(key, key + ': ...')}",
         "content",
     )
+
+
+def _records_problem(key: str, value: dict | list, field: Field) -> tuple[str, str, str] | None:
+    """Records (``reviewed:``) are bounded here; their own parser checks what they say."""
+    records = value if isinstance(value, list) else [value]
+    if len(records) > MAX_ITEMS:
+        return f"{key} has {len(records)} entries, over the limit of {MAX_ITEMS}", "keep the latest ones", "content"
+    for record in records:
+        texts = [t for pair in record.items() for t in pair] if isinstance(record, dict) else [record]
+        found = next((p for t in texts if isinstance(t, str) and (p := text_problem(key, t, field))), None)
+        if found:
+            return found
+    return None
 
 
 def describe(value: Any) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from kb import reviews
 from kb.model.frontmatter import read_text, read_yaml_file
 from kb.model.schema import (
     FIELDS,
@@ -31,6 +32,8 @@ from kb.model.schema import (
 #: A tag's or practice's name: short text (it names a page), shown as written.
 TERM_NAME = Field("text", 100)
 ENTRY_KEYS = ("description", "aliases")
+#: A practice may also say how often its posts are due for review.
+PRACTICE_KEYS = (*ENTRY_KEYS, "review_every")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class Term:
     slug: str
     description: str
     aliases: tuple[str, ...] = ()
+    #: How often posts of this practice are due for review (practices only).
+    review_every: reviews.Interval | None = None
 
 
 class Lookup:
@@ -70,9 +75,12 @@ def _entry_problems(section: str, name: str, spec: dict[str, Any]) -> dict[str, 
     found: dict[str, tuple[str, str, str]] = {}
     if problem := text_problem(f"{section} entry", name, TERM_NAME):
         found["name"] = problem
-    for key in ENTRY_KEYS:
+    for key in PRACTICE_KEYS if section == "practices" else ENTRY_KEYS:
         if spec.get(key) is not None and (problem := shape_problem(key, spec[key], FIELDS[key])):
             found[key] = problem
+    every = spec.get("review_every")
+    if every is not None and "review_every" not in found and reviews.parse_interval(every) is None:
+        found["review_every"] = (f"review_every {every!r} is not an interval", reviews.INTERVAL_FIX, "review")
     return found
 
 
@@ -103,8 +111,9 @@ class _Terms:
         if not isinstance(spec, dict):
             self.report(line, f"{self.section} entry {name!r} must be a mapping", "give description:")
             return
-        for key in sorted({str(k) for k in spec} - set(ENTRY_KEYS)):
-            self.report(line, f"unknown key {key!r} in {name!r}", did_you_mean(key, ENTRY_KEYS))
+        allowed = PRACTICE_KEYS if self.section == "practices" else ENTRY_KEYS
+        for key in sorted({str(k) for k in spec} - set(allowed)):
+            self.report(line, f"unknown key {key!r} in {name!r}", did_you_mean(key, allowed))
         found = _entry_problems(self.section, name, spec)
         for message, fix, kind in found.values():
             self.problems.append(Problem(VOCABULARY_FILE, line, message, fix, kind))
@@ -131,7 +140,8 @@ class _Terms:
         else:
             self._claim_spellings(line, name, aliases)
             self.slugs[slug] = name
-            self.terms[name] = Term(name, slug, description, tuple(aliases))
+            every = reviews.parse_interval(spec["review_every"]) if "review_every" in spec else None
+            self.terms[name] = Term(name, slug, description, tuple(aliases), every)
 
     def _claim_spellings(self, line: int, name: str, aliases: list[str]) -> None:
         for spelling in [name, *aliases]:
