@@ -137,6 +137,8 @@ def check(root: Path, *, drafts: bool = False, out: TextIO | None = None) -> int
     site = model.load(root, include_held=drafts, timezone=site_timezone(root))
     for problem in site.problems:
         print(problem, file=out)
+    for warning in site.warnings:
+        print(warning.as_warning(), file=out)
     print(summary(site, time.perf_counter() - start), file=out)
     return 1 if site.problems else 0
 

@@ -39,10 +39,13 @@ def site_of(env: BuildEnvironment) -> model.Site:
     return env.kb_site  # type: ignore[attr-defined]
 
 
-def report(problem: model.Problem, srcdir: str) -> None:
-    """Log *problem* as a located, typed warning (``-W`` turns it into a failure)."""
-    logger.warning(
-        "%s%s",
+def report(problem: model.Problem, srcdir: str, *, error: bool = True) -> None:
+    """Log *problem* as a located, typed warning (``-W`` turns it into a failure);
+    one that is not an *error* is logged as located information, which never fails."""
+    log = logger.warning if error else logger.info
+    log(
+        "%s%s%s",
+        "" if error else "warning: ",
         problem.message,
         f" ({problem.fix})" if problem.fix else "",
         location=f"{Path(srcdir) / problem.path}:{problem.line}",
@@ -66,7 +69,9 @@ def derive_settings(config: Config, site: model.Site) -> None:
         for post in site.posts.values()
         if post.status == "invalid" or (not post.published and not config.kb_include_drafts)
     ]
-    config.exclude_patterns = [*config.exclude_patterns, *left_out]
+    # Links that lead outside the repository: a folder is left out with all it holds.
+    refused = [pattern for path in sorted(site.refused) for pattern in (path, f"{path}/**")]
+    config.exclude_patterns = [*config.exclude_patterns, *left_out, *refused, *sorted(site.unreadable)]
 
 
 def on_config_inited(app: Sphinx, config: Config) -> None:
@@ -83,6 +88,8 @@ def on_config_inited(app: Sphinx, config: Config) -> None:
     )
     for problem in site.problems:
         report(problem, str(app.srcdir))
+    for warning in site.warnings:
+        report(warning, str(app.srcdir), error=False)
     derive_settings(config, site)
     app.kb_pending_site = site  # type: ignore[attr-defined]
 

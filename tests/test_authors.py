@@ -201,7 +201,11 @@ def load(tmp_path: Path, files: dict[str, str]) -> list[str]:
         ("author: []", "posts/p.md:4: the post has no author: the list is empty. Fix: author: MR, or [MR, CM]"),
         ("author: [MR, null]", "posts/p.md:4: empty author in the list. Fix: remove it or write an author key"),
         ("author: 'MR,'", "posts/p.md:4: empty author in the list. Fix: remove it or write an author key"),
-        ("author: {MR: 1}", "posts/p.md:4: author must be a key or a list of keys, not {'MR': 1}. Fix: author: MR"),
+        (
+            "author: {MR: 1}",
+            "posts/p.md:4: author must be author key, or list of keys, not a mapping. "
+            "Fix: write it as author: MR, or [MR, CM]",
+        ),
         ("", "posts/p.md:1: missing 'author'. Fix: add 'author: ...'"),
     ],
     ids=[

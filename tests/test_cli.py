@@ -81,7 +81,7 @@ def test_check_passes_the_real_site(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_check_prints_every_problem_sorted_as_file_line_message(root: Path, capsys) -> None:
-    write(root, "b.md", post_text(author="ZZ"))
+    write(root, "b.md", post_text(author="ZZ", title="Another Post"))
     write(root, "a.md", post_text(tags="[GMPP]", date="May 2023"))
     code, lines = check(root, capsys)
     assert code == 1
@@ -157,12 +157,13 @@ def test_check_stays_fast_at_a_thousand_posts(root: Path, capsys: pytest.Capture
         ),
         (
             post_text(title="Myth 3: Validation"),
-            "posts/p.md:2: malformed YAML, column 14: mapping values are not allowed here. "
-            'Fix: a value holding ": " needs quotes: title: "Myth 3: Validation"',
+            "posts/p.md:2: malformed YAML: a value holds ': ', which YAML reads as the start of another key. "
+            'Fix: put the value in quotes: title: "Myth 3: Validation"',
         ),
         (
             post_text(tags="[GMP"),
-            "posts/p.md:6: malformed YAML, column 9: expected ',' or ']', but got ':'. Fix: fix the YAML syntax",
+            "posts/p.md:5: malformed YAML: the '[' opened here is not closed before the next value. "
+            "Fix: end the list with ']' on the same line: tags: [GMP, Training]; put text holding , or : in quotes",
         ),
         (
             "\n" + post_text(),

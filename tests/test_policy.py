@@ -105,7 +105,7 @@ VIOLATIONS = {
     "title with html": ("posts/title-html.md:2", "the title '<img src=x onerror=alert(1)>' contains HTML"),
     "too many tags": ("posts/too-many-tags.md:5", "9 tags, over the limit of 8"),
     "too big": ("posts/too-big.md:1", f"over the limit of {model.MAX_POST_BYTES // 1000} KB"),
-    "unparsable": ("posts/unparsable.md:4", "malformed YAML"),
+    "unparsable": ("posts/unparsable.md:2", 'malformed YAML: the quote " opened here is never closed'),
     "no title": ("posts/no-title.md:1", "missing 'title'"),
     "empty": ("posts/empty.md:1", "file is empty"),
     "rst file": ("posts/notes.rst:1", "'notes.rst' is not a post: only .md files in posts/ are published"),

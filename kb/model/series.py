@@ -1,0 +1,173 @@
+"""Series: one page per series in ``series/``, and the checks only a whole series shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kb.model.authors import profile_files
+from kb.model.frontmatter import FrontMatter, read_front_matter
+from kb.model.schema import (
+    SERIES_DIR,
+    SERIES_KEYS,
+    SERIES_STATUSES,
+    Problem,
+    check_keys,
+    check_values,
+    did_you_mean,
+    fold,
+)
+
+if TYPE_CHECKING:
+    from kb.model.posts import Post
+
+
+@dataclass(frozen=True)
+class Series:
+    key: str
+    title: str
+    summary: str
+    status: str
+    path: str
+    parts: int | None = None
+    #: Line of each front-matter key, for problems found after loading.
+    lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def docname(self) -> str:
+        return f"{SERIES_DIR}/{self.key}"
+
+    def line(self, key: str) -> int:
+        return self.lines.get(key, 1)
+
+
+def _status_and_parts(fm: FrontMatter, problems: list[Problem]) -> tuple[str, int | None] | None:
+    """The series' status and planned parts; None (reported) if the status is wrong."""
+    status = str(fm.values["status"]).strip()
+    if status not in SERIES_STATUSES:
+        problems.append(
+            Problem(
+                fm.path,
+                fm.line("status"),
+                f"status {status!r} is not ongoing or complete",
+                did_you_mean(status, SERIES_STATUSES),
+            )
+        )
+        return None
+    parts = fm.values.get("parts")
+    if parts is not None and (isinstance(parts, bool) or not isinstance(parts, int) or parts < 1):
+        problems.append(Problem(fm.path, fm.line("parts"), f"parts {parts!r} is not a positive whole number", ""))
+        parts = None
+    if status == "complete" and parts is None:
+        problems.append(
+            Problem(fm.path, fm.line("status"), "a complete series must say how many parts it has", "add parts: N")
+        )
+    return status, parts
+
+
+def load_series(
+    root: Path, problems: list[Problem], refused: set[str] | None = None, unreadable: set[str] | None = None
+) -> dict[str, Series]:
+    """Every sound series page in ``series/``, by key; a problem for each one that is not.
+
+    Pages whose front matter cannot be read are added to *unreadable*: the build leaves them out.
+    """
+    series: dict[str, Series] = {}
+    pages: dict[str, str] = {}
+    for path in profile_files(root, SERIES_DIR, refused):
+        fm = read_front_matter(root, path, problems)
+        if fm is None and unreadable is not None:
+            unreadable.add(path.relative_to(root).as_posix())
+        if fm is None or not check_keys(fm, SERIES_KEYS, problems):
+            continue
+        other = pages.setdefault(fold(path.stem), fm.path)
+        if other != fm.path:
+            problems.append(
+                Problem(fm.path, 1, f"series key {path.stem!r} clashes with {other}", "rename one file", "policy")
+            )
+            continue
+        check_values(fm, SERIES_KEYS, problems)  # drops each bad value, reported
+        found = _status_and_parts(fm, problems) if {"title", "summary", "status"} <= fm.values.keys() else None
+        if found is None:
+            continue
+        status, parts = found
+        title, summary = str(fm.values["title"]).strip(), str(fm.values["summary"]).strip()
+        series[path.stem] = Series(path.stem, title, summary, status, fm.path, parts, lines=dict(fm.lines))
+    return series
+
+
+def _check_parts(key: str, members: list[Post], problems: list[Problem]) -> dict[int, Post]:
+    """Each part claimed once: the members by part number."""
+    by_part: dict[int, Post] = {}
+    for post in sorted(members, key=lambda p: p.path):
+        number = post.part or 0
+        if number not in by_part:
+            by_part[number] = post
+            continue
+        problems.append(
+            Problem(
+                post.path,
+                post.line("part"),
+                f"part {number} of series {key!r} is also claimed by {by_part[number].path}",
+                "give each part its own number",
+                kind="series",
+            )
+        )
+    return by_part
+
+
+def _check_gaps(key: str, by_part: dict[int, Post], problems: list[Problem]) -> None:
+    missing = [n for n in range(1, max(by_part)) if n not in by_part]
+    if not missing:
+        return
+    after = min(n for n in by_part if n > missing[0])
+    gap = " and ".join(", ".join(map(str, missing)).rsplit(", ", 1))
+    many = len(missing) > 1
+    problems.append(
+        Problem(
+            by_part[after].path,
+            by_part[after].line("part"),
+            f"series {key!r} jumps to part {after}: part{'s' if many else ''} {gap} {'are' if many else 'is'} missing",
+            f"renumber the parts 1, 2, 3... or publish part {missing[0]}",
+            kind="series",
+        )
+    )
+
+
+def _check_complete(key: str, series: Series, by_part: dict[int, Post], problems: list[Problem]) -> None:
+    """A complete series has its last part, and none beyond it."""
+    if series.status != "complete" or not series.parts:
+        return
+    if series.parts not in by_part:
+        problems.append(
+            Problem(
+                series.path,
+                series.line("parts"),
+                f"complete series {key!r} has no published part {series.parts} (its last part)",
+                "publish the last part, or set 'status: ongoing'",
+                kind="series",
+            )
+        )
+    for number in sorted(n for n in by_part if n > series.parts):
+        problems.append(
+            Problem(
+                by_part[number].path,
+                by_part[number].line("part"),
+                f"part {number} is beyond the {series.parts} parts of complete series {key!r}",
+                f"set 'parts: {max(by_part)}' in {series.path}, or renumber this post",
+                kind="series",
+            )
+        )
+
+
+def check_series(
+    series: dict[str, Series], posts: dict[str, Post], problems: list[Problem], include_held: bool
+) -> None:
+    """Problems only the whole series shows: a part claimed twice, a gap, a missing last part."""
+    for key, one in series.items():
+        members = [p for p in posts.values() if p.series == key and (p.published or include_held)]
+        by_part = _check_parts(key, members, problems)
+        if by_part:
+            _check_gaps(key, by_part, problems)
+            _check_complete(key, one, by_part, problems)
