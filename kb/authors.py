@@ -31,10 +31,10 @@ from sphinx.util.osutil import relative_uri
 from sphinx_design.shared import create_component
 
 from kb import __version__, model
-from kb.content import site_of
-from kb.domain import TAG_PAGES
+from kb.content import domain_of, site_of
 from kb.feeds import feed_link
-from kb.listings import domain_of, link, practice_link, render_list, select
+from kb.listings import select
+from kb.render import link, practice_link, render_list, tag_page
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -229,7 +229,7 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
         for index, (tag, count) in enumerate(tags):
             if index:
                 para += nodes.Text(", ")
-            para += link(builder, docname, f"{TAG_PAGES}/{site.tags[tag].slug}", tag, ["kb-tag"])
+            para += link(builder, docname, tag_page(site, tag), tag, ["kb-tag"])
             para += nodes.Text(f" ({count})")
         section += para
     if builder.format == "html":

@@ -10,7 +10,7 @@ reading is safe.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from docutils import nodes
 from sphinx.domains import Domain, ObjType
@@ -20,9 +20,11 @@ from sphinx.util.nodes import make_refnode
 
 from kb import __version__, model
 from kb.content import post_of, site_of
+from kb.render import PRACTICE_PAGES, TAG_PAGES
+from kb.series import parts_of
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Set
+    from collections.abc import Callable, Iterator, Set
 
     from docutils.nodes import Element
     from sphinx.addnodes import pending_xref
@@ -32,8 +34,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Where ABlog writes the pages of tags and of categories (our practices).
-TAG_PAGES, PRACTICE_PAGES = "blog/tag", "blog/category"
+T = TypeVar("T")
 
 
 class KBXRefRole(XRefRole):
@@ -45,8 +46,9 @@ class KBXRefRole(XRefRole):
         return super().run()
 
 
-def target_of(site: model.Site, typ: str, target: str) -> tuple[str, str, str] | str:
+def target_of(env: BuildEnvironment, typ: str, target: str) -> tuple[str, str, str] | str:
     """``(docname, anchor, title)`` for a reference, or the reason it does not resolve."""
+    site = site_of(env)
     if typ == "author":
         author = site.authors.get(target)
         if author:
@@ -61,10 +63,11 @@ def target_of(site: model.Site, typ: str, target: str) -> tuple[str, str, str] |
         key, _, number = target.rpartition("/")
         if key not in site.series:
             return f"unknown series {key!r} in {target!r}: {model.did_you_mean(key, site.series)}"
-        for post in site.parts(key):
+        parts = parts_of(env, key)
+        for post in parts:
             if str(post.part) == number.strip():
                 return post.docname, "", post.title
-        known = ", ".join(str(p.part) for p in site.parts(key)) or "none"
+        known = ", ".join(str(p.part) for p in parts) or "none"
         return f"series {key!r} has no published part {number!r} (parts: {known}); write {{part}}`{key}/N`"
     terms, pages = (site.tags, TAG_PAGES) if typ == "tag" else (site.practices, PRACTICE_PAGES)
     canonical = model.Lookup(terms)(target)
@@ -91,6 +94,19 @@ class KBDomain(Domain):
     roles: ClassVar[dict[str, XRefRole]] = {name: KBXRefRole() for name in object_types}
     initial_data: ClassVar[dict[str, Any]] = {"posts": {}, "listings": {}}
     data_version = 2
+
+    def __init__(self, env: BuildEnvironment) -> None:
+        super().__init__(env)
+        # Sphinx keeps a domain's ``data``, not the domain: this is gone after the build.
+        self._per_build: dict[str, tuple[model.Site, Any]] = {}
+
+    def per_build(self, name: str, make: Callable[[model.Site], T]) -> T:
+        """``make(site)``, worked out once per build (per content model) and never kept."""
+        site = site_of(self.env)
+        known = self._per_build.get(name)
+        if known is None or known[0] is not site:
+            known = self._per_build[name] = (site, make(site))
+        return known[1]
 
     @property
     def posts(self) -> dict[str, dict[str, Any]]:
@@ -159,7 +175,7 @@ class KBDomain(Domain):
                 name, (docname, anchor) = terms[target.lower()]
                 return docname, anchor, name
             return f"unknown term {target!r}: {model.did_you_mean(target, [name for name, _ in terms.values()])}"
-        return target_of(site_of(self.env), typ, target)
+        return target_of(self.env, typ, target)
 
     def published_posts(self) -> list[model.Post]:
         """The posts of this build (drafts too in a preview)."""
@@ -186,8 +202,10 @@ class KBDomain(Domain):
             yield series.key, series.title, "series", series.docname, "", 1
         for post in self.published_posts():
             yield model.post_label(post.docname), post.title, "post", post.docname, "", 1
-            if post.series and post.part:
-                yield f"{post.series}/{post.part}", post.title, "part", post.docname, "", 1
+        for key in site.series:
+            for post in parts_of(self.env, key):
+                if post.part:
+                    yield f"{key}/{post.part}", post.title, "part", post.docname, "", 1
         for kind, terms, pages in (("tag", site.tags, TAG_PAGES), ("practice", site.practices, PRACTICE_PAGES)):
             for term in terms.values():
                 yield term.name, term.name, kind, f"{pages}/{term.slug}", "", 1

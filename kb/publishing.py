@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from kb import __version__
 from kb.content import post_of
-from kb.listings import excerpt_of
+from kb.render import excerpt_of
 
 if TYPE_CHECKING:
     from docutils import nodes

@@ -29,8 +29,8 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
 
 from kb import __version__, model
-from kb.content import post_of, site_of
-from kb.listings import DATE_FORMAT, author_links, domain_of, link, post_item
+from kb.content import domain_of, post_of, site_of
+from kb.render import DATE_FORMAT, author_links, link, post_item
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -58,24 +58,33 @@ def series_of(docname: str, site: model.Site) -> model.Series | None:
     return site.series.get(key) if folder == model.SERIES_DIR else None
 
 
-def parts_of(env: BuildEnvironment, key: str) -> list[model.Post]:
-    """The parts of series *key* that take part in this build, in order.
+def parts_by_series(site: model.Site, *, previews: bool) -> dict[str, list[model.Post]]:
+    """Every series' parts in order: the posts that name it and have a page.
 
-    Previews (``make html-drafts``) include draft and scheduled parts, so that
-    their banners and navigation count them too.
+    The one rule of what a series holds.  In a published build that is its
+    published parts; in previews (``make html-drafts``, *previews*) its draft
+    and scheduled parts too, so that banners, navigation and the series page
+    count them.  A post whose front matter is invalid is never a part.
     """
-    site = site_of(env)
-    # Worked out once per build (pages of parts ask for their series again and again).
-    known = env.__dict__.get("kb_series_parts")
-    if known is None or known[0] is not site:
-        by_series: dict[str, list[model.Post]] = {}
-        for post in site.posts.values():
-            if post.series and post_of(env, post.docname) is not None:
-                by_series.setdefault(post.series, []).append(post)
-        for parts in by_series.values():
-            parts.sort(key=lambda p: p.part or 0)
-        known = env.kb_series_parts = (site, by_series)  # type: ignore[attr-defined]
-    return list(known[1].get(key, ()))
+    found: dict[str, list[model.Post]] = {}
+    for post in site.posts.values():
+        if post.series and (post.published or (previews and post.status != "invalid")):
+            found.setdefault(post.series, []).append(post)
+    for parts in found.values():
+        parts.sort(key=lambda p: (p.part or 0, p.path))
+    return found
+
+
+def parts(site: model.Site, key: str, *, previews: bool) -> list[model.Post]:
+    """The parts of series *key*, by :func:`parts_by_series`."""
+    return parts_by_series(site, previews=previews).get(key, [])
+
+
+def parts_of(env: BuildEnvironment, key: str) -> list[model.Post]:
+    """The parts of series *key* in this build (a preview or not), worked out once per build."""
+    previews = env.config.kb_include_drafts
+    every = domain_of(env).per_build("series parts", lambda site: parts_by_series(site, previews=previews))
+    return list(every.get(key, ()))
 
 
 def total_parts(series: model.Series, parts: list[model.Post]) -> int:
