@@ -1,11 +1,55 @@
-"""The ``kb`` domain: links to authors, series, parts, tags and practices.
+"""The ``kb`` domain: links to authors, series, parts, tags and practices, and
+the one list of what the knowledge base keeps between builds.
 
 ``{author}`MR```, ``{series}`quality-myths```, ``{part}`quality-myths/2```,
 ``{tag}`GMP``` and ``{practice}`Quality Systems``` resolve here, so a wrong key
-fails a strict build with a did-you-mean instead of producing a dead link.  The
-domain also keeps what reading a post teaches (its excerpt and length), which
-the listings need; that data is per document, purged and merged, so parallel
-reading is safe.
+fails a strict build with a did-you-mean instead of producing a dead link.
+
+What is kept between builds, and why
+------------------------------------
+An incremental build reads only the documents that changed, so whatever a page
+shows of *other* documents has to be kept from the build that read them, and
+whatever decides which unchanged pages to rewrite has to remember what they
+showed.  Everything kept is listed here (``tests/test_domain.py`` holds the
+code to this list).
+
+In the domain's data (per document: purged with it, merged from parallel readers):
+
+* ``posts``: each post's excerpt and number of words, which every listing
+  shows (:mod:`kb.listings`, :mod:`kb.render`).
+* ``listings``: the pages that list posts, and which posts (see
+  :attr:`KBDomain.listings`), so a changed post rewrites them.
+
+In the environment (whole-site records, compared with this build's):
+
+* ``env.kb_listed``: what pages show of each published post, a
+  :class:`kb.listings.Listed` (a changed post rewrites the pages that show it).
+* ``env.kb_related``: the related-posts rule's input and answer, a
+  :class:`kb.related.Related` (a post whose answer changed is rewritten).
+* ``env.kb_author_signatures``: what pages show of each author
+  (:mod:`kb.authors`: a changed profile rewrites the pages that show the author).
+* ``env.kb_vocabulary``: every tag and practice (:mod:`kb.tags`: a new
+  description rewrites the tag index).
+* ``env.kb_labels``: each document's labels (:mod:`kb.policy`, purged per
+  document), for the check that no two documents claim one label.
+* ``env.kb_site``: the content model, replaced at the start of every build
+  (:mod:`kb.content`); kept only because Sphinx keeps the environment whole.
+
+Beside the environment (files in the doctree folder, or the output):
+
+* ``kb-front-matter.pickle``: parsed front matter by file (:mod:`kb.content`),
+  so an unchanged post is not parsed again.
+* ``kb-links.json``: which posts each written page links to (:mod:`kb.listings`),
+  so a post that only looks different rewrites only the pages that link to it.
+* ``kb-feeds.json``: what each feed was written from (:mod:`kb.feeds`), so an
+  unchanged feed is not written again.
+* ``kb-archive-pages.json`` and ``kb-templates``: ABlog's archive pages as last
+  written and compiled templates (:mod:`kb.upstream`).
+* ``pagefind/kb-indexed.json``: the posts the search index holds (:mod:`kb.search`).
+
+Worked out once per build and never kept: :meth:`KBDomain.per_build` (a
+series' parts, the related posts of this build) and the html builder's caches
+of links and listed posts (:mod:`kb.render`).
 """
 
 from __future__ import annotations
