@@ -76,29 +76,13 @@ class PostListDirective(SphinxDirective):
         for key, known in (("author", site.authors), ("series", site.series)):
             value = self.options.get(key)
             if value is not None and value not in known:
-                logger.warning(
-                    "unknown %s %r: %s",
-                    key,
-                    value,
-                    model.did_you_mean(value, known),
-                    location=node,
-                    type="kb",
-                    subtype=key,
-                )
+                self.unknown(node, key, value, known)
         for key, terms in (("tag", site.tags), ("practice", site.practices)):
             value = self.options.get(key)
             if value is not None:
                 canonical = model.Lookup(terms)(value)
                 if canonical is None:
-                    logger.warning(
-                        "unknown %s %r: %s",
-                        key,
-                        value,
-                        model.did_you_mean(value, terms),
-                        location=node,
-                        type="kb",
-                        subtype=key,
-                    )
+                    self.unknown(node, key, value, terms)
                 self.options[key] = canonical or value
         node["filters"] = {k: self.options[k] for k in ("author", "series", "tag", "practice") if k in self.options}
         node["limit"] = self.options.get("limit")
@@ -108,6 +92,10 @@ class PostListDirective(SphinxDirective):
         scope = scopes[0] if scopes else "*"
         domain_of(self.env).lists(self.env.docname, scope)
         return [node]
+
+    def unknown(self, node: nodes.Element, key: str, value: str, known: dict[str, Any]) -> None:
+        message = model.did_you_mean(value, known)
+        logger.warning("unknown %s %r: %s", key, value, message, location=node, type="kb", subtype=key)
 
 
 def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
