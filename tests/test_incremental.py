@@ -4,7 +4,7 @@ A small generated site (the real configuration, extensions and vocabulary, 12
 posts) is built once; then, edit after edit, it is rebuilt incrementally into
 the same folder and, separately, from scratch.  Every page and feed must be the
 same in both, and no page of a removed post may be left behind.  This is the
-safety net of every ``env-get-updated`` rule (see ``kb/listings.py``) and of the
+safety net of every ``env-get-updated`` rule (``kb/listings.py``, ``kb/related.py``...) and of the
 caches in ``kb/upstream.py``.
 """
 
