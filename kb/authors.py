@@ -17,6 +17,7 @@ from __future__ import annotations
 import shutil
 import zlib
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from xml.sax.saxutils import escape, quoteattr
@@ -303,10 +304,33 @@ def on_doctree_resolved_grid(app: Sphinx, doctree: nodes.document, docname: str)
 # -- incremental builds -----------------------------------------------------------
 
 
-def author_signatures(site: model.Site) -> dict[str, tuple[Any, ...]]:
-    """What other pages show of each author (name, role, avatar...)."""
+@dataclass(frozen=True)
+class AuthorShown:
+    """What other pages show of an author: bylines, listings, cards, the profile.
+    Kept between builds (``env.kb_author_signatures``, by key); a record that
+    differs (or was kept in another shape) rewrites the pages that show the author."""
+
+    name: str
+    role: str
+    practice: str | None
+    expertise: tuple[str, ...]
+    photo: str | None
+    links: tuple[tuple[str, str], ...]
+    avatar: str
+
+
+def author_signatures(site: model.Site) -> dict[str, AuthorShown]:
+    """What other pages show of each author, by key."""
     return {
-        a.key: (a.name, a.role, a.practice, a.expertise, a.photo, a.links, avatar_file(a))
+        a.key: AuthorShown(
+            name=a.name,
+            role=a.role,
+            practice=a.practice,
+            expertise=a.expertise,
+            photo=a.photo,
+            links=a.links,
+            avatar=avatar_file(a),
+        )
         for a in site.authors.values()
     }
 
@@ -315,7 +339,7 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     """When a profile changes, rewrite the pages that show that author."""
     site = site_of(env)
     new = author_signatures(site)
-    old: dict[str, tuple[Any, ...]] = getattr(env, "kb_author_signatures", {})
+    old: dict[str, AuthorShown] = getattr(env, "kb_author_signatures", {})
     env.kb_author_signatures = new  # type: ignore[attr-defined]
     changed = {k for k in new.keys() | old.keys() if new.get(k) != old.get(k)}
     if not changed or not old:

@@ -26,8 +26,9 @@ In the environment (whole-site records, compared with this build's):
   :class:`kb.listings.Listed` (a changed post rewrites the pages that show it).
 * ``env.kb_related``: the related-posts rule's input and answer, a
   :class:`kb.related.Related` (a post whose answer changed is rewritten).
-* ``env.kb_author_signatures``: what pages show of each author
-  (:mod:`kb.authors`: a changed profile rewrites the pages that show the author).
+* ``env.kb_author_signatures``: what pages show of each author, a
+  :class:`kb.authors.AuthorShown` (a changed profile rewrites the pages that
+  show the author).
 * ``env.kb_vocabulary``: every tag and practice (:mod:`kb.tags`: a new
   description rewrites the tag index).
 * ``env.kb_labels``: each document's labels (:mod:`kb.policy`, purged per
