@@ -6,7 +6,9 @@ archive pages.  Each shows it with :func:`post_item` (linked title, meta line,
 excerpt, tags), built from docutils nodes out of the content model plus what
 reading the post found (excerpt, length), so every value is escaped by the
 writer and listing a post never renders it again.  ABlog's pages get the same
-item as HTML (:func:`listed_html`), for ``_templates/ablog/collection.html``.
+item as HTML (:func:`listed_html`), for ``_templates/ablog/collection.html``;
+their catalogs (every post by tag, practice or year) the brief form of it,
+:func:`post_line` (date and linked title), for ``catalog.html``.
 """
 
 from __future__ import annotations
@@ -173,17 +175,41 @@ def listed(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Po
     return listed_post("", listed_html(env, builder, fromdoc, post, excerpt=excerpt), format="html", post=post.docname)
 
 
-def listed_html(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, *, excerpt: bool) -> str:
-    """The HTML of *post*'s :func:`post_item` on page *fromdoc*, rendered once per folder."""
+def listed_html(
+    env: BuildEnvironment,
+    builder: Builder,
+    fromdoc: str,
+    post: model.Post,
+    *,
+    excerpt: bool = True,
+    brief: bool = False,
+) -> str:
+    """The HTML of *post* listed on page *fromdoc*: its :func:`post_item` (or,
+    *brief*, its :func:`post_line`), rendered once per folder."""
+
+    def draw() -> nodes.Element:
+        return post_line(builder, fromdoc, post) if brief else post_item(env, builder, fromdoc, post, excerpt=excerpt)
+
     if builder.name != "html":
-        return as_html(builder, post_item(env, builder, fromdoc, post, excerpt=excerpt))
+        return as_html(builder, draw())
     rendered: dict[tuple[Any, ...], str] = builder.__dict__.setdefault("kb_listed", {})
     # A link to the page itself is written differently ("#").
     itself = fromdoc if fromdoc in item_targets(site_of(env), post) else None
-    key = (posixpath.dirname(fromdoc), itself, post.docname, excerpt)
+    key = (posixpath.dirname(fromdoc), itself, post.docname, excerpt, brief)
     if key not in rendered:
-        rendered[key] = as_html(builder, post_item(env, builder, fromdoc, post, excerpt=excerpt))
+        rendered[key] = as_html(builder, draw())
     return rendered[key]
+
+
+def post_line(builder: Builder, fromdoc: str, post: model.Post) -> nodes.list_item:
+    """A post in an index of every post (ABlog's catalogs): its date and linked title."""
+    date = date_text(post)
+    # In a ``generated`` node (written without a tag of its own): a <p> would space the lines apart.
+    line = nodes.generated()
+    line += nodes.inline(date, date, classes=["kb-date"])
+    line += nodes.Text(" · ")
+    line += link(builder, fromdoc, post.docname, post.title)
+    return nodes.list_item("", line)
 
 
 def item_targets(site: model.Site, post: model.Post) -> set[str]:

@@ -30,7 +30,7 @@ from sphinx.util.osutil import relative_uri
 
 from kb import __version__, model
 from kb.content import domain_of, post_of, site_of
-from kb.render import PRACTICE_PAGES, TAG_PAGES, date_text, link, listed_html, relative
+from kb.render import PRACTICE_PAGES, TAG_PAGES, link, listed_html
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -149,15 +149,6 @@ def render_terms(env: BuildEnvironment, builder: Builder, fromdoc: str, kind: st
 # -- ABlog's collection and catalog pages -----------------------------------------
 
 
-def heading(builder: Builder, fromdoc: str, post: model.Post) -> dict[str, Any]:
-    """What a catalog shows of *post* (its title, link and date), as plain values."""
-    return {
-        "title": post.title,
-        "url": relative(builder, fromdoc, post.docname),
-        "date": date_text(post),
-    }
-
-
 def model_posts(env: BuildEnvironment, collection: Iterable[Any]) -> list[model.Post]:
     """The model's records of the posts ABlog put in *collection*, newest first."""
     found = [post_of(env, getattr(p, "docname", "")) for p in collection]
@@ -230,7 +221,7 @@ def catalog_page(app: Sphinx, pagename: str, catalog: Iterable[Any], header: str
                 "name": f"{header} {collection}".strip(),
                 "url": app.builder.get_relative_uri(pagename, collection.docname),
                 "count": posts_label(len(posts)),
-                "posts": [heading(app.builder, pagename, p) for p in posts],
+                "posts": [listed_html(app.env, app.builder, pagename, p, brief=True) for p in posts],
             }
         )
     return out

@@ -253,6 +253,10 @@ def test_archive_groups_posts_by_year_and_month(app: SphinxTestApp) -> None:
     assert len(listed(year)) == 6
     catalog = page(app, "blog/archive.html")
     assert [a.get_text() for a in catalog.select(".kb-catalog-group h2 a")] == ["Posted in 2024", "Posted in 2023"]
+    first = catalog.select_one(".kb-catalog-posts > li")
+    assert first.get_text() == '10 March 2024 · Salt & "Vinegar"'
+    assert first.select_one(".kb-date").get_text() == "10 March 2024"
+    assert first.select_one("a")["href"] == "../posts/p6.html"
 
 
 @pytest.mark.sphinx("html", testroot="tags")
