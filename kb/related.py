@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import marshal
+import inspect
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -76,8 +76,10 @@ def input_of(site: model.Site, subjects: Iterable[model.Post]) -> RelatedInput:
 
 
 def rule_fingerprint() -> str:
-    code, defaults = related_posts.__code__, related_posts.__defaults__
-    return hashlib.sha256(marshal.dumps(code) + repr(defaults).encode()).hexdigest()
+    """The rule's source and defaults, hashed (its source, not its bytecode, which
+    Python may write differently from one process to the next)."""
+    rule = inspect.getsource(related_posts) + repr(related_posts.__defaults__)
+    return hashlib.sha256(rule.encode("utf-8")).hexdigest()
 
 
 def related_posts(given: RelatedInput, limit: int = RELATED_LIMIT) -> dict[str, tuple[str, ...]]:
