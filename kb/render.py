@@ -109,8 +109,10 @@ def words_of(env: BuildEnvironment, post: model.Post) -> int:
     return domain_of(env).posts.get(post.docname, {}).get("words", 0)
 
 
-def meta_line(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post) -> nodes.paragraph:
-    """``8 May 2023 · Mark Roache · 3 min read · Series, Part 1``"""
+def meta_line(
+    env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, *, badge: bool = True
+) -> nodes.paragraph:
+    """``8 May 2023 · Mark Roache · 3 min read · Series, Part 1`` (the last without *badge*)."""
     site = site_of(env)
     para = nodes.paragraph(classes=["kb-post-meta"])
     date = date_text(post)
@@ -121,23 +123,27 @@ def meta_line(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model
     minutes = reading_minutes(words_of(env, post))
     para += nodes.Text(" · ")
     para += nodes.inline("", f"{minutes} min read", classes=["kb-reading-time"])
-    badge = series_badge(builder, fromdoc, site, post)
-    if badge is not None:
+    shown = series_badge(builder, fromdoc, site, post) if badge else None
+    if shown is not None:
         para += nodes.Text(" · ")
-        para += badge
+        para += shown
     return para
 
 
 def post_item(
-    env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, *, excerpt: bool = True
+    env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, *, excerpt: bool = True, badge: bool = True
 ) -> nodes.container:
-    """One post in a listing: linked title, meta line, excerpt and tags."""
+    """One post in a listing: linked title, meta line, excerpt and tags.
+
+    Without *excerpt*, the first paragraph is left out (related posts); without
+    *badge*, the series badge (on its own series' page, which numbers the parts).
+    """
     site = site_of(env)
     item = nodes.container(classes=["kb-post-item"])
     title = nodes.paragraph(classes=["kb-post-title"])
     title += link(builder, fromdoc, post.docname, post.title)
     item += title
-    item += meta_line(env, builder, fromdoc, post)
+    item += meta_line(env, builder, fromdoc, post, badge=badge)
     text = excerpt_of(env, post) if excerpt else ""
     if text:
         item += nodes.paragraph(text, text, classes=["kb-post-excerpt"])

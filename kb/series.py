@@ -220,23 +220,11 @@ def decorate_series_page(app: Sphinx, doctree: nodes.document, docname: str, ser
         return
     container = nodes.container(classes=["kb-post-list", "kb-series-part-list"])
     for post in parts:
-        item = post_item(env, builder, docname, post, excerpt=True)
-        drop_series_badge(item)
+        # On its own series' page a part's badge would only repeat the page; "Part N" says it.
+        item = post_item(env, builder, docname, post, badge=False)
         item.insert(0, nodes.paragraph("", f"Part {post.part}", classes=["kb-part-number"]))
         container += item
     section += container
-
-
-def drop_series_badge(item: nodes.Element) -> None:
-    """On its own series page a part's badge only repeats the page; "Part N" says it."""
-    for badge in list(item.findall(nodes.reference)):
-        if "kb-series-badge" in badge["classes"]:
-            parent = badge.parent
-            # By position: Text nodes compare equal by value, so remove() could take another " · ".
-            index = parent.index(badge)
-            del parent[index]
-            if index and isinstance(parent[index - 1], nodes.Text):
-                del parent[index - 1]
 
 
 # -- directives ---------------------------------------------------------------
