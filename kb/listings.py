@@ -1,7 +1,7 @@
 """Lists of posts, and keeping every page that shows a post up to date.
 
 ``{kb-posts}`` lists published posts, filtered by author, series, tag or
-practice, newest first, each drawn by :func:`kb.render.post_item`.  Reading a
+practice, newest first, each drawn by :func:`kb.render.listed`.  Reading a
 post records its excerpt and length in the ``kb`` domain, so listing a post
 never renders it again.
 

@@ -2,13 +2,14 @@
 
 A post is listed on many pages: ``{kb-posts}`` lists, author profiles, series
 pages, the related posts at the end of a post, and ABlog's tag, practice and
-archive pages.  Each shows it with :func:`post_item` (linked title, meta line,
-excerpt, tags), built from docutils nodes out of the content model plus what
-reading the post found (excerpt, length), so every value is escaped by the
-writer and listing a post never renders it again.  ABlog's pages get the same
-item as HTML (:func:`listed_html`), for ``_templates/ablog/collection.html``;
-their catalogs (every post by tag, practice or year) the brief form of it,
-:func:`post_line` (date and linked title), for ``catalog.html``.
+archive pages and catalogs.  Each shows it through one template,
+``_templates/kb/listed-post.html`` (:func:`listed_html`): linked title, meta
+line, excerpt and tags, or a catalog's brief line, from plain values out of
+the content model plus what reading the post found (excerpt, length), so
+every value is escaped by the template and listing a post never renders the
+post again.  Docutils pages hold it as a :class:`listed_post` node
+(:func:`listed`); ABlog's pages print it from ``collection.html`` and
+``catalog.html``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import math
 import posixpath
 from typing import TYPE_CHECKING, Any
 
-from docutils import nodes, utils
+from docutils import nodes
 
 from kb import __version__, model
 from kb.content import domain_of, site_of
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 #: Where ABlog writes the pages of tags and of categories (our practices).
 TAG_PAGES, PRACTICE_PAGES = "blog/tag", "blog/category"
 WORDS_PER_MINUTE = 230
+#: The one template of a listed post (in ``_templates/``).
+LISTED_TEMPLATE = "kb/listed-post.html"
 DATE_FORMAT = "%d %B %Y"
 
 
@@ -91,14 +94,6 @@ def practice_link(builder: Builder, fromdoc: str, site: model.Site, practice: st
     return link(builder, fromdoc, page, practice, ["kb-practice"])
 
 
-def series_badge(builder: Builder, fromdoc: str, site: model.Site, post: model.Post) -> nodes.Node | None:
-    if not post.series:
-        return None
-    series = site.series[post.series]
-    text = f"{series.title} · Part {post.part}"
-    return link(builder, fromdoc, series.docname, text, ["kb-series-badge"])
-
-
 def excerpt_of(env: BuildEnvironment, post: model.Post) -> str:
     if post.summary:
         return post.summary
@@ -107,51 +102,6 @@ def excerpt_of(env: BuildEnvironment, post: model.Post) -> str:
 
 def words_of(env: BuildEnvironment, post: model.Post) -> int:
     return domain_of(env).posts.get(post.docname, {}).get("words", 0)
-
-
-def meta_line(
-    env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, *, badge: bool = True
-) -> nodes.paragraph:
-    """``8 May 2023 · Mark Roache · 3 min read · Series, Part 1`` (the last without *badge*)."""
-    site = site_of(env)
-    para = nodes.paragraph(classes=["kb-post-meta"])
-    date = date_text(post)
-    para += nodes.inline(date, date, classes=["kb-date"])
-    if post.authors:
-        para += nodes.Text(" · ")
-        para += author_links(builder, fromdoc, site, post.authors)
-    minutes = reading_minutes(words_of(env, post))
-    para += nodes.Text(" · ")
-    para += nodes.inline("", f"{minutes} min read", classes=["kb-reading-time"])
-    shown = series_badge(builder, fromdoc, site, post) if badge else None
-    if shown is not None:
-        para += nodes.Text(" · ")
-        para += shown
-    return para
-
-
-def post_item(
-    env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, *, excerpt: bool = True, badge: bool = True
-) -> nodes.container:
-    """One post in a listing: linked title, meta line, excerpt and tags.
-
-    Without *excerpt*, the first paragraph is left out (related posts); without
-    *badge*, the series badge (on its own series' page, which numbers the parts).
-    """
-    site = site_of(env)
-    item = nodes.container(classes=["kb-post-item"])
-    title = nodes.paragraph(classes=["kb-post-title"])
-    title += link(builder, fromdoc, post.docname, post.title)
-    item += title
-    item += meta_line(env, builder, fromdoc, post, badge=badge)
-    text = excerpt_of(env, post) if excerpt else ""
-    if text:
-        item += nodes.paragraph(text, text, classes=["kb-post-excerpt"])
-    if post.tags:
-        tags = nodes.paragraph(classes=["kb-post-tags"])
-        tags += tag_links(builder, fromdoc, site, post.tags)
-        item += tags
-    return item
 
 
 def render_list(
@@ -166,19 +116,27 @@ def render_list(
 
 
 class listed_post(nodes.raw):  # noqa: N801 - docutils node naming
-    """A post in a list, as the HTML of its :func:`post_item`; ``post`` names it."""
+    """A post in a list, as the HTML of ``kb/listed-post.html``; ``post`` names it."""
 
 
-def listed(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, *, excerpt: bool) -> nodes.Node:
-    """:func:`post_item`, which the html builder renders once per folder.
+def listed(
+    env: BuildEnvironment,
+    builder: Builder,
+    fromdoc: str,
+    post: model.Post,
+    *,
+    excerpt: bool = True,
+    badge: bool = True,
+    numbered: bool = False,
+) -> nodes.Node:
+    """*post* in a list on page *fromdoc* (see :func:`listed_html`).
 
-    A post is listed on many pages (the related posts of every post sharing a
-    tag, its authors' and series' pages), and its item differs only by the
-    folder its links are relative to (see :func:`relative`).
+    The site is HTML; other formats get the linked title.
     """
-    if builder.name != "html":
-        return post_item(env, builder, fromdoc, post, excerpt=excerpt)
-    return listed_post("", listed_html(env, builder, fromdoc, post, excerpt=excerpt), format="html", post=post.docname)
+    if builder.format != "html":
+        return nodes.paragraph("", "", link(builder, fromdoc, post.docname, post.title), classes=["kb-post-title"])
+    html = listed_html(env, builder, fromdoc, post, excerpt=excerpt, badge=badge, numbered=numbered)
+    return listed_post("", html, format="html", post=post.docname)
 
 
 def listed_html(
@@ -188,55 +146,79 @@ def listed_html(
     post: model.Post,
     *,
     excerpt: bool = True,
+    badge: bool = True,
+    numbered: bool = False,
     brief: bool = False,
 ) -> str:
-    """The HTML of *post* listed on page *fromdoc*: its :func:`post_item` (or,
-    *brief*, its :func:`post_line`), rendered once per folder."""
+    """*post* listed on page *fromdoc*, by the template ``kb/listed-post.html``.
 
-    def draw() -> nodes.Element:
-        return post_line(builder, fromdoc, post) if brief else post_item(env, builder, fromdoc, post, excerpt=excerpt)
+    Without *excerpt* the first paragraph is left out (related posts); without
+    *badge*, the series badge (on the series' own page, where *numbered* puts
+    "Part N" first); *brief* is a catalog's line (date and linked title).
 
+    A post is listed on many pages (the related posts of every post sharing a
+    tag, its authors', series' and tags' pages) and differs only by the folder
+    its links are relative to (see :func:`relative`), so the html builder
+    renders it once per folder.
+    """
+    form = (excerpt, badge, numbered, brief)
     if builder.name != "html":
-        return as_html(builder, draw())
+        return render_item(env, builder, fromdoc, post, form)
     rendered: dict[tuple[Any, ...], str] = builder.__dict__.setdefault("kb_listed", {})
     # A link to the page itself is written differently ("#").
     itself = fromdoc if fromdoc in item_targets(site_of(env), post) else None
-    key = (posixpath.dirname(fromdoc), itself, post.docname, excerpt, brief)
+    key = (posixpath.dirname(fromdoc), itself, post.docname, form)
     if key not in rendered:
-        rendered[key] = as_html(builder, draw())
+        rendered[key] = render_item(env, builder, fromdoc, post, form)
     return rendered[key]
 
 
-def post_line(builder: Builder, fromdoc: str, post: model.Post) -> nodes.list_item:
-    """A post in an index of every post (ABlog's catalogs): its date and linked title."""
-    date = date_text(post)
-    # In a ``generated`` node (written without a tag of its own): a <p> would space the lines apart.
-    line = nodes.generated()
-    line += nodes.inline(date, date, classes=["kb-date"])
-    line += nodes.Text(" · ")
-    line += link(builder, fromdoc, post.docname, post.title)
-    return nodes.list_item("", line)
+def render_item(
+    env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, form: tuple[bool, bool, bool, bool]
+) -> str:
+    """The template ``kb/listed-post.html`` for *post* on *fromdoc*, in *form* (see :func:`listed_html`)."""
+    excerpt, badge, numbered, brief = form
+    values = item_values(env, builder, fromdoc, post, excerpt=excerpt, badge=badge)
+    values["part"] = post.part if numbered else None
+    return builder.templates.render(LISTED_TEMPLATE, {"p": values, "brief": brief})  # type: ignore[attr-defined]
+
+
+def item_values(
+    env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, *, excerpt: bool, badge: bool
+) -> dict[str, Any]:
+    """What a list shows of *post*, as plain values for the template to escape."""
+    site = site_of(env)
+
+    def uri(docname: str) -> str:
+        return relative(builder, fromdoc, docname) or "#"  # as the html writer writes a link to its own page
+
+    authors = []
+    for index, key in enumerate(post.authors):
+        before = "" if index == 0 else " and " if index == len(post.authors) - 1 else ", "
+        authors.append({"before": before, "name": site.authors[key].name, "url": uri(site.authors[key].docname)})
+    series = None
+    if badge and post.series:
+        found = site.series[post.series]
+        series = {"text": f"{found.title} · Part {post.part}", "url": uri(found.docname)}
+    return {
+        "title": post.title,
+        "url": uri(post.docname),
+        "date": date_text(post),
+        "authors": authors,
+        "minutes": reading_minutes(words_of(env, post)),
+        "series": series,
+        "excerpt": excerpt_of(env, post) if excerpt else "",
+        "tags": [{"name": tag, "url": uri(tag_page(site, tag))} for tag in post.tags],
+    }
 
 
 def item_targets(site: model.Site, post: model.Post) -> set[str]:
-    """The pages a post's :func:`post_item` links to."""
+    """The pages a listed post links to."""
     targets = {post.docname, *(site.authors[key].docname for key in post.authors if key in site.authors)}
     targets.update(tag_page(site, tag) for tag in post.tags if tag in site.tags)
     if post.series in site.series:
         targets.add(site.series[post.series].docname)
     return targets
-
-
-def as_html(builder: Builder, node: nodes.Element) -> str:
-    """*node* as the builder's translator writes it on a page (one translator
-    serves every item: an item leaves no state behind in it)."""
-    translator = builder.__dict__.get("kb_translator")
-    if translator is None:
-        document = utils.new_document("", builder.docsettings)  # type: ignore[attr-defined]
-        translator = builder.kb_translator = builder.create_translator(document, builder)  # type: ignore[attr-defined]
-    translator.body = []
-    node.walkabout(translator)
-    return "".join(translator.body)
 
 
 def visit_listed_post(self: Any, node: listed_post) -> None:

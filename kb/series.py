@@ -30,7 +30,7 @@ from sphinx.util.osutil import relative_uri
 
 from kb import __version__, model
 from kb.content import domain_of, post_of, site_of
-from kb.render import DATE_FORMAT, author_links, link, post_item
+from kb.render import DATE_FORMAT, author_links, link, listed
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -221,9 +221,7 @@ def decorate_series_page(app: Sphinx, doctree: nodes.document, docname: str, ser
     container = nodes.container(classes=["kb-post-list", "kb-series-part-list"])
     for post in parts:
         # On its own series' page a part's badge would only repeat the page; "Part N" says it.
-        item = post_item(env, builder, docname, post, badge=False)
-        item.insert(0, nodes.paragraph("", f"Part {post.part}", classes=["kb-part-number"]))
-        container += item
+        container += listed(env, builder, docname, post, badge=False, numbered=True)
     section += container
 
 

@@ -6,7 +6,7 @@ by :mod:`kb.model`; this module shows it to readers:
 * ABlog's tag, practice and archive pages are rendered by our
   ``_templates/ablog/collection.html`` and ``catalog.html`` from values
   prepared here (``html-page-context``): each listed post as the HTML of
-  :func:`kb.render.post_item`, the one renderer of a listed post, and every
+  :func:`kb.render.listed_html`, the one renderer of a listed post, and every
   other value as text for the template to escape.
 * ``{kb-tags}`` lists every tag with its description and count, as a cloud
   sized by count; ``{kb-practices}`` lists the practice areas.

@@ -424,7 +424,7 @@ def test_posts_listed_once_per_folder_look_as_if_rendered_on_each_page(
 ) -> None:
     """Every page is the same whether its listed posts are rendered there or kept
     from another page of its folder (a link to the page itself included)."""
-    from kb import render
+    from kb import render, tags
 
     from .test_incremental import differences, pages
 
@@ -440,11 +440,22 @@ def test_posts_listed_once_per_folder_look_as_if_rendered_on_each_page(
         # sphinxext-opengraph describes a page by its text nodes, and a kept item is HTML.
         return {name: re.sub(r'<meta [^>]*description" content="[^"]*" />', "", text) for name, text in found.items()}
 
-    def rendered_each_time(env: object, builder: object, fromdoc: str, post: model.Post, *, excerpt: bool) -> object:
-        return render.post_item(env, builder, fromdoc, post, excerpt=excerpt)  # type: ignore[arg-type]
+    def rendered_each_time(
+        env: object,
+        builder: object,
+        fromdoc: str,
+        post: model.Post,
+        *,
+        excerpt: bool = True,
+        badge: bool = True,
+        numbered: bool = False,
+        brief: bool = False,
+    ) -> str:
+        return render.render_item(env, builder, fromdoc, post, (excerpt, badge, numbered, brief))  # type: ignore[arg-type]
 
     kept = build(tmp_path / "kept")
-    monkeypatch.setattr(render, "listed", rendered_each_time)
+    monkeypatch.setattr(render, "listed_html", rendered_each_time)
+    monkeypatch.setattr(tags, "listed_html", rendered_each_time)
     each = build(tmp_path / "each")
     assert differences(without_description(kept), without_description(each)) == []
     assert kept["posts/post-00001.html"] == each["posts/post-00001.html"]  # posts carry their own description
