@@ -12,10 +12,14 @@ reader meets it:
 - ``{kb-series-index}`` lists every series (status, parts, authors, dates);
 - ``{kb-series-parts}`` embeds one series' list of parts in any page.
 
-Everything is built from docutils nodes when the page is written, from the
-content model, so a page shows the series as it is in this build.  Series
-pages and pages with either directive are registered as listings, so
-``kb.listings`` rewrites them when a part is added, renumbered or retitled.
+What a series holds is decided in one place, :func:`parts_by_series` (draft
+parts count only in previews), for every page above, the ``{part}`` role,
+``{kb-posts}`` and the feeds.  Everything is built when the page is written,
+from the content model (the parts on the series page by the one template of a
+listed post, :mod:`kb.render`), so a page shows the series as it is in this
+build.  Series pages and pages with either directive are registered as
+listings, so ``kb.listings`` rewrites them when a part is added, renumbered or
+retitled.
 """
 
 from __future__ import annotations
