@@ -108,7 +108,7 @@ def related_posts(given: RelatedInput, limit: int = RELATED_LIMIT) -> dict[str, 
 class Related:
     """The rule's input and its answer, kept between builds as ``env.kb_related``."""
 
-    #: Bump when the fields or the rule change: then every post is rewritten.
+    #: Bump when the fields change (a new rule is told by its fingerprint): then every post is rewritten.
     VERSION: ClassVar[int] = 1
 
     given: RelatedInput
