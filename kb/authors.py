@@ -238,7 +238,7 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
         para += feed_link(builder, docname, "author", author.key, f"Atom feed of {author.name}'s posts")
         section += para
     section += nodes.rubric("", f"Posts by {author.name} ({len(posts)})", classes=["kb-posts-heading"])
-    section += render_list(app.env, builder, docname, posts, excerpts=True)
+    section += render_list(app.env, builder, docname, posts)
 
 
 # -- the author index -----------------------------------------------------------

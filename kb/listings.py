@@ -29,7 +29,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__, model
 from kb.content import domain_of, post_of, site_of
-from kb.render import excerpt_of, listed_post, reading_minutes, render_list, words_of
+from kb.render import ITEM, WITHOUT_EXCERPT, excerpt_of, listed_post, reading_minutes, render_list, words_of
 from kb.series import parts
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
         posts = select(site_of(env), node["filters"])
         if node["limit"]:
             posts = posts[: node["limit"]]
-        node.replace_self(render_list(env, app.builder, docname, posts, excerpts=node["excerpts"]))
+        node.replace_self(render_list(env, app.builder, docname, posts, ITEM if node["excerpts"] else WITHOUT_EXCERPT))
 
 
 # -- incremental builds ------------------------------------------------------

@@ -28,7 +28,7 @@ from sphinx.util import logging
 
 from kb import __version__, model
 from kb.content import domain_of, post_of, site_of
-from kb.render import render_list
+from kb.render import WITHOUT_EXCERPT, render_list
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -155,7 +155,7 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
     site = site_of(env)
     box = nodes.container(classes=["kb-related"])
     box += nodes.rubric("", "Related posts", classes=["kb-posts-heading"])
-    box += render_list(env, app.builder, docname, [site.posts[d] for d in shown], excerpts=False)
+    box += render_list(env, app.builder, docname, [site.posts[d] for d in shown], WITHOUT_EXCERPT)
     section += box
 
 

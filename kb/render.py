@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import posixpath
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from docutils import nodes
@@ -104,14 +105,33 @@ def words_of(env: BuildEnvironment, post: model.Post) -> int:
     return domain_of(env).posts.get(post.docname, {}).get("words", 0)
 
 
+@dataclass(frozen=True)
+class Form:
+    """How a list shows a post: the whole item, or parts of it."""
+
+    #: The post's first paragraph (listing pages; related posts leave it out).
+    excerpt: bool = True
+    #: The series badge (a series' own page leaves it out and numbers the parts instead).
+    badge: bool = True
+    numbered: bool = False
+    #: Only the date and linked title, as a line of ABlog's catalogs.
+    brief: bool = False
+
+
+ITEM = Form()
+WITHOUT_EXCERPT = Form(excerpt=False)
+NUMBERED_PART = Form(badge=False, numbered=True)
+CATALOG_LINE = Form(brief=True)
+
+
 def render_list(
-    env: BuildEnvironment, builder: Builder, fromdoc: str, posts: list[model.Post], *, excerpts: bool
+    env: BuildEnvironment, builder: Builder, fromdoc: str, posts: list[model.Post], form: Form = ITEM
 ) -> nodes.Node:
     if not posts:
         return nodes.paragraph("No posts yet.", "No posts yet.", classes=["kb-empty"])
     container = nodes.container(classes=["kb-post-list"])
     for post in posts:
-        container += listed(env, builder, fromdoc, post, excerpt=excerpts)
+        container += listed(env, builder, fromdoc, post, form)
     return container
 
 
@@ -119,49 +139,24 @@ class listed_post(nodes.raw):  # noqa: N801 - docutils node naming
     """A post in a list, as the HTML of ``kb/listed-post.html``; ``post`` names it."""
 
 
-def listed(
-    env: BuildEnvironment,
-    builder: Builder,
-    fromdoc: str,
-    post: model.Post,
-    *,
-    excerpt: bool = True,
-    badge: bool = True,
-    numbered: bool = False,
-) -> nodes.Node:
+def listed(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, form: Form = ITEM) -> nodes.Node:
     """*post* in a list on page *fromdoc* (see :func:`listed_html`).
 
     The site is HTML; other formats get the linked title.
     """
     if builder.format != "html":
         return nodes.paragraph("", "", link(builder, fromdoc, post.docname, post.title), classes=["kb-post-title"])
-    html = listed_html(env, builder, fromdoc, post, excerpt=excerpt, badge=badge, numbered=numbered)
-    return listed_post("", html, format="html", post=post.docname)
+    return listed_post("", listed_html(env, builder, fromdoc, post, form), format="html", post=post.docname)
 
 
-def listed_html(
-    env: BuildEnvironment,
-    builder: Builder,
-    fromdoc: str,
-    post: model.Post,
-    *,
-    excerpt: bool = True,
-    badge: bool = True,
-    numbered: bool = False,
-    brief: bool = False,
-) -> str:
-    """*post* listed on page *fromdoc*, by the template ``kb/listed-post.html``.
-
-    Without *excerpt* the first paragraph is left out (related posts); without
-    *badge*, the series badge (on the series' own page, where *numbered* puts
-    "Part N" first); *brief* is a catalog's line (date and linked title).
+def listed_html(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, form: Form = ITEM) -> str:
+    """*post* listed on page *fromdoc* in *form*, by the template ``kb/listed-post.html``.
 
     A post is listed on many pages (the related posts of every post sharing a
     tag, its authors', series' and tags' pages) and differs only by the folder
     its links are relative to (see :func:`relative`), so the html builder
     renders it once per folder.
     """
-    form = (excerpt, badge, numbered, brief)
     if builder.name != "html":
         return render_item(env, builder, fromdoc, post, form)
     rendered: dict[tuple[Any, ...], str] = builder.__dict__.setdefault("kb_listed", {})
@@ -173,14 +168,11 @@ def listed_html(
     return rendered[key]
 
 
-def render_item(
-    env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, form: tuple[bool, bool, bool, bool]
-) -> str:
-    """The template ``kb/listed-post.html`` for *post* on *fromdoc*, in *form* (see :func:`listed_html`)."""
-    excerpt, badge, numbered, brief = form
-    values = item_values(env, builder, fromdoc, post, excerpt=excerpt, badge=badge)
-    values["part"] = post.part if numbered else None
-    return builder.templates.render(LISTED_TEMPLATE, {"p": values, "brief": brief})  # type: ignore[attr-defined]
+def render_item(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, form: Form) -> str:
+    """The template ``kb/listed-post.html`` for *post* on *fromdoc*, in *form*."""
+    values = item_values(env, builder, fromdoc, post, excerpt=form.excerpt, badge=form.badge)
+    values["part"] = post.part if form.numbered else None
+    return builder.templates.render(LISTED_TEMPLATE, {"p": values, "brief": form.brief})  # type: ignore[attr-defined]
 
 
 def item_values(

@@ -34,7 +34,7 @@ from sphinx.util.osutil import relative_uri
 
 from kb import __version__, model
 from kb.content import domain_of, post_of, site_of
-from kb.render import DATE_FORMAT, author_links, link, listed
+from kb.render import DATE_FORMAT, NUMBERED_PART, author_links, link, listed
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -225,7 +225,7 @@ def decorate_series_page(app: Sphinx, doctree: nodes.document, docname: str, ser
     container = nodes.container(classes=["kb-post-list", "kb-series-part-list"])
     for post in parts:
         # On its own series' page a part's badge would only repeat the page; "Part N" says it.
-        container += listed(env, builder, docname, post, badge=False, numbered=True)
+        container += listed(env, builder, docname, post, NUMBERED_PART)
     section += container
 
 

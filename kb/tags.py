@@ -30,7 +30,7 @@ from sphinx.util.osutil import relative_uri
 
 from kb import __version__, model
 from kb.content import domain_of, post_of, site_of
-from kb.render import PRACTICE_PAGES, TAG_PAGES, link, listed_html
+from kb.render import CATALOG_LINE, PRACTICE_PAGES, TAG_PAGES, link, listed_html
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -176,7 +176,7 @@ def collection_page(app: Sphinx, pagename: str, collection: Any, header: str) ->
     env, builder = app.env, app.builder
     site = site_of(env)
     posts = model_posts(env, collection)
-    items = [(p, listed_html(env, builder, pagename, p, excerpt=True)) for p in posts]
+    items = [(p, listed_html(env, builder, pagename, p)) for p in posts]
     catalog = getattr(getattr(collection, "catalog", None), "name", "")
     page: dict[str, Any] = {
         "kind": "collection",
@@ -221,7 +221,7 @@ def catalog_page(app: Sphinx, pagename: str, catalog: Iterable[Any], header: str
                 "name": f"{header} {collection}".strip(),
                 "url": app.builder.get_relative_uri(pagename, collection.docname),
                 "count": posts_label(len(posts)),
-                "posts": [listed_html(app.env, app.builder, pagename, p, brief=True) for p in posts],
+                "posts": [listed_html(app.env, app.builder, pagename, p, CATALOG_LINE) for p in posts],
             }
         )
     return out

@@ -440,18 +440,8 @@ def test_posts_listed_once_per_folder_look_as_if_rendered_on_each_page(
         # sphinxext-opengraph describes a page by its text nodes, and a kept item is HTML.
         return {name: re.sub(r'<meta [^>]*description" content="[^"]*" />', "", text) for name, text in found.items()}
 
-    def rendered_each_time(
-        env: object,
-        builder: object,
-        fromdoc: str,
-        post: model.Post,
-        *,
-        excerpt: bool = True,
-        badge: bool = True,
-        numbered: bool = False,
-        brief: bool = False,
-    ) -> str:
-        return render.render_item(env, builder, fromdoc, post, (excerpt, badge, numbered, brief))  # type: ignore[arg-type]
+    def rendered_each_time(env: object, builder: object, fromdoc: str, post: model.Post, form: object = None) -> str:
+        return render.render_item(env, builder, fromdoc, post, form or render.ITEM)  # type: ignore[arg-type]
 
     kept = build(tmp_path / "kept")
     monkeypatch.setattr(render, "listed_html", rendered_each_time)
