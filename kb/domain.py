@@ -33,13 +33,19 @@ In the environment (whole-site records, compared with this build's):
   description rewrites the tag index).
 * ``env.kb_labels``: each document's labels (:mod:`kb.policy`, purged per
   document), for the check that no two documents claim one label.
-* ``env.kb_site``: the content model, replaced at the start of every build
-  (:mod:`kb.content`); kept only because Sphinx keeps the environment whole.
+* ``env.kb_review_shown``: what each post's page and the review queue show of
+  its review (:mod:`kb.control`: a changed status rewrites them).
+* ``env.kb_site``, ``env.kb_history`` and ``env.kb_today``: the content model,
+  the pages' git history and the day of the build, each replaced at the start
+  of every build (:mod:`kb.content`, :mod:`kb.history`, :mod:`kb.control`);
+  kept only because Sphinx keeps the environment whole.
 
 Beside the environment (files in the doctree folder, or the output):
 
 * ``kb-front-matter.pickle``: parsed front matter by file (:mod:`kb.content`),
   so an unchanged post is not parsed again.
+* ``kb-history.pickle``: the git history of the pages under the commit it was
+  read at (:mod:`kb.history`), so a build with no new commit runs no git command.
 * ``kb-links.json``: which posts each written page links to (:mod:`kb.listings`),
   so a post that only looks different rewrites only the pages that link to it.
 * ``kb-feeds.json``: what each feed was written from (:mod:`kb.feeds`), so an
