@@ -39,10 +39,11 @@ In the environment (whole-site records, compared with this build's):
   the regulations pages).
 * ``env.kb_review_shown``: what each post's page and the review queue show of
   its review (:mod:`kb.control`: a changed status rewrites them).
-* ``env.kb_site``, ``env.kb_history`` and ``env.kb_today``: the content model,
-  the pages' git history and the day of the build, each replaced at the start
-  of every build (:mod:`kb.content`, :mod:`kb.history`, :mod:`kb.control`);
-  kept only because Sphinx keeps the environment whole.
+* ``env.kb_site``, ``env.kb_history``, ``env.kb_today`` and ``env.kb_books``:
+  the content model, the pages' git history, the day of the build and the
+  books on disk, each replaced at the start of every build (:mod:`kb.content`,
+  :mod:`kb.history`, :mod:`kb.control`, :mod:`kb.books`); kept only because
+  Sphinx keeps the environment whole.
 
 Beside the environment (files in the doctree folder, or the output):
 
