@@ -17,6 +17,7 @@ __version__ = "1.0.0"
 MODULES = (
     "kb.content",
     "kb.domain",
+    "kb.render",
     "kb.listings",
     "kb.history",
     "kb.control",
@@ -27,6 +28,7 @@ MODULES = (
     "kb.feeds",
     "kb.series",
     "kb.tags",
+    "kb.related",
     "kb.upstream",
     "kb.schema",
     "kb.policy",

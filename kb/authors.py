@@ -17,6 +17,7 @@ from __future__ import annotations
 import shutil
 import zlib
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from xml.sax.saxutils import escape, quoteattr
@@ -31,10 +32,10 @@ from sphinx.util.osutil import relative_uri
 from sphinx_design.shared import create_component
 
 from kb import __version__, model
-from kb.content import site_of
-from kb.domain import TAG_PAGES
+from kb.content import domain_of, site_of
 from kb.feeds import feed_link
-from kb.listings import domain_of, link, practice_link, render_list, select
+from kb.listings import select
+from kb.render import link, practice_link, render_list, tag_page
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -229,7 +230,7 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
         for index, (tag, count) in enumerate(tags):
             if index:
                 para += nodes.Text(", ")
-            para += link(builder, docname, f"{TAG_PAGES}/{site.tags[tag].slug}", tag, ["kb-tag"])
+            para += link(builder, docname, tag_page(site, tag), tag, ["kb-tag"])
             para += nodes.Text(f" ({count})")
         section += para
     if builder.format == "html":
@@ -237,7 +238,7 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
         para += feed_link(builder, docname, "author", author.key, f"Atom feed of {author.name}'s posts")
         section += para
     section += nodes.rubric("", f"Posts by {author.name} ({len(posts)})", classes=["kb-posts-heading"])
-    section += render_list(app.env, builder, docname, posts, excerpts=True)
+    section += render_list(app.env, builder, docname, posts)
 
 
 # -- the author index -----------------------------------------------------------
@@ -303,10 +304,33 @@ def on_doctree_resolved_grid(app: Sphinx, doctree: nodes.document, docname: str)
 # -- incremental builds -----------------------------------------------------------
 
 
-def author_signatures(site: model.Site) -> dict[str, tuple[Any, ...]]:
-    """What other pages show of each author (name, role, avatar...)."""
+@dataclass(frozen=True)
+class AuthorShown:
+    """What other pages show of an author: bylines, listings, cards, the profile.
+    Kept between builds (``env.kb_author_signatures``, by key); a record that
+    differs (or was kept in another shape) rewrites the pages that show the author."""
+
+    name: str
+    role: str
+    practice: str | None
+    expertise: tuple[str, ...]
+    photo: str | None
+    links: tuple[tuple[str, str], ...]
+    avatar: str
+
+
+def author_signatures(site: model.Site) -> dict[str, AuthorShown]:
+    """What other pages show of each author, by key."""
     return {
-        a.key: (a.name, a.role, a.practice, a.expertise, a.photo, a.links, avatar_file(a))
+        a.key: AuthorShown(
+            name=a.name,
+            role=a.role,
+            practice=a.practice,
+            expertise=a.expertise,
+            photo=a.photo,
+            links=a.links,
+            avatar=avatar_file(a),
+        )
         for a in site.authors.values()
     }
 
@@ -315,7 +339,7 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     """When a profile changes, rewrite the pages that show that author."""
     site = site_of(env)
     new = author_signatures(site)
-    old: dict[str, tuple[Any, ...]] = getattr(env, "kb_author_signatures", {})
+    old: dict[str, AuthorShown] = getattr(env, "kb_author_signatures", {})
     env.kb_author_signatures = new  # type: ignore[attr-defined]
     changed = {k for k in new.keys() | old.keys() if new.get(k) != old.get(k)}
     if not changed or not old:

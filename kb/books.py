@@ -34,6 +34,7 @@ from docutils import nodes
 
 from kb import __version__, model
 from kb.content import post_of, site_of
+from kb.series import parts as series_parts
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -126,7 +127,7 @@ def last_updates(root: Path, settings: dict[str, Any]) -> dict[str, dt.datetime]
 def collect(root: Path, site_dir: Path, site: model.Site, key: str, settings: dict[str, Any]) -> Book:
     """Everything a book of series *key* holds, from the content model and the built pages."""
     series = site.series[key]
-    parts = site.parts(key)
+    parts = series_parts(site, key, previews=False)
     if not parts:
         raise BookError(f"series {key!r} has no published part yet: there is nothing to put in a book")
     updates = last_updates(root, settings)
@@ -338,7 +339,7 @@ def make(kind: str, root: Path, site_dir: Path, out: Path, only: str | None = No
     site = model.load(root, timezone=str(settings.get("kb_timezone") or "UTC"))
     if not (site_dir / "index.html").is_file():
         raise BookError(f"{site_dir} holds no built site: run make html first")
-    keys = [only] if only else [key for key in site.series if site.parts(key)]
+    keys = [only] if only else [key for key in site.series if series_parts(site, key, previews=False)]
     if only and only not in site.series:
         raise BookError(f"unknown series {only!r}: {model.did_you_mean(only, site.series)}")
     written = []

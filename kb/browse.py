@@ -18,13 +18,14 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__, model
-from kb.content import site_of
-from kb.domain import PRACTICE_PAGES, TAG_PAGES
-from kb.listings import domain_of, link
+from kb.content import domain_of, site_of
+from kb.render import PRACTICE_PAGES, TAG_PAGES, link
+from kb.series import parts_of
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
     from sphinx.builders import Builder
+    from sphinx.environment import BuildEnvironment
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +40,10 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def series_cards(builder: Builder, fromdoc: str, site: model.Site) -> nodes.Node:
+def series_cards(env: BuildEnvironment, builder: Builder, fromdoc: str, site: model.Site) -> nodes.Node:
     box = nodes.container(classes=["kb-browse-series"])
     for series in sorted(site.series.values(), key=lambda s: s.title):
-        parts = site.parts(series.key)
+        parts = parts_of(env, series.key)
         if not parts:
             continue
         card = nodes.container(classes=["kb-browse-card"])
@@ -90,10 +91,11 @@ def author_list(builder: Builder, fromdoc: str, site: model.Site, counts: Counte
     return box
 
 
-def render(builder: Builder, fromdoc: str, site: model.Site, kind: str) -> nodes.Node:
+def render(env: BuildEnvironment, builder: Builder, fromdoc: str, kind: str) -> nodes.Node:
+    site = site_of(env)
     posts = site.published
     if kind == "series":
-        return series_cards(builder, fromdoc, site)
+        return series_cards(env, builder, fromdoc, site)
     if kind == "practices":
         counts = Counter(p.practice for p in posts if p.practice)
         return term_list(builder, fromdoc, site.practices, counts, PRACTICE_PAGES, describe=True)
@@ -130,7 +132,7 @@ class BrowseDirective(SphinxDirective):
 def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     """Fill each ``{kb-browse}`` placeholder from the content model."""
     for node in list(doctree.findall(browse_list)):
-        node.replace_self(render(app.builder, docname, site_of(app.env), node["kind"]))
+        node.replace_self(render(app.env, app.builder, docname, node["kind"]))
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

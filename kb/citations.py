@@ -27,7 +27,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__
 from kb.content import post_of, site_of
-from kb.listings import link, relative
+from kb.render import link, relative
 
 if TYPE_CHECKING:
     from collections.abc import Set

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from sphinx.config import Config
     from sphinx.environment import BuildEnvironment
 
+    from kb.domain import KBDomain
+
 logger = logging.getLogger(__name__)
 
 #: Environment variables that override settings, for CI and previews.
@@ -37,6 +39,11 @@ DRAFTS_VARIABLE = "KB_DRAFTS"
 def site_of(env: BuildEnvironment) -> model.Site:
     """The content model of this build."""
     return env.kb_site  # type: ignore[attr-defined]
+
+
+def domain_of(env: BuildEnvironment) -> KBDomain:
+    """The ``kb`` domain: what reading the documents found (see :mod:`kb.domain`)."""
+    return env.domains["kb"]  # type: ignore[return-value]
 
 
 def report(problem: model.Problem, srcdir: str, *, error: bool = True) -> None:

@@ -29,7 +29,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__, history, reviews
 from kb.content import post_of, site_of
-from kb.listings import DATE_FORMAT, link
+from kb.render import DATE_FORMAT, link
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx

@@ -1,16 +1,72 @@
-"""The ``kb`` domain: links to authors, series, parts, tags and practices.
+"""The ``kb`` domain: links to authors, series, parts, tags and practices, and
+the one list of what the knowledge base keeps between builds.
 
 ``{author}`MR```, ``{series}`quality-myths```, ``{part}`quality-myths/2```,
 ``{tag}`GMP``` and ``{practice}`Quality Systems``` resolve here, so a wrong key
-fails a strict build with a did-you-mean instead of producing a dead link.  The
-domain also keeps what reading a post teaches (its excerpt and length), which
-the listings need; that data is per document, purged and merged, so parallel
-reading is safe.
+fails a strict build with a did-you-mean instead of producing a dead link.
+
+What is kept between builds, and why
+------------------------------------
+An incremental build reads only the documents that changed, so whatever a page
+shows of *other* documents has to be kept from the build that read them, and
+whatever decides which unchanged pages to rewrite has to remember what they
+showed.  Everything kept is listed here (``tests/test_domain.py`` holds the
+code to this list).
+
+In the domain's data (per document: purged with it, merged from parallel readers):
+
+* ``posts``: each post's excerpt and number of words, which every listing
+  shows (:mod:`kb.listings`, :mod:`kb.render`).
+* ``listings``: the pages that list posts, and which posts (see
+  :attr:`KBDomain.listings`), so a changed post rewrites them.
+
+In the environment (whole-site records, compared with this build's):
+
+* ``env.kb_listed``: what pages show of each published post, a
+  :class:`kb.listings.Listed` (a changed post rewrites the pages that show it).
+* ``env.kb_related``: the related-posts rule's input and answer, a
+  :class:`kb.related.Related` (a post whose answer changed is rewritten).
+* ``env.kb_author_signatures``: what pages show of each author, a
+  :class:`kb.authors.AuthorShown` (a changed profile rewrites the pages that
+  show the author).
+* ``env.kb_vocabulary``: every tag and practice (:mod:`kb.tags`: a new
+  description rewrites the tag index).
+* ``env.kb_labels``: each document's labels (:mod:`kb.policy`, purged per
+  document), for the check that no two documents claim one label.
+* ``env.kb_terms_listed`` and ``env.kb_citations_listed``: which posts use
+  each glossary term and cite each regulation, with their titles
+  (:mod:`kb.glossary`, :mod:`kb.citations`: a change rewrites the glossary and
+  the regulations pages).
+* ``env.kb_review_shown``: what each post's page and the review queue show of
+  its review (:mod:`kb.control`: a changed status rewrites them).
+* ``env.kb_site``, ``env.kb_history``, ``env.kb_today`` and ``env.kb_books``:
+  the content model, the pages' git history, the day of the build and the
+  books on disk, each replaced at the start of every build (:mod:`kb.content`,
+  :mod:`kb.history`, :mod:`kb.control`, :mod:`kb.books`); kept only because
+  Sphinx keeps the environment whole.
+
+Beside the environment (files in the doctree folder, or the output):
+
+* ``kb-front-matter.pickle``: parsed front matter by file (:mod:`kb.content`),
+  so an unchanged post is not parsed again.
+* ``kb-history.pickle``: the git history of the pages under the commit it was
+  read at (:mod:`kb.history`), so a build with no new commit runs no git command.
+* ``kb-links.json``: which posts each written page links to (:mod:`kb.listings`),
+  so a post that only looks different rewrites only the pages that link to it.
+* ``kb-feeds.json``: what each feed was written from (:mod:`kb.feeds`), so an
+  unchanged feed is not written again.
+* ``kb-archive-pages.json`` and ``kb-templates``: ABlog's archive pages as last
+  written and compiled templates (:mod:`kb.upstream`).
+* ``pagefind/kb-indexed.json``: the posts the search index holds (:mod:`kb.search`).
+
+Worked out once per build and never kept: :meth:`KBDomain.per_build` (a
+series' parts, the related posts of this build) and the html builder's caches
+of links and listed posts (:mod:`kb.render`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from docutils import nodes
 from sphinx.domains import Domain, ObjType
@@ -20,9 +76,11 @@ from sphinx.util.nodes import make_refnode
 
 from kb import __version__, model
 from kb.content import post_of, site_of
+from kb.render import PRACTICE_PAGES, TAG_PAGES
+from kb.series import parts_of
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Set
+    from collections.abc import Callable, Iterator, Set
 
     from docutils.nodes import Element
     from sphinx.addnodes import pending_xref
@@ -32,8 +90,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Where ABlog writes the pages of tags and of categories (our practices).
-TAG_PAGES, PRACTICE_PAGES = "blog/tag", "blog/category"
+T = TypeVar("T")
 
 
 class KBXRefRole(XRefRole):
@@ -45,8 +102,9 @@ class KBXRefRole(XRefRole):
         return super().run()
 
 
-def target_of(site: model.Site, typ: str, target: str) -> tuple[str, str, str] | str:
+def target_of(env: BuildEnvironment, typ: str, target: str) -> tuple[str, str, str] | str:
     """``(docname, anchor, title)`` for a reference, or the reason it does not resolve."""
+    site = site_of(env)
     if typ == "author":
         author = site.authors.get(target)
         if author:
@@ -61,10 +119,11 @@ def target_of(site: model.Site, typ: str, target: str) -> tuple[str, str, str] |
         key, _, number = target.rpartition("/")
         if key not in site.series:
             return f"unknown series {key!r} in {target!r}: {model.did_you_mean(key, site.series)}"
-        for post in site.parts(key):
+        parts = parts_of(env, key)
+        for post in parts:
             if str(post.part) == number.strip():
                 return post.docname, "", post.title
-        known = ", ".join(str(p.part) for p in site.parts(key)) or "none"
+        known = ", ".join(str(p.part) for p in parts) or "none"
         return f"series {key!r} has no published part {number!r} (parts: {known}); write {{part}}`{key}/N`"
     terms, pages = (site.tags, TAG_PAGES) if typ == "tag" else (site.practices, PRACTICE_PAGES)
     canonical = model.Lookup(terms)(target)
@@ -91,6 +150,19 @@ class KBDomain(Domain):
     roles: ClassVar[dict[str, XRefRole]] = {name: KBXRefRole() for name in object_types}
     initial_data: ClassVar[dict[str, Any]] = {"posts": {}, "listings": {}}
     data_version = 2
+
+    def __init__(self, env: BuildEnvironment) -> None:
+        super().__init__(env)
+        # Sphinx keeps a domain's ``data``, not the domain: this is gone after the build.
+        self._per_build: dict[str, tuple[model.Site, Any]] = {}
+
+    def per_build(self, name: str, make: Callable[[model.Site], T]) -> T:
+        """``make(site)``, worked out once per build (per content model) and never kept."""
+        site = site_of(self.env)
+        known = self._per_build.get(name)
+        if known is None or known[0] is not site:
+            known = self._per_build[name] = (site, make(site))
+        return known[1]
 
     @property
     def posts(self) -> dict[str, dict[str, Any]]:
@@ -159,7 +231,7 @@ class KBDomain(Domain):
                 name, (docname, anchor) = terms[target.lower()]
                 return docname, anchor, name
             return f"unknown term {target!r}: {model.did_you_mean(target, [name for name, _ in terms.values()])}"
-        return target_of(site_of(self.env), typ, target)
+        return target_of(self.env, typ, target)
 
     def published_posts(self) -> list[model.Post]:
         """The posts of this build (drafts too in a preview)."""
@@ -186,8 +258,10 @@ class KBDomain(Domain):
             yield series.key, series.title, "series", series.docname, "", 1
         for post in self.published_posts():
             yield model.post_label(post.docname), post.title, "post", post.docname, "", 1
-            if post.series and post.part:
-                yield f"{post.series}/{post.part}", post.title, "part", post.docname, "", 1
+        for key in site.series:
+            for post in parts_of(self.env, key):
+                if post.part:
+                    yield f"{key}/{post.part}", post.title, "part", post.docname, "", 1
         for kind, terms, pages in (("tag", site.tags, TAG_PAGES), ("practice", site.practices, PRACTICE_PAGES)):
             for term in terms.values():
                 yield term.name, term.name, kind, f"{pages}/{term.slug}", "", 1

@@ -32,8 +32,7 @@ from sphinx.util.osutil import relative_uri
 
 from kb import __version__, history, listings, model, upstream
 from kb.content import site_of
-from kb.domain import PRACTICE_PAGES, TAG_PAGES
-from kb.listings import excerpt_of
+from kb.render import PRACTICE_PAGES, TAG_PAGES, excerpt_of
 
 if TYPE_CHECKING:
     from collections.abc import Container, Iterator
@@ -94,7 +93,7 @@ def feeds_of(site: model.Site, title: str, root_doc: str, built: Container[str])
         posts = select({"author": author.key})
         yield Feed("author", author.key, f"{title}: posts by {author.name}", author.role, author.docname, tuple(posts))
     for series in site.series.values():
-        posts = [p for p in select({}) if p.series == series.key]
+        posts = sorted(select({"series": series.key}), key=lambda p: (p.date, p.title), reverse=True)
         yield Feed("series", series.key, f"{title}: {series.title}", series.summary, series.docname, tuple(posts))
     # A tag or practice has a page (ABlog's) only while posts use it; so has its feed.
     for tag in site.tags.values():

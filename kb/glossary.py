@@ -22,7 +22,7 @@ from sphinx.util import logging
 
 from kb import __version__
 from kb.content import post_of, site_of
-from kb.listings import link
+from kb.render import link
 
 if TYPE_CHECKING:
     from collections.abc import Set

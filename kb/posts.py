@@ -14,7 +14,7 @@ from docutils import nodes
 
 from kb import __version__, control, history
 from kb.content import post_of, site_of
-from kb.listings import DATE_FORMAT, author_links, practice_link, reading_minutes, tag_links, words_of
+from kb.render import DATE_FORMAT, author_links, practice_link, reading_minutes, tag_links, words_of
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx

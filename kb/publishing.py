@@ -10,12 +10,13 @@ loads them and :mod:`kb.content` gives them the one site URL.
 
 from __future__ import annotations
 
+import textwrap
 from html import escape
 from typing import TYPE_CHECKING, Any
 
 from kb import __version__
 from kb.content import post_of
-from kb.listings import excerpt_of
+from kb.render import excerpt_of
 
 if TYPE_CHECKING:
     from docutils import nodes
@@ -26,10 +27,11 @@ DESCRIPTION_LENGTH = 200
 
 
 def shorten(text: str, length: int = DESCRIPTION_LENGTH) -> str:
-    text = " ".join(text.split())
-    if len(text) <= length:
-        return text
-    return text[: length - 3].rsplit(" ", 1)[0] + "..."
+    """*text* on one line, cut after the last whole word that fits in *length* with "..."."""
+    short = textwrap.shorten(text, length, placeholder="...")
+    if short == "...":  # the first word alone is too long (a URL): cut it instead
+        short = " ".join(text.split())[: length - 3] + "..."
+    return short
 
 
 def on_html_page_context(

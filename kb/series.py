@@ -12,10 +12,14 @@ reader meets it:
 - ``{kb-series-index}`` lists every series (status, parts, authors, dates);
 - ``{kb-series-parts}`` embeds one series' list of parts in any page.
 
-Everything is built from docutils nodes when the page is written, from the
-content model, so a page shows the series as it is in this build.  Series
-pages and pages with either directive are registered as listings, so
-``kb.listings`` rewrites them when a part is added, renumbered or retitled.
+What a series holds is decided in one place, :func:`parts_by_series` (draft
+parts count only in previews), for every page above, the ``{part}`` role,
+``{kb-posts}`` and the feeds.  Everything is built when the page is written,
+from the content model (the parts on the series page by the one template of a
+listed post, :mod:`kb.render`), so a page shows the series as it is in this
+build.  Series pages and pages with either directive are registered as
+listings, so ``kb.listings`` rewrites them when a part is added, renumbered or
+retitled.
 """
 
 from __future__ import annotations
@@ -29,8 +33,8 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
 
 from kb import __version__, model
-from kb.content import post_of, site_of
-from kb.listings import DATE_FORMAT, author_links, domain_of, link, post_item
+from kb.content import domain_of, post_of, site_of
+from kb.render import DATE_FORMAT, NUMBERED_PART, author_links, link, listed
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -58,24 +62,33 @@ def series_of(docname: str, site: model.Site) -> model.Series | None:
     return site.series.get(key) if folder == model.SERIES_DIR else None
 
 
-def parts_of(env: BuildEnvironment, key: str) -> list[model.Post]:
-    """The parts of series *key* that take part in this build, in order.
+def parts_by_series(site: model.Site, *, previews: bool) -> dict[str, list[model.Post]]:
+    """Every series' parts in order: the posts that name it and have a page.
 
-    Previews (``make html-drafts``) include draft and scheduled parts, so that
-    their banners and navigation count them too.
+    The one rule of what a series holds.  In a published build that is its
+    published parts; in previews (``make html-drafts``, *previews*) its draft
+    and scheduled parts too, so that banners, navigation and the series page
+    count them.  A post whose front matter is invalid is never a part.
     """
-    site = site_of(env)
-    # Worked out once per build (pages of parts ask for their series again and again).
-    known = env.__dict__.get("kb_series_parts")
-    if known is None or known[0] is not site:
-        by_series: dict[str, list[model.Post]] = {}
-        for post in site.posts.values():
-            if post.series and post_of(env, post.docname) is not None:
-                by_series.setdefault(post.series, []).append(post)
-        for parts in by_series.values():
-            parts.sort(key=lambda p: p.part or 0)
-        known = env.kb_series_parts = (site, by_series)  # type: ignore[attr-defined]
-    return list(known[1].get(key, ()))
+    found: dict[str, list[model.Post]] = {}
+    for post in site.posts.values():
+        if post.series and (post.published or (previews and post.status != "invalid")):
+            found.setdefault(post.series, []).append(post)
+    for parts in found.values():
+        parts.sort(key=lambda p: (p.part or 0, p.path))
+    return found
+
+
+def parts(site: model.Site, key: str, *, previews: bool) -> list[model.Post]:
+    """The parts of series *key*, by :func:`parts_by_series`."""
+    return parts_by_series(site, previews=previews).get(key, [])
+
+
+def parts_of(env: BuildEnvironment, key: str) -> list[model.Post]:
+    """The parts of series *key* in this build (a preview or not), worked out once per build."""
+    previews = env.config.kb_include_drafts
+    every = domain_of(env).per_build("series parts", lambda site: parts_by_series(site, previews=previews))
+    return list(every.get(key, ()))
 
 
 def total_parts(series: model.Series, parts: list[model.Post]) -> int:
@@ -211,23 +224,9 @@ def decorate_series_page(app: Sphinx, doctree: nodes.document, docname: str, ser
         return
     container = nodes.container(classes=["kb-post-list", "kb-series-part-list"])
     for post in parts:
-        item = post_item(env, builder, docname, post, excerpt=True)
-        drop_series_badge(item)
-        item.insert(0, nodes.paragraph("", f"Part {post.part}", classes=["kb-part-number"]))
-        container += item
+        # On its own series' page a part's badge would only repeat the page; "Part N" says it.
+        container += listed(env, builder, docname, post, NUMBERED_PART)
     section += container
-
-
-def drop_series_badge(item: nodes.Element) -> None:
-    """On its own series page a part's badge only repeats the page; "Part N" says it."""
-    for badge in list(item.findall(nodes.reference)):
-        if "kb-series-badge" in badge["classes"]:
-            parent = badge.parent
-            # By position: Text nodes compare equal by value, so remove() could take another " · ".
-            index = parent.index(badge)
-            del parent[index]
-            if index and isinstance(parent[index - 1], nodes.Text):
-                del parent[index - 1]
 
 
 # -- directives ---------------------------------------------------------------

@@ -1,27 +1,24 @@
-"""Tags and practices: their pages, the tag index, and related posts.
+"""Tags and practices: their pages and the tag index.
 
 The vocabulary itself (names, slugs, descriptions, aliases) is read and checked
 by :mod:`kb.model`; this module shows it to readers:
 
 * ABlog's tag, practice and archive pages are rendered by our
-  ``_templates/ablog/collection.html`` and ``catalog.html`` from plain values
-  prepared here (``html-page-context``), so no excerpt is rendered twice and
-  every value reaches the template as text to escape.
+  ``_templates/ablog/collection.html`` and ``catalog.html`` from values
+  prepared here (``html-page-context``): each listed post as the HTML of
+  :func:`kb.render.listed_html`, the one renderer of a listed post, and every
+  other value as text for the template to escape.
 * ``{kb-tags}`` lists every tag with its description and count, as a cloud
   sized by count; ``{kb-practices}`` lists the practice areas.
-* Each post ends with up to five related posts: most shared tags first, then
-  the newest, never another part of the same series (the series navigation
-  shows those).
 * ``build-finished`` removes tag and practice pages and feeds that an earlier
   build wrote and this one did not, so a tag nobody uses leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import heapq
 import html
 import shutil
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -32,18 +29,8 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
 
 from kb import __version__, model
-from kb.content import post_of, site_of
-from kb.domain import PRACTICE_PAGES, TAG_PAGES
-from kb.listings import (
-    DATE_FORMAT,
-    domain_of,
-    excerpt_of,
-    link,
-    reading_minutes,
-    relative,
-    render_list,
-    words_of,
-)
+from kb.content import domain_of, post_of, site_of
+from kb.render import CATALOG_LINE, PRACTICE_PAGES, TAG_PAGES, link, listed_html
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -54,7 +41,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-RELATED_LIMIT = 5
 #: Tag cloud sizes run from 1 (fewest posts) to this (most posts).
 CLOUD_SIZES = 5
 #: Where each kind of term has its pages and its feeds (``feeds/tag/<slug>.xml``).
@@ -90,64 +76,10 @@ def posts_label(count: int) -> str:
     return f"{count} post" if count == 1 else f"{count} posts"
 
 
-# -- related posts -------------------------------------------------------------
-
-
-class TagIndex:
-    """Published posts by tag and by recency, built once per build for related posts."""
-
-    def __init__(self, site: model.Site) -> None:
-        self.posts: dict[str, model.Post] = {}
-        self.rank: dict[str, int] = {}
-        self.by_tag: dict[str, list[str]] = defaultdict(list)
-        for rank, post in enumerate(site.published):
-            self.posts[post.docname] = post
-            self.rank[post.docname] = rank
-            for tag in post.tags:
-                self.by_tag[tag].append(post.docname)
-
-
-def related(
-    site: model.Site, post: model.Post, limit: int = RELATED_LIMIT, index: TagIndex | None = None
-) -> list[model.Post]:
-    """Other published posts sharing a tag with *post*: most shared tags first, then newest.
-
-    Other parts of the post's own series are left out: the series navigation
-    lists them already.
-    """
-    index = index or TagIndex(site)
-    shared: Counter[str] = Counter()
-    for tag in post.tags:
-        shared.update(index.by_tag.get(tag, ()))
-    shared.pop(post.docname, None)
-    if post.series:
-        shared = Counter({d: n for d, n in shared.items() if index.posts[d].series != post.series})
-    best = heapq.nsmallest(limit, shared, key=lambda d: (-shared[d], index.rank[d]))
-    return [index.posts[d] for d in best]
-
-
-def on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
-    """Index the published posts by tag once, before any page is written."""
-    env.kb_tag_index = TagIndex(site_of(env))  # type: ignore[attr-defined]
-    return []
-
-
 def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """End each post with its related posts; fill the tag and practice indexes."""
-    env = app.env
+    """Fill the tag and practice indexes."""
     for node in list(doctree.findall(term_index)):
-        node.replace_self(render_terms(env, app.builder, docname, node["kind"]))
-    post = post_of(env, docname)
-    if post is None:
-        return
-    section = next(iter(doctree.findall(nodes.section)), None)
-    posts = related(site_of(env), post, index=getattr(env, "kb_tag_index", None))
-    if section is None or not posts:
-        return
-    box = nodes.container(classes=["kb-related"])
-    box += nodes.rubric("", "Related posts", classes=["kb-posts-heading"])
-    box += render_list(env, app.builder, docname, posts, excerpts=False)
-    section += box
+        node.replace_self(render_terms(app.env, app.builder, docname, node["kind"]))
 
 
 # -- the tag index ---------------------------------------------------------------
@@ -217,40 +149,6 @@ def render_terms(env: BuildEnvironment, builder: Builder, fromdoc: str, kind: st
 # -- ABlog's collection and catalog pages -----------------------------------------
 
 
-def heading(builder: Builder, fromdoc: str, post: model.Post) -> dict[str, Any]:
-    """What a catalog shows of *post* (its title, link and date), as plain values."""
-    return {
-        "title": post.title,
-        "url": relative(builder, fromdoc, post.docname),
-        "date": post.date.strftime(DATE_FORMAT) if post.date else "undated",
-    }
-
-
-def listing(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post) -> dict[str, Any]:
-    """What a listing shows of *post*, as plain values for a template to escape."""
-    site = site_of(env)
-
-    def uri(docname: str) -> str:
-        return relative(builder, fromdoc, docname)
-
-    authors = []
-    for index, key in enumerate(post.authors):
-        before = "" if index == 0 else " and " if index == len(post.authors) - 1 else ", "
-        authors.append({"before": before, "name": site.authors[key].name, "url": uri(site.authors[key].docname)})
-    series = None
-    if post.series:
-        found = site.series[post.series]
-        series = {"text": f"{found.title} · Part {post.part}", "url": uri(found.docname)}
-    return {
-        **heading(builder, fromdoc, post),
-        "authors": authors,
-        "minutes": reading_minutes(words_of(env, post)),
-        "series": series,
-        "excerpt": excerpt_of(env, post),
-        "tags": [{"name": t, "url": uri(f"{TAG_PAGES}/{site.tags[t].slug}")} for t in post.tags],
-    }
-
-
 def model_posts(env: BuildEnvironment, collection: Iterable[Any]) -> list[model.Post]:
     """The model's records of the posts ABlog put in *collection*, newest first."""
     found = [post_of(env, getattr(p, "docname", "")) for p in collection]
@@ -278,7 +176,7 @@ def collection_page(app: Sphinx, pagename: str, collection: Any, header: str) ->
     env, builder = app.env, app.builder
     site = site_of(env)
     posts = model_posts(env, collection)
-    items = [(p, listing(env, builder, pagename, p)) for p in posts]
+    items = [(p, listed_html(env, builder, pagename, p)) for p in posts]
     catalog = getattr(getattr(collection, "catalog", None), "name", "")
     page: dict[str, Any] = {
         "kind": "collection",
@@ -323,7 +221,7 @@ def catalog_page(app: Sphinx, pagename: str, catalog: Iterable[Any], header: str
                 "name": f"{header} {collection}".strip(),
                 "url": app.builder.get_relative_uri(pagename, collection.docname),
                 "count": posts_label(len(posts)),
-                "posts": [heading(app.builder, pagename, p) for p in posts],
+                "posts": [listed_html(app.env, app.builder, pagename, p, CATALOG_LINE) for p in posts],
             }
         )
     return out
@@ -408,6 +306,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("html-page-context", on_html_page_context)
     app.connect("env-get-updated", on_env_get_updated)
-    app.connect("env-updated", on_env_updated)
     app.connect("build-finished", on_build_finished)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

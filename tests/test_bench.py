@@ -397,7 +397,7 @@ def test_sitemap_collects_pages_in_this_process(corpus: bench.Corpus, tmp_path: 
 def test_links_between_pages_are_worked_out_once_per_folder() -> None:
     from sphinx.util.osutil import relative_uri
 
-    from kb import listings
+    from kb import render
 
     asked: list[tuple[str, str]] = []
 
@@ -409,13 +409,13 @@ def test_links_between_pages_are_worked_out_once_per_folder() -> None:
     for fromdoc in ("posts/a", "posts/b", "authors/MR", "posts/a"):
         for todoc in ("posts/a", "posts/a/notes", "blog/tag/gmp", "index"):
             expected = relative_uri(f"{fromdoc}.html", f"{todoc}.html")
-            assert listings.relative(builder, fromdoc, todoc) == expected  # type: ignore[arg-type]
+            assert render.relative(builder, fromdoc, todoc) == expected  # type: ignore[arg-type]
     # posts/a: 4 targets; posts/b: only posts/a is new for the folder; authors/MR: 4;
     # posts/a again: only the link to itself, which is never cached.
     assert len(asked) == 4 + 1 + 4 + 1
     builder.name = "dirhtml"  # every document a folder of its own: never cached
-    listings.relative(builder, "posts/a", "index")  # type: ignore[arg-type]
-    listings.relative(builder, "posts/a", "index")  # type: ignore[arg-type]
+    render.relative(builder, "posts/a", "index")  # type: ignore[arg-type]
+    render.relative(builder, "posts/a", "index")  # type: ignore[arg-type]
     assert len(asked) == 12
 
 
@@ -424,7 +424,7 @@ def test_posts_listed_once_per_folder_look_as_if_rendered_on_each_page(
 ) -> None:
     """Every page is the same whether its listed posts are rendered there or kept
     from another page of its folder (a link to the page itself included)."""
-    from kb import listings
+    from kb import render, tags
 
     from .test_incremental import differences, pages
 
@@ -440,11 +440,12 @@ def test_posts_listed_once_per_folder_look_as_if_rendered_on_each_page(
         # sphinxext-opengraph describes a page by its text nodes, and a kept item is HTML.
         return {name: re.sub(r'<meta [^>]*description" content="[^"]*" />', "", text) for name, text in found.items()}
 
-    def rendered_each_time(env: object, builder: object, fromdoc: str, post: model.Post, *, excerpt: bool) -> object:
-        return listings.post_item(env, builder, fromdoc, post, excerpt=excerpt)  # type: ignore[arg-type]
+    def rendered_each_time(env: object, builder: object, fromdoc: str, post: model.Post, form: object = None) -> str:
+        return render.render_item(env, builder, fromdoc, post, form or render.ITEM)  # type: ignore[arg-type]
 
     kept = build(tmp_path / "kept")
-    monkeypatch.setattr(listings, "listed", rendered_each_time)
+    monkeypatch.setattr(render, "listed_html", rendered_each_time)
+    monkeypatch.setattr(tags, "listed_html", rendered_each_time)
     each = build(tmp_path / "each")
     assert differences(without_description(kept), without_description(each)) == []
     assert kept["posts/post-00001.html"] == each["posts/post-00001.html"]  # posts carry their own description

@@ -4,7 +4,7 @@ A small generated site (the real configuration, extensions and vocabulary, 12
 posts) is built once; then, edit after edit, it is rebuilt incrementally into
 the same folder and, separately, from scratch.  Every page and feed must be the
 same in both, and no page of a removed post may be left behind.  This is the
-safety net of every ``env-get-updated`` rule (see ``kb/listings.py``) and of the
+safety net of every ``env-get-updated`` rule (``kb/listings.py``, ``kb/related.py``...) and of the
 caches in ``kb/upstream.py``.
 """
 
@@ -271,23 +271,46 @@ def test_a_rebuild_without_changes_writes_nothing(corpus: Path) -> None:
     assert others and not rewritten & others
 
 
-def test_a_moved_post_rewrites_only_posts_whose_related_posts_change(tmp_path: Path) -> None:
-    """Posts sharing a tag with a post whose tags changed are rewritten only when
-    their related posts may differ: the moved post was shown, or would now be."""
+def test_related_posts_are_rewritten_exactly_where_the_rule_gives_another_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refresh of related posts is the rule run again: after an edit (or a
+    new rule) exactly the posts whose answer differs are rewritten."""
     import types
 
-    from kb import listings, model, tags
+    from kb import model, related
 
-    site = model.load(bench.generate(tmp_path, 40).kb)
-    env = types.SimpleNamespace(kb_site=site, kb_tag_index=tags.TagIndex(site))
-    post = next(p for p in site.published if len(tags.related(site, p, index=env.kb_tag_index)) > 1)
-    shown = [p.docname for p in tags.related(site, post, index=env.kb_tag_index)]
-    elsewhere = next(p.docname for p in site.published if p.docname not in {*shown, post.docname})
+    src = bench.generate(tmp_path, 40).kb
 
-    def may_differ(changed: str, links: dict[str, list[str]]) -> bool:
-        return listings.related_may_differ(env, post, {changed}, links)  # type: ignore[arg-type]
+    def environment(site: model.Site, kept: object = None) -> types.SimpleNamespace:
+        domain = types.SimpleNamespace(per_build=lambda name, make: make(site))
+        env = types.SimpleNamespace(kb_site=site, config=types.SimpleNamespace(kb_include_drafts=False))
+        env.domains, env.all_docs = {"kb": domain}, set(site.posts)
+        if kept is not None:
+            env.kb_related = kept
+        return env
 
-    assert not may_differ(elsewhere, {post.docname: shown})  # a post it does not show moved
-    assert may_differ(shown[0], {post.docname: shown})  # a post it shows moved
-    assert may_differ(elsewhere, {post.docname: shown[1:]})  # a post would enter the list
-    assert may_differ(elsewhere, {})  # the page's links are not known
+    before = environment(model.load(src))
+    assert related.on_env_get_updated(None, before) == []  # a first build writes every page
+    kept = before.kb_related
+    assert related.on_env_get_updated(None, environment(model.load(src), kept)) == []  # nothing changed
+
+    post = src / "posts" / "post-00005.md"
+    front_matter(post, "tags", "[Auditing, Training]")
+    after = environment(model.load(src), kept)
+    rewritten = related.on_env_get_updated(None, after)
+    differ = sorted(d for d, shown in after.kb_related.shown.items() if kept.shown[d] != shown)
+    assert rewritten == differ and rewritten
+    sharing = {p.docname for p in after.kb_site.published if {"Auditing", "Training"} & set(p.tags)}
+    assert sharing - set(rewritten)  # not every post sharing a tag
+
+    original = related.related_posts
+
+    def fewer(given: related.RelatedInput, limit: int = 2) -> dict[str, tuple[str, ...]]:
+        """A new rule: two related posts, not five."""
+        return {d: shown[:limit] for d, shown in original(given).items()}
+
+    monkeypatch.setattr(related, "related_posts", fewer)
+    newer = environment(model.load(src), after.kb_related)
+    rewritten = related.on_env_get_updated(None, newer)
+    assert rewritten == sorted(d for d, shown in after.kb_related.shown.items() if len(shown) > 2)

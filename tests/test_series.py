@@ -3,6 +3,7 @@ validation and incremental builds, as a reader (or a writer) meets them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from kb import model
+from kb import series as kb_series
 
 from .conftest import ROOT, BuiltSite
 
@@ -107,6 +109,26 @@ def test_a_preview_counts_the_draft_part(app: SphinxTestApp) -> None:
     assert text(banner).startswith("Part 3 of 3 in Myths")
     nav = page(app, "posts/myths-2.html").select_one(".kb-series-nav")
     assert text(nav.select_one(".kb-series-next")) == "Next in this series: Myth three (draft)"
+
+
+def test_one_rule_says_what_a_series_holds_drafts_only_in_previews() -> None:
+    def post(name: str, part: int, status: str = "published", key: str = "myths") -> model.Post:
+        date = dt.datetime(2024, 1, part, tzinfo=dt.UTC)
+        return model.Post(f"posts/{name}", f"posts/{name}.md", name, date, (), (), None, status, series=key, part=part)
+
+    posts = [
+        post("three", 3, "draft"),
+        post("one", 1),
+        post("four", 4, "scheduled"),
+        post("two", 2),
+        post("broken", 5, "invalid"),
+        post("other", 1, key="other"),
+    ]
+    site = model.Site(Path(), posts={p.docname: p for p in posts})
+    names = {key: [p.title for p in parts] for key, parts in kb_series.parts_by_series(site, previews=False).items()}
+    assert names == {"myths": ["one", "two"], "other": ["other"]}
+    assert [p.title for p in kb_series.parts(site, "myths", previews=True)] == ["one", "two", "three", "four"]
+    assert kb_series.parts(site, "unknown", previews=True) == []
 
 
 # -- series pages, the index, directives and roles -----------------------------
@@ -327,7 +349,7 @@ def test_completing_a_series_rewrites_its_parts(tmp_path: Path) -> None:
 
 
 def series_parts(key: str) -> list[model.Post]:
-    return CONTENT.parts(key)
+    return kb_series.parts(CONTENT, key, previews=False)
 
 
 @pytest.mark.parametrize("key", sorted(CONTENT.series), ids=str)

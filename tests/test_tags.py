@@ -11,8 +11,8 @@ import pytest
 from bs4 import BeautifulSoup
 from sphinx.util.console import strip_colors
 
-from kb import model, tags
-from kb.listings import reading_minutes
+from kb import model, related, tags
+from kb.render import reading_minutes
 
 from .conftest import ROOT, BuiltSite
 
@@ -33,6 +33,12 @@ def listed(soup: BeautifulSoup, scope: str = "") -> list[str]:
 
 def related_titles(soup: BeautifulSoup) -> list[str]:
     return listed(soup, ".kb-related")
+
+
+def related_to(site: model.Site, post: model.Post) -> list[model.Post]:
+    """*post*'s related posts by the rule (kb/related.py)."""
+    shown = related.related_posts(related.input_of(site, [post]))[post.docname]
+    return [site.posts[docname] for docname in shown]
 
 
 # -- the vocabulary (content model, no Sphinx) ----------------------------------
@@ -247,6 +253,10 @@ def test_archive_groups_posts_by_year_and_month(app: SphinxTestApp) -> None:
     assert len(listed(year)) == 6
     catalog = page(app, "blog/archive.html")
     assert [a.get_text() for a in catalog.select(".kb-catalog-group h2 a")] == ["Posted in 2024", "Posted in 2023"]
+    first = catalog.select_one(".kb-catalog-posts > li")
+    assert first.get_text() == '10 March 2024 · Salt & "Vinegar"'
+    assert first.select_one(".kb-date").get_text() == "10 March 2024"
+    assert first.select_one("a")["href"] == "../posts/p6.html"
 
 
 @pytest.mark.sphinx("html", testroot="tags")
@@ -417,7 +427,7 @@ def test_site_tag_index_lists_every_tag_and_practice(site: BuiltSite) -> None:
 @pytest.mark.parametrize("post", CONTENT.published, ids=lambda p: p.docname)
 def test_site_related_posts_share_a_tag_and_skip_the_series(site: BuiltSite, post: model.Post) -> None:
     titles = related_titles(site.page(f"{post.docname}.html"))
-    expected = tags.related(CONTENT, post)
+    expected = related_to(CONTENT, post)
     assert titles == [p.title for p in expected]
     assert 1 <= len(titles) <= 5
     for other in expected:
@@ -427,9 +437,9 @@ def test_site_related_posts_share_a_tag_and_skip_the_series(site: BuiltSite, pos
 
 def test_site_related_posts_of_a_seed_post() -> None:
     myth = CONTENT.posts["posts/myth-1-complying-with-regulations-and-product-specifications"]
-    titles = [p.title for p in tags.related(CONTENT, myth)]
+    titles = [p.title for p in related_to(CONTENT, myth)]
     assert not any(t.startswith("Myth #2") for t in titles)
     assert "Is it Time to Outsource Internal Auditing?" in titles
     retrofit = CONTENT.posts["posts/retrofitting-your-facility-part-1"]
-    first = tags.related(CONTENT, retrofit)[0]
+    first = related_to(CONTENT, retrofit)[0]
     assert "Risk management" in first.tags

@@ -1,0 +1,223 @@
+"""The one renderer of a listed post, and the links every listing is made of.
+
+A post is listed on many pages: ``{kb-posts}`` lists, author profiles, series
+pages, the related posts at the end of a post, and ABlog's tag, practice and
+archive pages and catalogs.  Each shows it through one template,
+``_templates/kb/listed-post.html`` (:func:`listed_html`): linked title, meta
+line, excerpt and tags, or a catalog's brief line, from plain values out of
+the content model plus what reading the post found (excerpt, length), so
+every value is escaped by the template and listing a post never renders the
+post again.  Docutils pages hold it as a :class:`listed_post` node
+(:func:`listed`); ABlog's pages print it from ``collection.html`` and
+``catalog.html``.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from docutils import nodes
+
+from kb import __version__, model
+from kb.content import domain_of, site_of
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from sphinx.application import Sphinx
+    from sphinx.builders import Builder
+    from sphinx.environment import BuildEnvironment
+
+#: Where ABlog writes the pages of tags and of categories (our practices).
+TAG_PAGES, PRACTICE_PAGES = "blog/tag", "blog/category"
+WORDS_PER_MINUTE = 230
+#: The one template of a listed post (in ``_templates/``).
+LISTED_TEMPLATE = "kb/listed-post.html"
+DATE_FORMAT = "%d %B %Y"
+
+
+def reading_minutes(words: int) -> int:
+    return max(1, math.ceil(words / WORDS_PER_MINUTE))
+
+
+def date_text(post: model.Post) -> str:
+    return post.date.strftime(DATE_FORMAT) if post.date else "undated"
+
+
+def link(builder: Builder, fromdoc: str, todoc: str, text: str, classes: Iterable[str] = ()) -> nodes.reference:
+    """A reference from *fromdoc* to the page *todoc* (a document or a generated page)."""
+    return nodes.reference(text, text, internal=True, refuri=relative(builder, fromdoc, todoc), classes=list(classes))
+
+
+def relative(builder: Builder, fromdoc: str, todoc: str) -> str:
+    """``builder.get_relative_uri``, worked out once per folder and target: a
+    listing page links to hundreds of posts, tags and authors, and every post in
+    ``posts/`` to the same tags and authors.  (Only where a page is a file in its
+    document's folder: with ``dirhtml`` every document is a folder of its own.)"""
+    if fromdoc == todoc or builder.name != "html":
+        return builder.get_relative_uri(fromdoc, todoc)
+    known: dict[tuple[str, str], str] = builder.__dict__.setdefault("kb_relative_uris", {})
+    key = (posixpath.dirname(fromdoc), todoc)
+    if key not in known:
+        known[key] = builder.get_relative_uri(fromdoc, todoc)
+    return known[key]
+
+
+def author_links(builder: Builder, fromdoc: str, site: model.Site, keys: Iterable[str]) -> list[nodes.Node]:
+    """Author names, each linked to the profile, joined with commas and 'and'."""
+    keys = list(keys)
+    out: list[nodes.Node] = []
+    for index, key in enumerate(keys):
+        if index:
+            out.append(nodes.Text(" and " if index == len(keys) - 1 else ", "))
+        author = site.authors[key]
+        out.append(link(builder, fromdoc, author.docname, author.name, ["kb-author"]))
+    return out
+
+
+def tag_page(site: model.Site, tag: str) -> str:
+    return f"{TAG_PAGES}/{site.tags[tag].slug}"
+
+
+def tag_links(builder: Builder, fromdoc: str, site: model.Site, tags: Iterable[str]) -> list[nodes.Node]:
+    out: list[nodes.Node] = []
+    for tag in tags:
+        out.append(link(builder, fromdoc, tag_page(site, tag), tag, ["kb-tag"]))
+        out.append(nodes.Text(" "))
+    return out[:-1]
+
+
+def practice_link(builder: Builder, fromdoc: str, site: model.Site, practice: str) -> nodes.reference:
+    page = f"{PRACTICE_PAGES}/{site.practices[practice].slug}"
+    return link(builder, fromdoc, page, practice, ["kb-practice"])
+
+
+def excerpt_of(env: BuildEnvironment, post: model.Post) -> str:
+    if post.summary:
+        return post.summary
+    return domain_of(env).posts.get(post.docname, {}).get("excerpt", "")
+
+
+def words_of(env: BuildEnvironment, post: model.Post) -> int:
+    return domain_of(env).posts.get(post.docname, {}).get("words", 0)
+
+
+@dataclass(frozen=True)
+class Form:
+    """How a list shows a post: the whole item, or parts of it."""
+
+    #: The post's first paragraph (listing pages; related posts leave it out).
+    excerpt: bool = True
+    #: The series badge (a series' own page leaves it out and numbers the parts instead).
+    badge: bool = True
+    numbered: bool = False
+    #: Only the date and linked title, as a line of ABlog's catalogs.
+    brief: bool = False
+
+
+ITEM = Form()
+WITHOUT_EXCERPT = Form(excerpt=False)
+NUMBERED_PART = Form(badge=False, numbered=True)
+CATALOG_LINE = Form(brief=True)
+
+
+def render_list(
+    env: BuildEnvironment, builder: Builder, fromdoc: str, posts: list[model.Post], form: Form = ITEM
+) -> nodes.Node:
+    if not posts:
+        return nodes.paragraph("No posts yet.", "No posts yet.", classes=["kb-empty"])
+    container = nodes.container(classes=["kb-post-list"])
+    for post in posts:
+        container += listed(env, builder, fromdoc, post, form)
+    return container
+
+
+class listed_post(nodes.raw):  # noqa: N801 - docutils node naming
+    """A post in a list, as the HTML of ``kb/listed-post.html``; ``post`` names it."""
+
+
+def listed(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, form: Form = ITEM) -> nodes.Node:
+    """*post* in a list on page *fromdoc* (see :func:`listed_html`).
+
+    The site is HTML; other formats get the linked title.
+    """
+    if builder.format != "html":
+        return nodes.paragraph("", "", link(builder, fromdoc, post.docname, post.title), classes=["kb-post-title"])
+    return listed_post("", listed_html(env, builder, fromdoc, post, form), format="html", post=post.docname)
+
+
+def listed_html(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, form: Form = ITEM) -> str:
+    """*post* listed on page *fromdoc* in *form*, by the template ``kb/listed-post.html``.
+
+    A post is listed on many pages (the related posts of every post sharing a
+    tag, its authors', series' and tags' pages) and differs only by the folder
+    its links are relative to (see :func:`relative`), so the html builder
+    renders it once per folder.
+    """
+    if builder.name != "html":
+        return render_item(env, builder, fromdoc, post, form)
+    rendered: dict[tuple[Any, ...], str] = builder.__dict__.setdefault("kb_listed", {})
+    # A link to the page itself is written differently ("#").
+    itself = fromdoc if fromdoc in item_targets(site_of(env), post) else None
+    key = (posixpath.dirname(fromdoc), itself, post.docname, form)
+    if key not in rendered:
+        rendered[key] = render_item(env, builder, fromdoc, post, form)
+    return rendered[key]
+
+
+def render_item(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, form: Form) -> str:
+    """The template ``kb/listed-post.html`` for *post* on *fromdoc*, in *form*."""
+    values = item_values(env, builder, fromdoc, post, excerpt=form.excerpt, badge=form.badge)
+    values["part"] = post.part if form.numbered else None
+    return builder.templates.render(LISTED_TEMPLATE, {"p": values, "brief": form.brief})  # type: ignore[attr-defined]
+
+
+def item_values(
+    env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, *, excerpt: bool, badge: bool
+) -> dict[str, Any]:
+    """What a list shows of *post*, as plain values for the template to escape."""
+    site = site_of(env)
+
+    def uri(docname: str) -> str:
+        return relative(builder, fromdoc, docname) or "#"  # as the html writer writes a link to its own page
+
+    authors = []
+    for index, key in enumerate(post.authors):
+        before = "" if index == 0 else " and " if index == len(post.authors) - 1 else ", "
+        authors.append({"before": before, "name": site.authors[key].name, "url": uri(site.authors[key].docname)})
+    series = None
+    if badge and post.series:
+        found = site.series[post.series]
+        series = {"text": f"{found.title} · Part {post.part}", "url": uri(found.docname)}
+    return {
+        "title": post.title,
+        "url": uri(post.docname),
+        "date": date_text(post),
+        "authors": authors,
+        "minutes": reading_minutes(words_of(env, post)),
+        "series": series,
+        "excerpt": excerpt_of(env, post) if excerpt else "",
+        "tags": [{"name": tag, "url": uri(tag_page(site, tag))} for tag in post.tags],
+    }
+
+
+def item_targets(site: model.Site, post: model.Post) -> set[str]:
+    """The pages a listed post links to."""
+    targets = {post.docname, *(site.authors[key].docname for key in post.authors if key in site.authors)}
+    targets.update(tag_page(site, tag) for tag in post.tags if tag in site.tags)
+    if post.series in site.series:
+        targets.add(site.series[post.series].docname)
+    return targets
+
+
+def visit_listed_post(self: Any, node: listed_post) -> None:
+    self.body.append(node.astext())
+    raise nodes.SkipNode
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_node(listed_post, html=(visit_listed_post, None))
+    return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}
