@@ -103,7 +103,6 @@ ASSET_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".
 #: A tag in a title: titles are Markdown, so it would become raw HTML.
 _HTML_TAG = re.compile(r"<[A-Za-z!/?]")
 
-_TITLE_LINE = re.compile(r"^#\s+\S")  # checked on every line of every post
 _ISO_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}"
     r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
@@ -1005,12 +1004,6 @@ def load_post(
                 "policy",
             )
         )
-    for number, text in enumerate(fm.body.splitlines(), fm.body_line):
-        if _TITLE_LINE.match(text):
-            problems.append(
-                Problem(fm.path, number, "the body repeats a '# ' title", "remove it: the title comes from 'title:'")
-            )
-            break
     dates: dict[str, dt.datetime | None] = {}
     for key in ("date", "updated"):
         raw = values.get(key)
