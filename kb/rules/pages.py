@@ -212,7 +212,7 @@ def directives(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
             yield page.problem(
                 line,
                 f"unknown directive {{{name}}}",
-                f"{close_to(name, sorted(names.DIRECTIVES))} The authoring guide (guide.md) shows the directives".lstrip(),
+                f"{close_to(name, sorted(names.DIRECTIVES))} guide.md shows the directives".lstrip(),
                 "content",
             )
         elif name in ("include", "literalinclude"):
@@ -364,7 +364,7 @@ def roles(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
             yield page.problem(
                 item.line,
                 f"unknown role {{{name}}}",
-                f"{close_to(name, sorted(names.ROLES))} The authoring guide (guide.md) shows the roles".lstrip(),
+                f"{close_to(name, sorted(names.ROLES))} guide.md shows the roles".lstrip(),
                 "content",
             )
 
