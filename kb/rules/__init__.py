@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "blog_path": "blog",
     "post_date_format": "%d %B %Y",
     "kb_timezone": "UTC",
+    "myst_heading_anchors": 0,
 }
 #: Sphinx leaves these out of every build, whatever ``exclude_patterns`` says.
 ALWAYS_EXCLUDED = ("**/_sources", ".#*", "**/.#*", "*.lproj/**")
@@ -46,6 +47,7 @@ class Settings:
     extensions: tuple[str, ...] = ()
     blog_path: str = "blog"
     post_date_format: str = "%d %B %Y"
+    heading_anchors: int = 0
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> Settings:
@@ -63,6 +65,7 @@ class Settings:
             extensions=tuple(sorted(str(e) for e in get("myst_enable_extensions") or ())),
             blog_path=str(get("blog_path")).strip("/"),
             post_date_format=str(get("post_date_format")),
+            heading_anchors=int(get("myst_heading_anchors") or 0),
         )
 
 

@@ -134,6 +134,7 @@ class Page:
     settings: Settings
     built: frozenset[str]  # docnames the build reads
     labels: frozenset[str]  # every label a {ref} may name (lower case)
+    anchors: dict[str, frozenset[str]]  # docname -> the anchors a link may name in it
 
     @property
     def docname(self) -> str:
@@ -297,12 +298,20 @@ def links(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
                     "links may only be http://, https://, mailto: or relative",
                 )
             continue
-        path = uri.split("#", 1)[0]
-        if not path:
-            continue  # an anchor in this page
-        if page.file(path).is_file() or page.docname_of(path) in page.built:
+        path, _, anchor = uri.partition("#")
+        docname = page.docname_of(path) if path else page.docname
+        if docname in page.built:
+            if anchor and anchor not in page.anchors.get(docname, ()):
+                known = sorted(page.anchors.get(docname, ()))
+                yield page.problem(
+                    item.line,
+                    f"the link {uri!r} names no section or label of {docname}.md",
+                    f"{close_to(anchor, known)} A section's anchor is its heading in lower case, "
+                    "words joined by '-'; or put a label (name)= above the heading".lstrip(),
+                    "link",
+                )
             continue
-        if path.lower() in page.labels or (path.startswith("#") and path[1:].lower() in page.labels):
+        if page.file(path).is_file() or path.lower() in page.labels:
             continue
         yield page.problem(
             item.line,
@@ -435,6 +444,20 @@ def placement(page: Page) -> Iterator[model.Problem]:
 # -- the whole site -------------------------------------------------------------
 
 
+def anchors_of(items: tuple[Item, ...], heading_anchors: int) -> frozenset[str]:
+    """The anchors a Markdown link may name in a page: MyST's heading slugs, section ids, labels."""
+    from docutils.nodes import make_id
+    from myst_parser.slugs import github_slugify
+
+    found: set[str] = set()
+    for item in items:
+        if item.kind == "heading" and int(item.name[1:]) <= heading_anchors:
+            found.update((github_slugify(item.value), make_id(item.value)))
+        elif item.kind == "target":
+            found.update((item.value, item.value.lower(), make_id(item.value)))
+    return frozenset(found)
+
+
 def labels_of(
     site: model.Site, built: set[str], items: dict[str, tuple[Item, ...]]
 ) -> dict[str, list[tuple[str, int]]]:
@@ -508,8 +531,9 @@ def check_site(
     owners = labels_of(site, built, items)
     labels = frozenset(owners) | {"genindex", "modindex", "search", "py-modindex"}
     problems: list[model.Problem] = [*duplicate_labels(site, owners), *excluded_posts(site, found, include_held)]
+    anchors = {rel.removesuffix(".md"): anchors_of(its, settings.heading_anchors) for rel, its in items.items()}
     for rel, page_items in items.items():
-        page = Page(rel, site, settings, frozenset(built), labels)
+        page = Page(rel, site, settings, frozenset(built), labels, anchors)
         problems += placement(page)
         problems += front_matter(page, texts[rel])
         for rule in (html, directives, links, roles, post_body):
