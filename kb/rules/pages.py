@@ -121,7 +121,7 @@ def target_of(site: model.Site, typ: str, target: str) -> tuple[str, str, str] |
         return f"{pages}/{terms[canonical].slug}", "", canonical
     return (
         f"unknown {typ} {target!r}",
-        f"{model.Lookup(terms).suggest(target)} The {typ}s are listed in {model.VOCABULARY_FILE}",
+        f"{model.Lookup(terms).suggest(target)} Or add it to {model.VOCABULARY_FILE}",
     )
 
 
