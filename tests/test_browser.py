@@ -447,7 +447,7 @@ MISSPELLED = """\
 title: "A post with a misspelled tag"
 date: 2023-05-03
 author: AA
-tags: [GMP, Trainng]
+tags: [GMP, Trayning]
 practice: Quality Systems
 ---
 
@@ -502,13 +502,13 @@ def test_the_preview_shows_a_misspelled_tag_on_the_page_until_it_is_fixed(
         banner = page.locator(".kb-problems")
         text = " ".join(banner.inner_text().split())
         assert "posts/misspelled.md:5" in text
-        assert "unknown tag 'Trainng'" in text
+        assert "unknown tag 'Trayning'" in text
         assert "did you mean 'Training'?" in text
         page.click(".kb-problems-all a")
         assert "posts/misspelled.md:5" in page.locator(".kb-problems-page").inner_text()
         before = rebuilds(log)
         path = root / "posts" / "misspelled.md"
-        path.write_text(MISSPELLED.replace(", Trainng", ", Training"), encoding="utf-8")
+        path.write_text(MISSPELLED.replace(", Trayning", ", Training"), encoding="utf-8")
         for _attempt in range(300):  # until the rebuild has written the page (read outside the tab)
             with contextlib.suppress(OSError):
                 html = urllib.request.urlopen(f"{url}posts/misspelled.html", timeout=1).read().decode()

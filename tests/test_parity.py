@@ -56,7 +56,7 @@ CASES: dict[str, Case] = {
     "date in words": Case("posts/date-words.md", post(date="May 8, 2023"), "date:", "'May 8, 2023' is not an ISO"),
     "updated before date": Case("posts/updated.md", post(updated="2023-01-01"), "updated:", "updated is before date"),
     "unknown author": Case("posts/author.md", post(author="MRR"), "author:", "unknown author 'MRR'"),
-    "unknown tag": Case("posts/tag.md", post(tags="[GMP, Trainng]"), "tags:", "unknown tag 'Trainng'"),
+    "unknown tag": Case("posts/tag.md", post(tags="[GMP, Trayning]"), "tags:", "unknown tag 'Trayning'"),
     "unknown practice": Case(
         "posts/practice.md", post(practice="Quality System"), "practice:", "unknown practice 'Quality System'"
     ),

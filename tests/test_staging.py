@@ -16,7 +16,7 @@ BAD_POST = """\
 title: "A bad post"
 date: 2023-05-03
 author: AA
-tags: [GMP, Trainng]
+tags: [GMP, Trayning]
 practice: Quality Systems
 ---
 
@@ -45,13 +45,13 @@ def test_a_failed_build_leaves_the_last_good_site_byte_for_byte(site: Path, caps
     assert staging.build(OPTIONS, site) != 0
     said = capsys.readouterr().err.splitlines()
     assert said[0] == (
-        "1 problem; first: posts/bad.md:5: unknown tag 'Trainng' "
+        "1 problem; first: posts/bad.md:5: unknown tag 'Trayning' "
         "(did you mean 'Training'? Or add it to vocabulary.yaml)"
     )
     assert snapshot(published) == before
     # The staging folder holds the failed build, so the next build is incremental.
     assert (site / staging.STAGE / "posts" / "bad.html").is_file()
-    (site / "posts" / "bad.md").write_text(BAD_POST.replace(", Trainng", ""), encoding="utf-8")
+    (site / "posts" / "bad.md").write_text(BAD_POST.replace(", Trayning", ""), encoding="utf-8")
     assert staging.build(OPTIONS, site) == 0
     assert (published / "posts" / "bad.html").is_file()
     assert not list(published.parent.glob(".html.*")), "no half-published folder is left behind"
