@@ -137,8 +137,16 @@ def problems_of(root: Path, *, drafts: bool = False) -> tuple[model.Site, list[m
     """The content model of *root* and every problem in it: front matter and pages, as the build finds them."""
     settings = conf_settings(root)
     every = str(settings.get("kb_review_every") or reviews.DEFAULT_INTERVAL)
-    site = model.load(root, include_held=drafts, timezone=site_timezone(root), review_every=every)
-    found = rules.check(site, rules.Settings.of(settings), include_held=drafts)
+    # What was parsed last time, by its exact text: a second check reads only what changed.
+    cache = root / "_build" / "check"
+    site = model.load(
+        root,
+        include_held=drafts,
+        timezone=site_timezone(root),
+        cache=cache / "front-matter.pickle",
+        review_every=every,
+    )
+    found = rules.check(site, rules.Settings.of(settings), include_held=drafts, cache=cache / "pages.pickle")
     return site, sorted({*site.problems, *found})
 
 

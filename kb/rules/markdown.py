@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from markdown_it.token import Token
 
 #: Version of :class:`Item` and of what :func:`read` records; part of the cache's key.
-FACTS_VERSION = 1
+FACTS_VERSION = 2
 
 #: Directives whose body is not Markdown: code, data, other markup, file lists.
 NOT_MARKDOWN = frozenset(
@@ -38,6 +38,10 @@ NOT_MARKDOWN = frozenset(
         "math", "toctree", "parsed-literal", "productionlist", "highlight", "kb-schema", "only", "tab-set-code",
     }
 )  # fmt: skip
+
+#: Paragraphs up to this length are kept (a placeholder sentence is short); longer
+#: ones are only searched for HTML, links and roles, which keeps the cache small.
+SHORT_PARAGRAPH = 200
 
 #: MyST's directive options: ``:name: value`` lines at the top of the body.
 _OPTION = re.compile(r"^:([\w-]+):(?:\s+(.*))?$")
@@ -148,7 +152,8 @@ def _walk(md: MarkdownIt, text: str, first_line: int, items: list[Item], depth: 
             items.append(Item("target", line, value=token.content))
         elif kind == "paragraph_open" and index + 1 < len(tokens):
             inline = tokens[index + 1]
-            items.append(Item("paragraph", line, value=" ".join(inline.content.split())))
+            if len(inline.content) <= SHORT_PARAGRAPH:
+                items.append(Item("paragraph", line, value=" ".join(inline.content.split())))
             _inline(inline, line, items)
         elif kind == "inline" and tokens[index - 1].type not in ("heading_open", "paragraph_open"):
             _inline(token, line, items)

@@ -8,6 +8,7 @@ consultant, not for a developer: they name the Markdown, not the parser.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from kb.rules import names
 from kb.rules.markdown import Item, role_target
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from kb.rules import Settings
 
@@ -134,7 +135,7 @@ class Page:
     settings: Settings
     built: frozenset[str]  # docnames the build reads
     labels: frozenset[str]  # every label a {ref} may name (lower case)
-    anchors: dict[str, frozenset[str]]  # docname -> the anchors a link may name in it
+    anchors: Callable[[str], frozenset[str]]  # docname -> the anchors a link may name in it
 
     @property
     def docname(self) -> str:
@@ -301,8 +302,8 @@ def links(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
         path, _, anchor = uri.partition("#")
         docname = page.docname_of(path) if path else page.docname
         if docname in page.built:
-            if anchor and anchor not in page.anchors.get(docname, ()):
-                known = sorted(page.anchors.get(docname, ()))
+            if anchor and anchor not in page.anchors(docname):
+                known = sorted(page.anchors(docname))
                 yield page.problem(
                     item.line,
                     f"the link {uri!r} names no section or label of {docname}.md",
@@ -531,7 +532,11 @@ def check_site(
     owners = labels_of(site, built, items)
     labels = frozenset(owners) | {"genindex", "modindex", "search", "py-modindex"}
     problems: list[model.Problem] = [*duplicate_labels(site, owners), *excluded_posts(site, found, include_held)]
-    anchors = {rel.removesuffix(".md"): anchors_of(its, settings.heading_anchors) for rel, its in items.items()}
+
+    @functools.cache  # only pages that a link names a section of
+    def anchors(docname: str) -> frozenset[str]:
+        return anchors_of(items.get(f"{docname}.md", ()), settings.heading_anchors)
+
     for rel, page_items in items.items():
         page = Page(rel, site, settings, frozenset(built), labels, anchors)
         problems += placement(page)
