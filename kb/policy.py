@@ -1,4 +1,4 @@
-"""The content policy: what a page may contain, checked while it is read.
+"""The content policy, enforced on the document tree: nothing refused is written.
 
 A post is text written by a colleague and read by every other colleague; it
 must not be able to run code in their browsers, publish a file from outside the
@@ -23,19 +23,18 @@ repository, or take over another page.  So, while a document is read:
 Each label names one target: two documents defining it (or a post named like
 another page's label, which ABlog overwrites silently) are refused too.
 
-Every violation is a located warning of type ``kb``, subtype ``policy``, naming
-the fix (``-W`` makes it an error), and the offending node is removed (raw HTML is
-kept as visible text), so even a lenient preview build publishes nothing the
-policy refuses.
-
-Before reading, every document is checked for what would silently go missing:
-a published post that ``exclude_patterns`` leaves out, post front matter on a
-page outside ``posts/``, a page whose name belongs to a generated page.
+The rules of :mod:`kb.rules` find these problems in the Markdown, for ``make
+check`` and at the start of the build, and report them once.  Here, while a
+document is read, the offending node is removed (raw HTML is kept as visible
+text), so even a lenient preview build publishes nothing the policy refuses.
+A violation is also a located ``kb.policy`` warning naming the fix; in a file
+whose problems the rules have reported it is a follow-on and is dropped
+(:mod:`kb.problems`), so it shows only for what the rules cannot see (a
+reStructuredText page, ``html_meta`` set in ``conf.py``).
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -62,20 +61,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Front-matter keys that make ABlog treat a page as a post, or that ABlog
-#: turns into redirects and foreign links.  Only posts/ holds posts.
-POST_KEYS_ELSEWHERE = frozenset(
-    {*model.POST_KEYS, "blogpost", "category", "redirect", "external_link", "canonical_link", "location", "language"}
-) - {"title", "summary"}
-
 #: Front matter ABlog would act on in any document; dropped before ABlog reads it.
 ABLOG_ONLY_KEYS = frozenset({"blogpost", "redirect", "external_link", "canonical_link"})
-
-#: Folders whose Markdown files are content with their own front matter.
-CONTENT_DIRS = (model.POSTS_DIR, model.AUTHORS_DIR, model.SERIES_DIR)
-
-_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
-_EVAL_RST = re.compile(r"(?:`{3,}|~{3,}|:{3,})\s*\{eval-rst\}")
 
 
 def refuse(message: str, fix: str, location: Any) -> None:

@@ -24,7 +24,7 @@ from bs4 import BeautifulSoup
 from sphinx.testing.util import SphinxTestApp
 
 from kb import model
-from kb.policy import inside, scheme_of
+from kb.rules.pages import inside, scheme_of
 
 from .conftest import ROOT, build
 
