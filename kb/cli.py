@@ -381,7 +381,11 @@ def new(root: Path, draft: Draft, *, ask: Ask | None = None, now: dt.datetime | 
         state = f"scheduled: it is published by the first build on or after {post_date.date().isoformat()}"
     else:
         state = "published by the next build"
-    print(f"Started a post, {state}. Next: write it, run `make check`, preview it with `make serve`.", file=sys.stderr)
+    print(
+        f"Started a post, {state}. Next: replace the placeholder introduction and section with your text, "
+        "run `make check`, preview it with `make serve`.",
+        file=sys.stderr,
+    )
     return 0
 
 

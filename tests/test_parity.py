@@ -148,6 +148,12 @@ CASES: dict[str, Case] = {
     "label defined twice": Case("posts/label.md", post("(good-label)=\n## Again"), "(good-label)=", "also defined"),
     "unknown directive": Case("posts/directive.md", post("```{notee}\nText.\n```"), "{notee}", "did you mean 'note'"),
     "unknown role": Case("posts/role.md", post("A {strog}`word`."), "{strog}", "unknown role {strog}"),
+    "unknown series in a listing": Case(
+        "posts/parts.md", post("```{kb-series-parts} stpes\n```"), "kb-series-parts", "did you mean 'steps'?"
+    ),
+    "unknown tag in a listing": Case(
+        "posts/listing.md", post("```{kb-posts}\n:tag: GMPX\n```"), "kb-posts", "did you mean 'GMP'?"
+    ),
     "meta http-equiv": Case(
         "meta.md",
         '---\ntitle: Meta\nmyst:\n  html_meta:\n    "http-equiv=refresh": "0; url=https://evil.example/"\n---\n\nText.\n',
@@ -158,6 +164,9 @@ CASES: dict[str, Case] = {
     "not a post in posts/": Case("posts/notes.txt", "notes\n", None, "'notes.txt' is not a post"),
     "post front matter outside posts/": Case(
         "about.md", "---\ntitle: About\ndate: 2023-01-01\n---\n\nAbout us.\n", "date:", "post front matter (date)"
+    ),
+    "a page's malformed front matter": Case(
+        "notes.md", "---\ntitle: Notes: and more\n---\n\nText.\n", "title:", "malformed YAML"
     ),
     "a generated page's name": Case(
         "search.md", "---\ntitle: Search\n---\n\nText.\n", None, "belongs to a page the build generates"
@@ -256,6 +265,8 @@ def test_the_base_site_has_no_problems(tmp_path: Path) -> None:
     """The good posts (code that looks like titles, HTML and roles) pass both."""
     srcdir = tmp_path / "site"
     shutil.copytree(ROOTS / "test-parity", srcdir)
+    draft = post(draft="true").replace("The introduction of the post.", "Introduce the post in one or two sentences.")
+    (srcdir / "posts" / "draft.md").write_text(draft, encoding="utf-8")  # a draft may keep the placeholder
     assert check_problems(srcdir) == (0, [])
     status, found, log = build_problems(srcdir, tmp_path / "html")
     assert (status, found) == (0, []), log

@@ -95,3 +95,11 @@ def test_the_check_knows_the_roles_of_the_build(registry: tuple[set[str], set[st
 def test_the_check_knows_the_directives_of_the_build(registry: tuple[set[str], set[str]]) -> None:
     assert sorted(registry[1] - names.DIRECTIVES) == []
     assert sorted(names.DIRECTIVES - registry[1]) == []
+
+
+def test_the_check_knows_what_kb_directives_take() -> None:
+    from kb import browse, schema
+    from kb.rules import pages
+
+    assert pages.BROWSE_KINDS == browse.KINDS
+    assert tuple(schema.SCHEMAS) == pages.SCHEMA_NAMES

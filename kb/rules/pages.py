@@ -41,6 +41,9 @@ PLACEHOLDER_SECTION = "First section"
 
 #: Roles of the ``kb`` domain: a name of each kind, checked against the content.
 KB_ROLES = ("author", "series", "part", "tag", "practice")
+#: What ``{kb-browse}`` and ``{kb-schema}`` take (kb.browse.KINDS, kb.schema.SCHEMAS; a test keeps them equal).
+BROWSE_KINDS = ("series", "practices", "tags", "authors")
+SCHEMA_NAMES = ("post", "author", "series")
 
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
 _OPENING_TAG = re.compile(r"^<([A-Za-z][\w-]*)")
@@ -258,6 +261,19 @@ def directives(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
                     f"link target {target!r} is not allowed",
                     "links may only be http://, https://, mailto: or relative",
                 )
+        elif name == "kb-series-parts" and (key := item.value.strip()) not in page.site.series:
+            message = f"unknown series {key!r} in kb-series-parts: {model.did_you_mean(key, page.site.series)}"
+            yield page.problem(line, message, "", "series")
+        elif name == "kb-posts":
+            for key in ("author", "series", "tag", "practice"):
+                value = item.option(key)
+                if value is not None and len(found := target_of(page.site, key, value.strip())) == 2:
+                    yield page.problem(line, f"{{kb-posts}} :{key}: {found[0]}", found[1], key)
+        elif name == "kb-browse" and (kind := item.value.strip()) not in BROWSE_KINDS:
+            message = f"unknown list {kind!r} for kb-browse: choose one of {', '.join(BROWSE_KINDS)}"
+            yield page.problem(line, message, "", "browse")
+        elif name == "kb-schema" and (schema := item.value.strip()) not in SCHEMA_NAMES:
+            yield page.problem(line, f"unknown schema {schema!r}", model.did_you_mean(schema, SCHEMA_NAMES), "schema")
         elif name == "update" and update_date(item.value.strip(), page.settings.post_date_format) is None:
             yield page.problem(
                 line,
@@ -380,7 +396,11 @@ def roles(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
 
 
 def post_body(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
-    """A post's body: no second title, no placeholder left by ``make post``."""
+    """A post's body: no second title, no placeholder left by ``make post`` once it is to be published.
+
+    A draft is work in progress; a scheduled post is published by a later
+    build with no one looking, so it must be finished already.
+    """
     if not page.is_post:
         return
     for item in items:
@@ -389,6 +409,9 @@ def post_body(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
                 item.line, "the body repeats a '# ' title", "remove it: the title comes from 'title:'", "content"
             )
             break
+    post = page.site.posts.get(page.docname)
+    if post is not None and post.status == "draft":
+        return
     for item in items:
         if item.kind == "paragraph" and item.value == PLACEHOLDER_INTRODUCTION:
             yield page.problem(
@@ -412,8 +435,12 @@ def front_matter(page: Page, text: str) -> Iterator[model.Problem]:
     needs_keys = page.rel.split("/", 1)[0] not in CONTENT_DIRS and text.startswith("---")
     if not (needs_meta or needs_keys):
         return
-    fm = model.read_front_matter(page.site.root, page.site.root / page.rel, [], text)
+    unreadable: list[model.Problem] = []
+    fm = model.read_front_matter(page.site.root, page.site.root / page.rel, unreadable, text)
     if fm is None:
+        # A post's, an author's or a series' front matter is the model's to report.
+        if needs_keys:
+            yield from unreadable
         return
     meta = (fm.values.get("myst") or {}).get("html_meta") if isinstance(fm.values.get("myst"), dict) else None
     for key in meta or {}:
