@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -110,23 +110,6 @@ def documents(root: Path, settings: Settings) -> list[str]:
         dirs[:] = sorted(d for d in dirs if not excluded(prefix + d))
         found += [prefix + name for name in files if name.endswith(".md") and not excluded(prefix + name)]
     return sorted(found)
-
-
-@dataclass
-class Findings:
-    """What the rules found: every problem, and which files have one."""
-
-    problems: list[model.Problem] = field(default_factory=list)
-
-    @property
-    def files(self) -> frozenset[str]:
-        return frozenset(p.path for p in self.problems)
-
-    def by_file(self) -> dict[str, list[model.Problem]]:
-        found: dict[str, list[model.Problem]] = {}
-        for problem in self.problems:
-            found.setdefault(problem.path, []).append(problem)
-        return found
 
 
 def check(
