@@ -227,8 +227,8 @@ def test_strict_build_names_file_line_value_and_fix(app: SphinxTestApp) -> None:
         message, _, fix = message.partition(". Fix: ")
         assert f"{where}: WARNING: {message} ({fix}) [kb.series]" in warnings
     # Cross-references and the parts directive fail with a did-you-mean.
-    assert "index.md:5: WARNING: unknown series 'myth': did you mean 'myths'? [kb.series]" in warnings
-    assert "index.md:5: WARNING: unknown series 'mythz' in 'mythz/1': did you mean 'myths'? [kb.part]" in warnings
+    assert "index.md:5: WARNING: unknown series 'myth' (did you mean 'myths'? A series' key names" in warnings
+    assert "index.md:5: WARNING: unknown series 'mythz' in 'mythz/1' (did you mean 'myths'?) [kb.part]" in warnings
     assert "index.md:5: WARNING: series 'myths' has no published part '7'" in warnings
     assert (
         "index.md:7: WARNING: unknown series 'mythss' in kb-series-parts: did you mean 'myths'? [kb.series]" in warnings
