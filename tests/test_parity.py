@@ -154,6 +154,11 @@ CASES: dict[str, Case] = {
     "unknown tag in a listing": Case(
         "posts/listing.md", post("```{kb-posts}\n:tag: GMPX\n```"), "kb-posts", "did you mean 'GMP'?"
     ),
+    "unknown post in the text": Case("posts/post-role.md", post("See {post}`godo`."), "{post}", "did you mean 'good'?"),
+    "term not in the glossary": Case("posts/term.md", post("A {term}`CAPAA` process."), "{term}", "did you mean 'capa'?"),
+    "citation of an unknown regulation": Case(
+        "posts/citation.md", post("See {cfr}`21 CFR Part 999`."), "{cfr}", "21 CFR Part 999"
+    ),
     "meta http-equiv": Case(
         "meta.md",
         '---\ntitle: Meta\nmyst:\n  html_meta:\n    "http-equiv=refresh": "0; url=https://evil.example/"\n---\n\nText.\n',

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "post_date_format": "%d %B %Y",
     "kb_timezone": "UTC",
     "myst_heading_anchors": 0,
+    "kb_citations": {},
 }
 #: Sphinx leaves these out of every build, whatever ``exclude_patterns`` says.
 ALWAYS_EXCLUDED = ("**/_sources", ".#*", "**/.#*", "*.lproj/**")
@@ -48,6 +49,8 @@ class Settings:
     blog_path: str = "blog"
     post_date_format: str = "%d %B %Y"
     heading_anchors: int = 0
+    #: ``kb_citations``: the citation roles and what they accept (empty: kb.citations' defaults).
+    citations: Any = None
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> Settings:
@@ -66,6 +69,7 @@ class Settings:
             blog_path=str(get("blog_path")).strip("/"),
             post_date_format=str(get("post_date_format")),
             heading_anchors=int(get("myst_heading_anchors") or 0),
+            citations=get("kb_citations") or None,
         )
 
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from markdown_it.token import Token
 
 #: Version of :class:`Item` and of what :func:`read` records; part of the cache's key.
-FACTS_VERSION = 2
+FACTS_VERSION = 3
 
 #: Directives whose body is not Markdown: code, data, other markup, file lists.
 NOT_MARKDOWN = frozenset(
@@ -56,7 +56,7 @@ class Item:
     """One thing in a page that a rule may judge.
 
     *kind* is ``html``, ``directive``, ``role``, ``link``, ``image``,
-    ``heading``, ``target`` or ``paragraph``; *name* is the directive or role
+    ``heading``, ``target``, ``term`` (of a glossary) or ``paragraph``; *name* is the directive or role
     name (or ``h1``..``h6``); *value* the argument, role content, URL, heading
     text or label; *options* a directive's options.
     """
@@ -142,6 +142,11 @@ def _walk(md: MarkdownIt, text: str, first_line: int, items: list[Item], depth: 
             name, argument = found.group(1), found.group(2).strip()
             options, body, taken = split_options(token.content)
             items.append(Item("directive", line, name=name, value=argument, options=tuple(options)))
+            if name == "glossary":  # a term is an unindented line; its definition is indented below it
+                first = line + 1 + taken
+                for number, text in enumerate(body.splitlines(), first):
+                    if text.strip() and not text[0].isspace():
+                        items.append(Item("term", number, value=text.strip()))
             if name not in NOT_MARKDOWN and body.strip() and depth < 20:
                 _walk(md, body, line + 1 + taken, items, depth + 1)
         elif kind == "heading_open":

@@ -2,7 +2,8 @@
 
 ``make check`` runs without Sphinx, so it cannot ask Sphinx's registry; these
 are the names registered by docutils (English), Sphinx, its standard and
-Python domains (also without prefix), MyST, sphinx-design, ABlog and ``kb``.
+Python domains (also without prefix), MyST, sphinx-design, ABlog and ``kb``;
+the citation roles come from ``kb_citations`` (:mod:`kb.citations`).
 ``tests/test_rules.py`` compares them with a real build's registry, so an
 extension added to ``conf.py`` fails the tests until its names are here.
 """
@@ -29,15 +30,15 @@ ROLES = frozenset(
     cpp:class cpp:concept cpp:enum cpp:enumerator cpp:expr cpp:func cpp:member cpp:struct cpp:texpr
     cpp:type cpp:union cpp:var cve cwe data deco dfn doc download emphasis envvar eq exc fa
     fa-brands fa-regular fa-solid fab far fas file footnote-reference func guilabel i index js:attr
-    js:class js:data js:func js:meth js:mod kb:author kb:part kb:practice kb:series kb:tag kbd
-    keyword literal mailheader makevar manpage material-outlined material-regular material-round
-    material-sharp material-twotone math math:numref menuselection meth mimetype mod named-reference
-    newsgroup numref obj octicon option part pep pep-reference practice program py:attr py:class
-    py:const py:data py:deco py:exc py:func py:meth py:mod py:obj py:type raw ref regexp
-    restructuredtext-unimplemented-role rfc rfc-reference rst:dir rst:role samp series std:confval
-    std:doc std:envvar std:keyword std:numref std:option std:ref std:term std:token strong sub
-    sub-ref subscript substitution-reference sup superscript t tag target term title title-reference
-    token type uri uri-reference url
+    js:class js:data js:func js:meth js:mod kb:author kb:part kb:post kb:practice kb:series kb:tag
+    kb:term kbd keyword literal mailheader makevar manpage material-outlined material-regular
+    material-round material-sharp material-twotone math math:numref menuselection meth mimetype mod
+    named-reference newsgroup numref obj octicon option part pep pep-reference post practice program
+    py:attr py:class py:const py:data py:deco py:exc py:func py:meth py:mod py:obj py:type raw ref
+    regexp restructuredtext-unimplemented-role rfc rfc-reference rst:dir rst:role samp series
+    std:confval std:doc std:envvar std:keyword std:numref std:option std:ref std:term std:token
+    strong sub sub-ref subscript substitution-reference sup superscript t tag target term title
+    title-reference token type uri uri-reference url
     """.split()  # noqa: SIM905 (a list of 300 names is easier to read as text)
 )
 
@@ -53,16 +54,17 @@ DIRECTIVES = frozenset(
     decorator decoratormethod default-domain default-role deprecated describe div dropdown envvar
     epigraph error exception figure figure-md footer function glossary grid grid-item grid-item-card
     header highlight highlights hint hlist image important include index js:attribute js:class
-    js:data js:function js:method js:module kb-authors kb-browse kb-posts kb-practices kb-schema
-    kb-search-box kb-series-index kb-series-parts kb-tags line-block list-table literalinclude math
-    meta method module moduleauthor note object only option parsed-literal post postlist
-    productionlist program property pull-quote py:attribute py:class py:classmethod py:currentmodule
-    py:data py:decorator py:decoratormethod py:exception py:function py:method py:module py:property
-    py:staticmethod py:type raw replace restructuredtext-test-directive role rst-class rst:directive
-    rst:directive:option rst:role rubric section-numbering sectionauthor sectnum seealso sidebar
-    sourcecode staticmethod std:cmdoption std:confval std:envvar std:glossary std:option
-    std:productionlist std:program step steps tab-item tab-set tab-set-code table tabularcolumns
-    target-notes tip title toctree topic type unicode update version-added version-changed
-    version-deprecated version-removed versionadded versionchanged versionremoved warning
+    js:data js:function js:method js:module kb-authors kb-browse kb-posts kb-practices
+    kb-regulations kb-review-queue kb-schema kb-search-box kb-series-index kb-series-parts kb-tags
+    line-block list-table literalinclude math meta method module moduleauthor note object only
+    option parsed-literal post postlist productionlist program property pull-quote py:attribute
+    py:class py:classmethod py:currentmodule py:data py:decorator py:decoratormethod py:exception
+    py:function py:method py:module py:property py:staticmethod py:type raw replace
+    restructuredtext-test-directive role rst-class rst:directive rst:directive:option rst:role
+    rubric section-numbering sectionauthor sectnum seealso sidebar sourcecode staticmethod
+    std:cmdoption std:confval std:envvar std:glossary std:option std:productionlist std:program step
+    steps tab-item tab-set tab-set-code table tabularcolumns target-notes tip title toctree topic
+    type unicode update version-added version-changed version-deprecated version-removed
+    versionadded versionchanged versionremoved warning
     """.split()  # noqa: SIM905 (a list of 300 names is easier to read as text)
 )

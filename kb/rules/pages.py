@@ -139,6 +139,7 @@ class Page:
     built: frozenset[str]  # docnames the build reads
     labels: frozenset[str]  # every label a {ref} may name (lower case)
     anchors: Callable[[str], frozenset[str]]  # docname -> the anchors a link may name in it
+    terms: frozenset[str]  # every glossary term (lower case)
 
     @property
     def docname(self) -> str:
@@ -348,7 +349,26 @@ def roles(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
         name = item.name
         target = role_target(item.value)
         short = name.removeprefix("kb:")
-        if short in KB_ROLES:
+        sources = citation_sources(page.settings)
+        if name in sources:
+            from kb.citations import Finding, parse
+
+            found = parse(name, item.value, sources)
+            if isinstance(found, Finding):
+                yield page.problem(item.line, found.message, found.fix, "citation")
+        elif short == "post":
+            posts = {model.post_label(docname): docname for docname in page.built if docname in site.posts}
+            if target not in posts:
+                yield page.problem(item.line, f"unknown post {target!r}", model.did_you_mean(target, posts), "post")
+        elif name in ("term", "std:term"):
+            if target.lower() not in page.terms:
+                yield page.problem(
+                    item.line,
+                    f"{{term}} names {target!r}, which is not in the glossary",
+                    f"{close_to(target, sorted(page.terms))} Add it to the glossary, or spell it as there".lstrip(),
+                    "term",
+                )
+        elif short in KB_ROLES:
             found = target_of(site, short, target)
             if len(found) == 2:
                 yield page.problem(item.line, found[0], found[1], short)
@@ -386,13 +406,22 @@ def roles(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
                     "check the file name, relative to this page",
                     "link",
                 )
-        elif name not in names.ROLES:
+        elif name not in names.ROLES and name not in sources:
             yield page.problem(
                 item.line,
                 f"unknown role {{{name}}}",
                 f"{close_to(name, sorted(names.ROLES))} guide.md shows the roles".lstrip(),
                 "content",
             )
+
+
+def citation_sources(settings: Settings) -> dict[str, dict[str, object]]:
+    """The citation roles and what they accept: ``kb_citations``, or kb.citations' defaults."""
+    if settings.citations:
+        return settings.citations  # type: ignore[no-any-return]
+    from kb.citations import DEFAULT_CITATIONS  # the forms and documents live with the citations
+
+    return DEFAULT_CITATIONS
 
 
 def post_body(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
@@ -564,8 +593,15 @@ def check_site(
     def anchors(docname: str) -> frozenset[str]:
         return anchors_of(items.get(f"{docname}.md", ()), settings.heading_anchors)
 
+    terms = frozenset(
+        i.value.lower()
+        for rel, its in items.items()
+        if rel.removesuffix(".md") in built
+        for i in its
+        if i.kind == "term"
+    )
     for rel, page_items in items.items():
-        page = Page(rel, site, settings, frozenset(built), labels, anchors)
+        page = Page(rel, site, settings, frozenset(built), labels, anchors, terms)
         problems += placement(page)
         problems += front_matter(page, texts[rel])
         for rule in (html, directives, links, roles, post_body):
