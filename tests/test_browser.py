@@ -99,9 +99,18 @@ def markup_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+#: The Chromium of this session, once started.  Modules that import the fixture
+#: get a fixture of their own, and Playwright's sync API cannot start twice in one
+#: thread: every copy of the fixture shares this one.
+RUNNING: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """One Chromium for the whole session."""
+    if "chromium" in RUNNING:
+        yield RUNNING["chromium"]
+        return
     if not CHROMIUM.exists():
         unavailable(f"{CHROMIUM} is not installed (sudo make deps installs it)")
     try:
@@ -110,8 +119,12 @@ def browser() -> Iterator[Any]:
         unavailable("playwright is not installed (pip install -r requirements.txt)")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        RUNNING["chromium"] = chromium
+        try:
+            yield chromium
+        finally:
+            RUNNING.pop("chromium", None)
+            chromium.close()
 
 
 class Visit:

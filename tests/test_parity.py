@@ -155,7 +155,9 @@ CASES: dict[str, Case] = {
         "posts/listing.md", post("```{kb-posts}\n:tag: GMPX\n```"), "kb-posts", "did you mean 'GMP'?"
     ),
     "unknown post in the text": Case("posts/post-role.md", post("See {post}`godo`."), "{post}", "did you mean 'good'?"),
-    "term not in the glossary": Case("posts/term.md", post("A {term}`CAPAA` process."), "{term}", "did you mean 'capa'?"),
+    "term not in the glossary": Case(
+        "posts/term.md", post("A {term}`CAPAA` process."), "{term}", "did you mean 'CAPA'?"
+    ),
     "citation of an unknown regulation": Case(
         "posts/citation.md", post("See {cfr}`21 CFR Part 999`."), "{cfr}", "21 CFR Part 999"
     ),

@@ -139,7 +139,7 @@ class Page:
     built: frozenset[str]  # docnames the build reads
     labels: frozenset[str]  # every label a {ref} may name (lower case)
     anchors: Callable[[str], frozenset[str]]  # docname -> the anchors a link may name in it
-    terms: frozenset[str]  # every glossary term (lower case)
+    terms: dict[str, str]  # every glossary term: lower case -> as the glossary writes it
 
     @property
     def docname(self) -> str:
@@ -362,12 +362,8 @@ def roles(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
                 yield page.problem(item.line, f"unknown post {target!r}", model.did_you_mean(target, posts), "post")
         elif name in ("term", "std:term"):
             if target.lower() not in page.terms:
-                yield page.problem(
-                    item.line,
-                    f"{{term}} names {target!r}, which is not in the glossary",
-                    f"{close_to(target, sorted(page.terms))} Add it to the glossary, or spell it as there".lstrip(),
-                    "term",
-                )
+                message = f"unknown term {target!r}: {model.did_you_mean(target, sorted(page.terms.values()))}"
+                yield page.problem(item.line, message, "", "term")
         elif short in KB_ROLES:
             found = target_of(site, short, target)
             if len(found) == 2:
@@ -593,13 +589,13 @@ def check_site(
     def anchors(docname: str) -> frozenset[str]:
         return anchors_of(items.get(f"{docname}.md", ()), settings.heading_anchors)
 
-    terms = frozenset(
-        i.value.lower()
+    terms = {
+        i.value.lower(): i.value
         for rel, its in items.items()
         if rel.removesuffix(".md") in built
         for i in its
         if i.kind == "term"
-    )
+    }
     for rel, page_items in items.items():
         page = Page(rel, site, settings, frozenset(built), labels, anchors, terms)
         problems += placement(page)
