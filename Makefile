@@ -79,9 +79,10 @@ epub: html $(BOOKS_STAMP)  ## One EPUB per series into _build/epub (SERIES=key f
 	$(BIN)/python -m kb.books epub --out $(BUILDDIR)/epub $(if $(SERIES),--series $(SERIES))
 
 # The site, then its books from it, then the site again linking them: a page
-# links a book only in a build that has it (KB_BOOKS=1 copies them in).
+# links a book only in a build that has it (KB_BOOKS=1 copies them in). As with
+# make html, _build/html is replaced only by a build that succeeded.
 publish: pdf epub  ## The site with every series as PDF and EPUB, linked from the series pages
-	KB_BOOKS=1 $(SPHINX) -b html -d $(BUILDDIR)/doctrees . $(BUILDDIR)/html
+	KB_BOOKS=1 $(BIN)/python -m kb.staging $(SPHINXOPTS)
 
 bench: $(STAMP)  ## Measure build times at 100, 1000 and 2000 posts (N="100 500" to choose)
 	$(BIN)/python -m kb.bench $(N)
