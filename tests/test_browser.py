@@ -490,10 +490,13 @@ def preview(tmp_path: Path) -> Iterator[tuple[Path, str, Path]]:
         )
     url = f"http://127.0.0.1:{port}/"
     try:
-        # sphinx-autobuild serves while its first build runs: wait for the build to end.
+        # sphinx-autobuild says it waits for changes once its first build is done,
+        # just before it starts listening: wait for both.
         for _attempt in range(900):  # on a machine that may be busy
             if "Waiting to detect changes" in log.read_text(errors="replace"):
-                break
+                with contextlib.suppress(OSError):
+                    urllib.request.urlopen(f"{url}posts/misspelled.html", timeout=1).close()
+                    break
             assert server.poll() is None, log.read_text()
             time.sleep(0.2)
         yield root, url, log
