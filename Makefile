@@ -8,6 +8,7 @@ BIN        := $(VENV)/bin
 STAMP      := $(VENV)/.installed
 BOOKS_STAMP := $(VENV)/.books-installed
 BUILDDIR   := _build
+PORT       ?= 8000
 # -W: warnings are errors; -n: every reference must resolve; --keep-going:
 # report every problem before failing; -j auto: read on all cores.
 SPHINXOPTS ?= -W -n --keep-going -j auto
@@ -27,18 +28,25 @@ $(STAMP): requirements.txt
 deps:  ## Install the system packages the tests need (Debian; as root or with sudo)
 	bash .ci/install-deps
 
-# -d: the environment (which knows the held posts) stays out of the published folder.
-html: $(STAMP)  ## Build the published site into _build/html (strict)
-	$(SPHINX) -b html -d $(BUILDDIR)/doctrees . $(BUILDDIR)/html
+# Builds into _build/stage/html and replaces _build/html with it only when the
+# build succeeded (kb/staging.py): a failed build publishes nothing and ends
+# with "N problems; first: file:line: message". The environment (which knows
+# the held posts) stays in _build/doctrees, out of the published folder.
+html: $(STAMP)  ## Build the published site into _build/html (strict; a failed build leaves the last good one)
+	$(BIN)/python -m kb.staging $(SPHINXOPTS)
 
 html-drafts: $(STAMP)  ## Build a preview with drafts and scheduled posts into _build/drafts
 	KB_DRAFTS=1 $(SPHINX) -b html -d $(BUILDDIR)/doctrees-drafts . $(BUILDDIR)/drafts
 
-serve: $(STAMP)  ## Live preview with drafts on http://127.0.0.1:8000
-	KB_DRAFTS=1 $(BIN)/sphinx-autobuild --host 127.0.0.1 --port 8000 \
-	  --watch kb --watch _templates --watch _static --watch vocabulary.yaml \
-	  --ignore '*/.venv/*' --ignore '*/_build/*' \
-	  -b html . $(BUILDDIR)/serve
+# One rebuild per save: sphinx-autobuild resolves each --ignore against this
+# folder, so a pattern such as '*/_build/*' ignored nothing, and the search
+# index's scratch folder in _build/ set off a second rebuild after every save.
+# Each previewed page starts with its problems (kb/problems.py).
+serve: $(STAMP)  ## Live preview with drafts and each page's problems on http://127.0.0.1:8000
+	KB_DRAFTS=1 $(BIN)/sphinx-autobuild --host 127.0.0.1 --port $(PORT) \
+	  --ignore $(BUILDDIR) --ignore $(VENV) --ignore tests --ignore .git \
+	  --re-ignore '(__pycache__|\.pyc$$|~$$|\.sw[px]$$|/\.?#[^/]*$$)' \
+	  -b html -d $(BUILDDIR)/doctrees-serve . $(BUILDDIR)/serve
 
 # The suite covers the books too, so it installs what they need.
 test: $(STAMP) $(BOOKS_STAMP)  ## Run the whole test suite
@@ -71,9 +79,10 @@ epub: html $(BOOKS_STAMP)  ## One EPUB per series into _build/epub (SERIES=key f
 	$(BIN)/python -m kb.books epub --out $(BUILDDIR)/epub $(if $(SERIES),--series $(SERIES))
 
 # The site, then its books from it, then the site again linking them: a page
-# links a book only in a build that has it (KB_BOOKS=1 copies them in).
+# links a book only in a build that has it (KB_BOOKS=1 copies them in). As with
+# make html, _build/html is replaced only by a build that succeeded.
 publish: pdf epub  ## The site with every series as PDF and EPUB, linked from the series pages
-	KB_BOOKS=1 $(SPHINX) -b html -d $(BUILDDIR)/doctrees . $(BUILDDIR)/html
+	KB_BOOKS=1 $(BIN)/python -m kb.staging $(SPHINXOPTS)
 
 bench: $(STAMP)  ## Measure build times at 100, 1000 and 2000 posts (N="100 500" to choose)
 	$(BIN)/python -m kb.bench $(N)

@@ -4,7 +4,9 @@ For each size N, a corpus of N generated posts (600-900 words of neutral
 filler, 1-4 tags from the real vocabulary, some in series) is written into a
 temporary folder together with the site's real ``conf.py``, extensions, home
 page, 20 generated authors and the real vocabulary.  The knowledge base is
-then built the way ``make html`` builds it (strict, ``-j auto``): a full build,
+checked the way ``make check`` checks it (a fresh process: all 2,000 posts
+must take under 5 s), then built the way ``make html`` builds it (strict,
+``-j auto``): a full build,
 a rebuild with nothing changed, a rebuild after editing one post's body and one
 after changing one post's tags; after each edit the output is checked for
 stale pages.  The same posts are also built with plain Sphinx + MyST and the
@@ -15,6 +17,11 @@ git repository with 10 commits that each change every post: one read of the
 whole history (as a build after a new commit does), and one with no new commit
 (as every other build does, which must run no git command).
 
+Once per run, ``make serve`` is started on a copy of the real site, a post is
+saved several times with a new first paragraph, and the served page is polled
+until the new text shows: the edit-to-visible time a consultant waits
+(target: 1.5 s), and the number of rebuilds each save set off (one).
+
 Peak memory is the largest resident set of any process of a build (the main
 process or one of its parallel readers), as ``getrusage`` reports it.  Results
 are printed as a table and written to ``_build/bench/results.json``.
@@ -23,16 +30,21 @@ are printed as a table and written to ``_build/bench/results.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import platform
 import random
 import shutil
+import signal
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +61,8 @@ AUTHORS = 20
 KB_OPTIONS = ("-W", "-n", "--keep-going", "-j", "auto")
 REFERENCE_OPTIONS = ("-j", "auto")
 FIRST_DATE = dt.date(2019, 1, 7)
+#: The most ``make check`` may take at 2,000 posts.
+CHECK_TARGET_S = 5.0
 #: Top-level pages copied as they are; the others keep only their title.
 SITE_PAGES = ("index.md", "tags.md", "reviews.md", "regulations.md", "glossary.md")
 
@@ -265,6 +279,86 @@ def sphinx(source: Path, options: tuple[str, ...]) -> Run:
     return Run(result["seconds"], result["cpu"], result["rss_kb"] / 1024, result["rc"] == 0, result["log"])
 
 
+def check_run(source: Path) -> Run:
+    """``make check`` on *source*, in a fresh process as a consultant runs it."""
+    command = [sys.executable, "-m", "kb", "--root", str(source), "check"]
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, check=True, cwd=source
+    )
+    result = json.loads(out.stdout)
+    return Run(result["seconds"], result["cpu"], result["rss_kb"] / 1024, result["rc"] == 0, result["log"])
+
+
+#: The real site's files a preview needs.
+PREVIEW_FILES = ("conf.py", "Makefile", "requirements.txt", model.VOCABULARY_FILE)
+PREVIEW_DIRS = (model.POSTS_DIR, model.AUTHORS_DIR, model.SERIES_DIR, "kb", "_static", "_templates")
+#: How often a preview is edited and read back, for the median.
+PREVIEW_EDITS = 5
+#: The most a consultant should wait between saving a post and seeing it.
+PREVIEW_TARGET_S = 1.5
+
+
+def fetch(url: str) -> str:
+    with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+        return response.read().decode("utf-8", errors="replace")
+    return ""
+
+
+def preview_latency(workdir: Path) -> dict[str, Any]:
+    """Edit-to-visible in ``make serve`` on a copy of the real site.
+
+    Starts the Makefile's preview, then saves a new first paragraph into a
+    post several times and polls the served page until the new text shows.
+    """
+    site = workdir / "preview"
+    site.mkdir(parents=True)
+    pages = [p.name for p in ROOT.glob("*.md") if p.name != "README.md"]
+    for name in (*PREVIEW_FILES, *pages):
+        shutil.copy2(ROOT / name, site / name)
+    for name in PREVIEW_DIRS:
+        shutil.copytree(ROOT / name, site / name, ignore=shutil.ignore_patterns("__pycache__"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    venv = Path(sys.prefix)
+    command = ["make", "--no-print-directory", "-o", str(venv / ".installed"), f"VENV={venv}", "serve", f"PORT={port}"]
+    log = workdir / "preview.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(command, cwd=site, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    post = sorted((site / model.POSTS_DIR).glob("*.md"))[0]
+    url = f"http://127.0.0.1:{port}/{post.relative_to(site).with_suffix('.html').as_posix()}"
+    seconds: list[float] = []
+    try:
+        deadline = time.monotonic() + 600
+        while "Waiting to detect changes" not in log.read_text(errors="replace") or not fetch(url):
+            if server.poll() is not None or time.monotonic() > deadline:
+                return {"ok": False, "log": log.read_text(errors="replace")[-4000:]}
+            time.sleep(0.1)
+        original = post.read_text(encoding="utf-8")
+        head, _, rest = original.partition("\n---\n\n")
+        for number in range(PREVIEW_EDITS):
+            marker = f"Preview edit {number} {time.time_ns()}"
+            start = time.perf_counter()
+            post.write_text(f"{head}\n---\n\n{marker}. {rest}", encoding="utf-8")
+            while marker not in fetch(url):
+                if time.perf_counter() - start > 120:
+                    return {"ok": False, "log": log.read_text(errors="replace")[-4000:]}
+                time.sleep(0.02)
+            seconds.append(time.perf_counter() - start)
+            time.sleep(2)  # let the rebuild finish (search index, feeds) before the next save
+        rebuilds = log.read_text(errors="replace").count("Rebuilding...")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait()
+    return {
+        "ok": True,
+        "edits": len(seconds),
+        "seconds": seconds,
+        "median_s": statistics.median(seconds),
+        "rebuilds_per_save": rebuilds / len(seconds),
+    }
+
+
 def output_bytes(source: Path) -> int:
     return sum(p.stat().st_size for p in (source / "_build" / "html").rglob("*") if p.is_file())
 
@@ -353,6 +447,12 @@ def measure(size: int, workdir: Path) -> dict[str, Any]:
     figures: dict[str, Any] = {"posts": size}
     problems: list[str] = []
 
+    progress(size, "make check")
+    checked = check_run(corpus.kb)
+    if not checked.ok:
+        problems.append(f"make check found problems in the corpus:\n{checked.log}")
+    figures["check"] = {"seconds": checked.seconds, "cpu_s": checked.cpu_seconds, "ok": checked.ok}
+
     progress(size, "reference: full build (Sphinx + MyST, basic theme)")
     ref_full = sphinx(corpus.reference, REFERENCE_OPTIONS)
     progress(size, "reference: no-op rebuild")
@@ -414,7 +514,10 @@ def measure(size: int, workdir: Path) -> dict[str, Any]:
 
 # -- reporting ---------------------------------------------------------------
 
-TARGETS = "targets: full <= 1.0x reference; no-op <= 5% and one-post edit <= 10% of full; <= 100 KB/post; <= 800 MB"
+TARGETS = (
+    "targets: full <= 1.0x reference; no-op <= 5% and one-post edit <= 10% of full; <= 100 KB/post; <= 800 MB;\n"
+    f"make check <= {CHECK_TARGET_S:.0f} s at 2,000 posts; make serve edit-to-visible <= {PREVIEW_TARGET_S} s"
+)
 
 
 def ratio(mine: float, theirs: float) -> str:
@@ -425,7 +528,7 @@ def share(mine: float, full: float) -> str:
     return f"{mine / full:.0%} full" if full else "-"
 
 
-def table(results: list[dict[str, Any]]) -> str:
+def table(results: list[dict[str, Any]], preview: dict[str, Any] | None = None) -> str:
     head = f"{'N':>5}  {'step':<24} {'kb':>10} {'reference':>10} {'ratio':>9}"
     lines = [head, "-" * len(head)]
     for figures in results:
@@ -444,11 +547,23 @@ def table(results: list[dict[str, Any]]) -> str:
             ("output (MB)", kb["output_mb"], ref["output_mb"], ratio(kb["output_mb"], ref["output_mb"])),
             ("output per post (KB)", kb["kb_per_post"], ref["output_mb"] * 1e6 / 1024 / size, ""),
         ]
+        if "check" in figures:
+            rows.insert(0, ("make check (s)", figures["check"]["seconds"], None, ""))
         for step, mine, theirs, shown in rows:
             other = f"{theirs:10.1f}" if theirs is not None else f"{'':>10}"
             lines.append(f"{size:>5}  {step:<24} {mine:10.1f} {other} {shown:>9}")
         verdict = "correct" if kb["edit_correct"] and kb["retag_correct"] else "STALE PAGES"
         lines.append(f"{size:>5}  {'incremental output':<24} {verdict:>10}")
+        lines.append("")
+    if preview is not None:
+        if preview.get("ok"):
+            shown = ", ".join(f"{s:.2f}" for s in preview["seconds"])
+            lines.append(
+                f"make serve, real site: save a post -> page shows it: median {preview['median_s']:.2f} s "
+                f"({shown}); {preview['rebuilds_per_save']:.1f} rebuilds per save"
+            )
+        else:
+            lines.append("make serve, real site: the preview did not show the edit (see results.json)")
         lines.append("")
     return "\n".join([*lines, TARGETS])
 
@@ -457,10 +572,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kb.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("sizes", nargs="*", type=int, help=f"numbers of posts (default: {DEFAULT_SIZES})")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
+    parser.add_argument("--no-preview", action="store_true", help="skip the make serve latency")
     args = parser.parse_args(argv)
     sizes = args.sizes or list(DEFAULT_SIZES)
     results = []
+    preview = None
     with tempfile.TemporaryDirectory(prefix="kb-bench-") as folder:
+        if not args.no_preview:
+            print("[preview] make serve on the real site: save, then poll the page ...", file=sys.stderr, flush=True)
+            preview = preview_latency(Path(folder))
         for size in sizes:
             results.append(measure(size, Path(folder)))
     report = {
@@ -468,12 +588,13 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
         "options": {"kb": KB_OPTIONS, "reference": REFERENCE_OPTIONS},
         "results": results,
+        "preview": preview,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    print(table(results))
+    print(table(results, preview))
     print(f"\nwritten to {args.output}")
-    return 0 if all(not r["problems"] for r in results) else 1
+    return 0 if all(not r["problems"] for r in results) and (preview is None or preview["ok"]) else 1
 
 
 if __name__ == "__main__":

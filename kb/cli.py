@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from kb import model
+from kb import model, reviews, rules
+from kb.rules.pages import PLACEHOLDER_INTRODUCTION, PLACEHOLDER_SECTION
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -32,16 +33,17 @@ if TYPE_CHECKING:
 Ask = Callable[[str], str]
 
 #: The body of a new post: MyST comments (``%``) are never shown to readers.
-BODY_TEMPLATE = """\
+#: ``make check`` fails while the two placeholders are left in.
+BODY_TEMPLATE = f"""\
 % The title comes from 'title:' above: start the body with a paragraph, and
 % sections with '##'. The first paragraph is the post's excerpt in listings.
 % The authoring guide (guide.md) shows MyST examples: admonitions, cards,
 % tabs, tables, figures and cross-references.
-% `make check` checks the front matter; `make html-drafts` previews the post.
+% `make check` checks the post; `make serve` previews it with its problems.
 
-Introduce the post in one or two sentences.
+{PLACEHOLDER_INTRODUCTION}
 
-## First section
+## {PLACEHOLDER_SECTION}
 
 """
 
@@ -116,31 +118,49 @@ def counted(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def summary(site: model.Site, seconds: float) -> str:
+def summary(site: model.Site, seconds: float, problems: list[model.Problem] | None = None) -> str:
     """One line: what was checked, how long it took, how many problems."""
+    problems = site.problems if problems is None else problems
     statuses = [p.status for p in site.posts.values()]
     posts = (
         f"{counted(len(statuses), 'post')} ({statuses.count('published')} published, "
         f"{counted(statuses.count('draft'), 'draft')}, {statuses.count('scheduled')} scheduled)"
     )
-    verdict = counted(len(site.problems), "problem") if site.problems else "no problems"
+    verdict = counted(len(problems), "problem") if problems else "no problems"
     return (
         f"checked {posts}, {counted(len(site.authors), 'author')}, {len(site.series)} series, "
         f"{counted(len(site.tags), 'tag')} and {counted(len(site.practices), 'practice')} in {seconds:.2f} s: {verdict}"
     )
 
 
+def problems_of(root: Path, *, drafts: bool = False) -> tuple[model.Site, list[model.Problem]]:
+    """The content model of *root* and every problem in it: front matter and pages, as the build finds them."""
+    settings = conf_settings(root)
+    every = str(settings.get("kb_review_every") or reviews.DEFAULT_INTERVAL)
+    # What was parsed last time, by its exact text: a second check reads only what changed.
+    cache = root / "_build" / "check"
+    site = model.load(
+        root,
+        include_held=drafts,
+        timezone=site_timezone(root),
+        cache=cache / "front-matter.pickle",
+        review_every=every,
+    )
+    found = rules.check(site, rules.Settings.of(settings), include_held=drafts, cache=cache / "pages.pickle")
+    return site, sorted({*site.problems, *found})
+
+
 def check(root: Path, *, drafts: bool = False, out: TextIO | None = None) -> int:
     """Print every problem as ``file:line: message``, then a summary; 1 if there are problems."""
     out = out or sys.stdout
     start = time.perf_counter()
-    site = model.load(root, include_held=drafts, timezone=site_timezone(root))
-    for problem in site.problems:
+    site, problems = problems_of(root, drafts=drafts)
+    for problem in problems:
         print(problem, file=out)
     for warning in site.warnings:
         print(warning.as_warning(), file=out)
-    print(summary(site, time.perf_counter() - start), file=out)
-    return 1 if site.problems else 0
+    print(summary(site, time.perf_counter() - start, problems), file=out)
+    return 1 if problems else 0
 
 
 # -- kb due --------------------------------------------------------------------
@@ -363,7 +383,11 @@ def new(root: Path, draft: Draft, *, ask: Ask | None = None, now: dt.datetime | 
         state = f"scheduled: it is published by the first build on or after {post_date.date().isoformat()}"
     else:
         state = "published by the next build"
-    print(f"Started a post, {state}. Next: write it, run `make check`, preview it with `make serve`.", file=sys.stderr)
+    print(
+        f"Started a post, {state}. Next: replace the placeholder introduction and section with your text, "
+        "run `make check`, preview it with `make serve`.",
+        file=sys.stderr,
+    )
     return 0
 
 

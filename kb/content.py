@@ -1,8 +1,10 @@
 """The content model enters Sphinx here, once per build.
 
 ``config-inited`` loads and checks every post, author, series and the
-vocabulary (:mod:`kb.model`), reports each problem as a located warning (so a
-strict build fails and lists them all), derives ABlog's settings, and leaves
+vocabulary (:mod:`kb.model`) and every page (:mod:`kb.rules`), exactly as
+``make check`` does, reports each problem once as a located warning (so a
+strict build fails and lists them all: :mod:`kb.problems`), derives ABlog's
+settings, and leaves
 drafts and scheduled posts out of the build entirely.  A transform then hands
 ABlog each post's normalised metadata, so ABlog never parses front matter.
 """
@@ -20,7 +22,7 @@ from docutils import nodes
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 
-from kb import __version__, model
+from kb import __version__, model, problems, rules
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -93,8 +95,10 @@ def on_config_inited(app: Sphinx, config: Config) -> None:
         cache=cache,
         review_every=config.kb_review_every,
     )
-    for problem in site.problems:
-        report(problem, str(app.srcdir))
+    settings = rules.Settings.of({name: config[name] for name in rules.DEFAULTS if name in config})
+    pages = Path(app.doctreedir) / "kb-pages.pickle"
+    found = rules.check(site, settings, include_held=include_held, cache=pages)
+    problems.install(app, sorted({*site.problems, *found}))
     for warning in site.warnings:
         report(warning, str(app.srcdir), error=False)
     derive_settings(config, site)
@@ -179,6 +183,7 @@ class PostMetadata(SphinxTransform):
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("ablog")
+    app.setup_extension("kb.problems")
     app.add_config_value("kb_site_url", "https://kb.example.com/", "env", types=frozenset({str}))
     app.add_config_value("kb_timezone", "UTC", "env", types=frozenset({str}))
     app.add_config_value("kb_include_drafts", False, "env", types=frozenset({bool}))

@@ -3,7 +3,8 @@ the one list of what the knowledge base keeps between builds.
 
 ``{author}`MR```, ``{series}`quality-myths```, ``{part}`quality-myths/2```,
 ``{tag}`GMP``` and ``{practice}`Quality Systems``` resolve here, so a wrong key
-fails a strict build with a did-you-mean instead of producing a dead link.
+is a problem the rules (:mod:`kb.rules`) report with a did-you-mean, in ``make
+check`` and at the start of the build, instead of a dead link.
 
 What is kept between builds, and why
 ------------------------------------
@@ -39,6 +40,8 @@ In the environment (whole-site records, compared with this build's):
   the regulations pages).
 * ``env.kb_review_shown``: what each post's page and the review queue show of
   its review (:mod:`kb.control`: a changed status rewrites them).
+* ``env.kb_shown_problems``: the problems each page showed in the last preview
+  (:mod:`kb.problems`: a page whose problems changed is rewritten).
 * ``env.kb_site``, ``env.kb_history``, ``env.kb_today`` and ``env.kb_books``:
   the content model, the pages' git history, the day of the build and the
   books on disk, each replaced at the start of every build (:mod:`kb.content`,
@@ -49,6 +52,8 @@ Beside the environment (files in the doctree folder, or the output):
 
 * ``kb-front-matter.pickle``: parsed front matter by file (:mod:`kb.content`),
   so an unchanged post is not parsed again.
+* ``kb-pages.pickle``: each page's parse for the rules (:mod:`kb.rules`), so an
+  unchanged page is not parsed again.
 * ``kb-history.pickle``: the git history of the pages under the commit it was
   read at (:mod:`kb.history`), so a build with no new commit runs no git command.
 * ``kb-links.json``: which posts each written page links to (:mod:`kb.listings`),
@@ -203,15 +208,18 @@ class KBDomain(Domain):
         contnode: Element,
     ) -> nodes.reference | None:
         found = self.target(typ, target.strip())
-        if isinstance(found, str):
-            logger.warning(found, location=node, type="kb", subtype=typ)
+        if isinstance(found, str) or len(found) == 2:
+            # Reported at start-up by the rules (kb.rules); this reaches the log
+            # only for a page the rules do not read.
+            message = found if isinstance(found, str) else f"{found[0]} ({found[1]})"
+            logger.warning("%s", message, location=node, type="kb", subtype=typ)
             return None
         docname, anchor, title = found
         if not node.get("refexplicit"):
             contnode = nodes.inline(title, title, classes=[*contnode["classes"], f"kb-{typ}"])
         return make_refnode(builder, fromdocname, docname, anchor, contnode, title)
 
-    def target(self, typ: str, target: str) -> tuple[str, str, str] | str:
+    def target(self, typ: str, target: str) -> tuple[str, str, str] | tuple[str, str] | str:
         """Where a reference of type *typ* to *target* leads (see :func:`target_of`)."""
         if typ == "post":
             posts = {model.post_label(post.docname): post for post in self.published_posts()}

@@ -1,4 +1,4 @@
-"""The content policy: what a page may contain, checked while it is read.
+"""The content policy, enforced on the document tree: nothing refused is written.
 
 A post is text written by a colleague and read by every other colleague; it
 must not be able to run code in their browsers, publish a file from outside the
@@ -23,20 +23,18 @@ repository, or take over another page.  So, while a document is read:
 Each label names one target: two documents defining it (or a post named like
 another page's label, which ABlog overwrites silently) are refused too.
 
-Every violation is a located warning of type ``kb``, subtype ``policy``, naming
-the fix (``-W`` makes it an error), and the offending node is removed (raw HTML is
-kept as visible text), so even a lenient preview build publishes nothing the
-policy refuses.
-
-Before reading, every document is checked for what would silently go missing:
-a published post that ``exclude_patterns`` leaves out, post front matter on a
-page outside ``posts/``, a page whose name belongs to a generated page.
+The rules of :mod:`kb.rules` find these problems in the Markdown, for ``make
+check`` and at the start of the build, and report them once.  Here, while a
+document is read, the offending node is removed (raw HTML is kept as visible
+text), so even a lenient preview build publishes nothing the policy refuses.
+A violation is also a located ``kb.policy`` warning naming the fix; in a file
+whose problems the rules have reported it is a follow-on and is dropped
+(:mod:`kb.problems`), so it shows only for what the rules cannot see (a
+reStructuredText page, ``html_meta`` set in ``conf.py``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -53,6 +51,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__, model
 from kb.content import post_of, site_of
+from kb.rules.pages import ALLOWED_SCHEMES, inside, scheme_of, update_date
 
 if TYPE_CHECKING:
     from collections.abc import Set
@@ -62,47 +61,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: The only URL schemes a link or an image may use; anything else must be relative.
-ALLOWED_SCHEMES = frozenset({"http", "https", "mailto"})
-
-#: Front-matter keys that make ABlog treat a page as a post, or that ABlog
-#: turns into redirects and foreign links.  Only posts/ holds posts.
-POST_KEYS_ELSEWHERE = frozenset(
-    {*model.POST_KEYS, "blogpost", "category", "redirect", "external_link", "canonical_link", "location", "language"}
-) - {"title", "summary"}
-
 #: Front matter ABlog would act on in any document; dropped before ABlog reads it.
 ABLOG_ONLY_KEYS = frozenset({"blogpost", "redirect", "external_link", "canonical_link"})
-
-#: Folders whose Markdown files are content with their own front matter.
-CONTENT_DIRS = (model.POSTS_DIR, model.AUTHORS_DIR, model.SERIES_DIR)
-
-_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
-_EVAL_RST = re.compile(r"(?:`{3,}|~{3,}|:{3,})\s*\{eval-rst\}")
 
 
 def refuse(message: str, fix: str, location: Any) -> None:
     """Report one policy violation as a located ``kb.policy`` warning."""
     logger.warning("%s (%s)", message, fix, location=location, type="kb", subtype="policy")
-
-
-def scheme_of(uri: str) -> str:
-    """The scheme a browser would see in *uri* ('' for a relative target).
-
-    Browsers drop ASCII whitespace and control characters inside a URL before
-    reading its scheme, so ``java\\tscript:`` is ``javascript:``; so do we.
-    """
-    cleaned = "".join(ch for ch in uri if ch > " " and ch != "\x7f").lower()
-    found = _SCHEME.match(cleaned)
-    return found.group(1) if found else ""
-
-
-def inside(path: str | Path, root: str | Path) -> bool:
-    """True when *path* (symlinks resolved) is a file of *root*, outside hidden folders."""
-    resolved, base = Path(path).resolve(), Path(root).resolve()
-    if resolved != base and base not in resolved.parents:
-        return False
-    return not any(part.startswith(".") for part in resolved.relative_to(base).parts)
 
 
 def location_of(node: nodes.Node, env: BuildEnvironment) -> Any:
@@ -258,32 +223,7 @@ class CheckedUpdate(UpdateDirective):
         return [note]
 
 
-def update_date(text: str, date_format: str) -> dt.datetime | None:
-    """The date of an ``{update}`` as ABlog will read it: the post date format, or ISO without a zone."""
-    try:
-        return dt.datetime.strptime(text, date_format)
-    except ValueError:
-        pass
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?", text):
-        try:
-            return dt.datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    return None
-
-
 # -- reading -----------------------------------------------------------------
-
-
-def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
-    """Refuse ``{eval-rst}`` blocks: reStructuredText would bypass the Markdown rules."""
-    for number, line in enumerate(source[0].splitlines(), 1):
-        if _EVAL_RST.search(line):
-            refuse(
-                "{eval-rst} blocks are not allowed: reStructuredText can carry raw HTML",
-                "write the content in Markdown",
-                (docname, number),
-            )
 
 
 def on_include_read(app: Sphinx, relative_path: Path, parent_docname: str, content: list[str]) -> None:
@@ -298,13 +238,6 @@ def on_include_read(app: Sphinx, relative_path: Path, parent_docname: str, conte
         )
         content[0] = ""
         return
-    for number, line in enumerate(content[0].splitlines(), 1):
-        if _EVAL_RST.search(line):
-            refuse(
-                "{eval-rst} blocks are not allowed: reStructuredText can carry raw HTML",
-                "write the content in Markdown",
-                (str(Path(env.srcdir, relative_path)), number),
-            )
 
 
 class ContentPolicy(SphinxTransform):
@@ -391,48 +324,6 @@ class ContentPolicy(SphinxTransform):
         return not scheme or scheme in ALLOWED_SCHEMES
 
 
-# -- before reading: nothing lost, nothing taken over ------------------------
-
-
-def generated_pages(app: Sphinx) -> tuple[str, ...]:
-    """Page names that the build generates, which no document may take."""
-    blog = app.config.blog_path.strip("/")
-    return (blog, f"{blog}/", "genindex", "search", "py-modindex")
-
-
-def on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
-    """Every post reaches the build; no other page claims to be a post or a generated page."""
-    site = site_of(env)
-    srcdir = Path(env.srcdir)
-    for post in site.posts.values():
-        wanted = post.published or (env.config.kb_include_drafts and post.status != "invalid")
-        if wanted and post.docname not in env.found_docs:
-            refuse(
-                "this post is left out of the build by exclude_patterns",
-                "remove the pattern from conf.py, or set 'draft: true' to hold the post back",
-                f"{srcdir / post.path}:1",
-            )
-    reserved = generated_pages(app)
-    for docname in sorted(env.found_docs):
-        path = env.doc2path(docname)
-        if docname in reserved or docname.startswith(reserved[1]):
-            refuse(
-                f"the page name {docname!r} belongs to a page the build generates",
-                "rename or move the file",
-                (docname, 1),
-            )
-        if docname.split("/", 1)[0] in CONTENT_DIRS or not str(path).endswith(".md"):
-            continue
-        front = model.read_front_matter(srcdir, Path(path), [])
-        keys = sorted(POST_KEYS_ELSEWHERE.intersection(front.values)) if front else []
-        if keys:
-            refuse(
-                f"post front matter ({', '.join(keys)}) outside {model.POSTS_DIR}/",
-                f"move the post into {model.POSTS_DIR}/, or remove those keys from this page",
-                (docname, front.line(keys[0]) if front else 1),
-            )
-
-
 # -- labels: one target per name ----------------------------------------------
 
 
@@ -496,9 +387,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("include", SafeInclude, override=True)
     app.add_directive("update", CheckedUpdate, override=True)
     app.add_transform(ContentPolicy)
-    app.connect("source-read", on_source_read)
     app.connect("include-read", on_include_read)
-    app.connect("env-before-read-docs", on_env_before_read_docs)
     app.connect("doctree-read", on_doctree_read)
     app.connect("env-purge-doc", on_env_purge_doc)
     app.connect("env-merge-info", on_env_merge_info)

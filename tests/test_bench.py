@@ -62,6 +62,18 @@ def test_table_shows_ratios_to_the_reference() -> None:
     assert "5% full" in text  # no-op rebuild
     assert "20% full" in text  # reading the history after a new commit
     assert "correct" in text
+    assert "make check" not in text.split("targets:")[0]
+    figures["check"] = {"seconds": 3.25, "cpu_s": 3.0, "ok": True}
+    preview = {"ok": True, "seconds": [1.25, 1.5, 1.0], "median_s": 1.25, "rebuilds_per_save": 1.0}
+    text = bench.table([figures], preview)
+    assert re.search(r"make check \(s\) +3\.2", text)
+    assert "save a post -> page shows it: median 1.25 s (1.25, 1.50, 1.00); 1.0 rebuilds per save" in text
+
+
+def test_make_check_runs_on_the_corpus(corpus: bench.Corpus) -> None:
+    run = bench.check_run(corpus.kb)
+    assert run.ok, run.log
+    assert f"checked {POSTS} posts" in run.log
 
 
 def test_history_is_read_once_per_commit(tmp_path: Path) -> None:

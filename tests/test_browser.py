@@ -13,7 +13,14 @@ import functools
 import json
 import os
 import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
+import urllib.request
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -92,9 +99,18 @@ def markup_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+#: The Chromium of this session, once started.  Modules that import the fixture
+#: get a fixture of their own, and Playwright's sync API cannot start twice in one
+#: thread: every copy of the fixture shares this one.
+RUNNING: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """One Chromium for the whole session."""
+    if "chromium" in RUNNING:
+        yield RUNNING["chromium"]
+        return
     if not CHROMIUM.exists():
         unavailable(f"{CHROMIUM} is not installed (sudo make deps installs it)")
     try:
@@ -103,8 +119,12 @@ def browser() -> Iterator[Any]:
         unavailable("playwright is not installed (pip install -r requirements.txt)")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        RUNNING["chromium"] = chromium
+        try:
+            yield chromium
+        finally:
+            RUNNING.pop("chromium", None)
+            chromium.close()
 
 
 class Visit:
@@ -431,3 +451,88 @@ def test_a_reader_sees_when_a_post_changed_who_reviewed_it_and_that_it_is_due(tm
         assert changes.is_visible()
         assert "Myth one: reviewed" in changes.inner_text()
         screenshot(page, "post-history-and-review")
+
+
+# -- the preview (make serve) ----------------------------------------------------
+
+MISSPELLED = """\
+---
+title: "A post with a misspelled tag"
+date: 2023-05-03
+author: AA
+tags: [GMP, Trayning]
+practice: Quality Systems
+---
+
+The introduction.
+"""
+
+
+@pytest.fixture
+def preview(tmp_path: Path) -> Iterator[tuple[Path, str, Path]]:
+    """``make serve`` running on a small site with a misspelled tag: (site, address, log)."""
+    root = tmp_path / "site"
+    shutil.copytree(ROOT / "tests" / "roots" / "test-parity", root)
+    shutil.copy2(ROOT / "Makefile", root)
+    with (root / "conf.py").open("a", encoding="utf-8") as conf:  # else Chromium asks for /favicon.ico
+        conf.write(f"html_favicon = {str(ROOT / '_static' / 'favicon.svg')!r}\n")
+    (root / "posts" / "misspelled.md").write_text(MISSPELLED, encoding="utf-8")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    venv = Path(sys.prefix)
+    log = tmp_path / "serve.log"
+    command = ["make", "--no-print-directory", "-o", str(venv / ".installed"), f"VENV={venv}", "serve", f"PORT={port}"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        # sphinx-autobuild says it waits for changes once its first build is done,
+        # just before it starts listening: wait for both.
+        for _attempt in range(900):  # on a machine that may be busy
+            if "Waiting to detect changes" in log.read_text(errors="replace"):
+                with contextlib.suppress(OSError):
+                    urllib.request.urlopen(f"{url}posts/misspelled.html", timeout=1).close()
+                    break
+            assert server.poll() is None, log.read_text()
+            time.sleep(0.2)
+        yield root, url, log
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait()
+
+
+def rebuilds(log: Path) -> int:
+    return log.read_text(errors="replace").count("Rebuilding...")
+
+
+def test_the_preview_shows_a_misspelled_tag_on_the_page_until_it_is_fixed(
+    browser: Any, preview: tuple[Path, str, Path]
+) -> None:
+    root, url, log = preview
+    with tab(browser, url) as visit:
+        page = visit.go("posts/misspelled.html")
+        banner = page.locator(".kb-problems")
+        text = " ".join(banner.inner_text().split())
+        assert "posts/misspelled.md:5" in text
+        assert "unknown tag 'Trayning'" in text
+        assert "did you mean 'Training'?" in text
+        page.click(".kb-problems-all a")
+        assert "posts/misspelled.md:5" in page.locator(".kb-problems-page").inner_text()
+        before = rebuilds(log)
+        path = root / "posts" / "misspelled.md"
+        path.write_text(MISSPELLED.replace(", Trayning", ", Training"), encoding="utf-8")
+        for _attempt in range(300):  # until the rebuild has written the page (read outside the tab)
+            with contextlib.suppress(OSError):
+                html = urllib.request.urlopen(f"{url}posts/misspelled.html", timeout=1).read().decode()
+                if "Training" in html and 'class="admonition error kb-problems"' not in html:
+                    break
+            time.sleep(0.2)
+        page = visit.go("posts/misspelled.html")
+        assert page.locator(".kb-problems").count() == 0
+        assert "Training" in page.inner_text("body")
+        time.sleep(3)  # room for a second rebuild, which must not come
+        assert rebuilds(log) == before + 1, log.read_text()

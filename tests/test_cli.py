@@ -126,8 +126,11 @@ def test_check_runs_as_make_check_does(root: Path) -> None:
 
 
 def test_check_stays_fast_at_a_thousand_posts(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """No timing assertion (machines differ); the figure is printed with ``pytest -s``."""
-    text = (ROOT / "posts" / "cost-of-quality-worth-every-cent.md").read_text(encoding="utf-8")
+    """No timing assertion (machines differ); the figure is printed with ``pytest -s``.
+
+    The body is a real post's that links no other post (the small site has none of them).
+    """
+    text = (ROOT / "posts" / "crystal-clear-controls-are-not-enough.md").read_text(encoding="utf-8")
     body = text.split("\n---\n", 1)[1]
     for number in range(1000):
         write(root, f"generated-{number:04d}.md", front_matter(title=f'"Generated post {number}"') + body)
@@ -377,6 +380,17 @@ def test_make_post_then_check_then_html(root: Path) -> None:
     started = make(root, "post", 'TITLE=Why "Change Control" Matters', "AUTHOR=AA", "TAGS=GMP, Training")
     assert started.returncode == 0, started.stderr
     assert started.stdout.splitlines()[-1] == "posts/why-change-control-matters.md"
+    # make post's placeholder text is not content: the check says what to write.
+    scaffolded = make(root, "check")
+    assert scaffolded.returncode != 0
+    assert "posts/why-change-control-matters.md:15: the introduction is still make post's placeholder" in (
+        scaffolded.stdout
+    )
+    assert "Fix: write the introduction" in scaffolded.stdout
+    path = root / "posts" / "why-change-control-matters.md"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("Introduce the post in one or two sentences.", "Change control keeps validated systems valid.")
+    path.write_text(text.replace("## First section", "## What changes"), encoding="utf-8")
     checked = make(root, "check")
     assert checked.returncode == 0, checked.stdout
     assert "checked 4 posts (2 published, 1 draft, 1 scheduled)" in checked.stdout
@@ -462,6 +476,7 @@ def test_workflow_tests_before_it_publishes() -> None:
     jobs = workflow["jobs"]
     test_steps = [step.get("run", step.get("uses", "")) for step in jobs["test"]["steps"]]
     make_test = test_steps.index("make test")
+    # make publish is make html with the books: both replace _build/html only after a successful build.
     make_html = next(i for i, s in enumerate(test_steps) if s.startswith(("make html", "make publish")))
     upload = next(i for i, s in enumerate(test_steps) if s.startswith("actions/upload-pages-artifact"))
     assert make_test < make_html < upload

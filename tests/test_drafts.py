@@ -13,6 +13,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from kb import cli
+from kb.rules.pages import PLACEHOLDER_INTRODUCTION, PLACEHOLDER_SECTION
 
 from .conftest import ROOT
 
@@ -111,8 +112,9 @@ def test_real_site_publishes_nothing_of_held_posts(tmp_path: Path) -> None:
     assert cli.main([*common, "--title", "Unfinished Kestrel Draft", "--series", "quality-myths", "--draft"]) == 0
     assert cli.main([*common, "--title", "Embargoed Osprey Announcement", "--date", "2999-01-01"]) == 0
     for name, word in (("unfinished-kestrel-draft", "Kestrel"), ("embargoed-osprey-announcement", "Osprey")):
-        with (srcdir / "posts" / f"{name}.md").open("a", encoding="utf-8") as post:
-            post.write(f"{word} body text.\n")
+        post = srcdir / "posts" / f"{name}.md"
+        text = post.read_text(encoding="utf-8").replace(PLACEHOLDER_INTRODUCTION, f"{word} body text.")
+        post.write_text(text.replace(f"## {PLACEHOLDER_SECTION}", f"## {word} details"), encoding="utf-8")
     outdir = tmp_path / "html"
     command = [sys.executable, "-m", "sphinx", "-W", "-n", "--keep-going", "-j", "auto", "-b", "html"]
     command += ["-d", str(tmp_path / "doctrees"), str(srcdir), str(outdir)]

@@ -44,10 +44,10 @@ def test_an_unknown_term_fails_the_build_with_the_closest_ones(tmp_path: Path) -
         "---\norphan: true\n---\n# Terms\n\n```{glossary}\nChange control\n  Managing changes.\n```\n"
     )
     post = src / "posts" / "myths-1.md"
-    post.write_text(post.read_text(encoding="utf-8") + "\nUnder {term}`change controll`.\n", encoding="utf-8")
+    post.write_text(post.read_text(encoding="utf-8") + "\nUnder {term}`change kontrol`.\n", encoding="utf-8")
     result = build(src, tmp_path / "html")
     assert result.returncode != 0
     line = len(post.read_text(encoding="utf-8").splitlines())
     output = result.stdout + result.stderr
-    assert f"posts/myths-1.md:{line}: WARNING: unknown term 'change controll': did you mean 'Change control'?" in output
+    assert f"posts/myths-1.md:{line}: WARNING: unknown term 'change kontrol': did you mean 'Change control'?" in output
     assert "term not in glossary" not in output, "one message, ours"

@@ -249,8 +249,8 @@ def test_strict_build_names_file_line_value_and_fix(app: SphinxTestApp) -> None:
         message, _, fix = message.partition(". Fix: ")
         assert f"{where}: WARNING: {message} ({fix}) [kb.series]" in warnings
     # Cross-references and the parts directive fail with a did-you-mean.
-    assert "index.md:5: WARNING: unknown series 'myth': did you mean 'myths'? [kb.series]" in warnings
-    assert "index.md:5: WARNING: unknown series 'mythz' in 'mythz/1': did you mean 'myths'? [kb.part]" in warnings
+    assert "index.md:5: WARNING: unknown series 'myth' (did you mean 'myths'? A series' key names" in warnings
+    assert "index.md:5: WARNING: unknown series 'mythz' in 'mythz/1' (did you mean 'myths'?) [kb.part]" in warnings
     assert "index.md:5: WARNING: series 'myths' has no published part '7'" in warnings
     assert (
         "index.md:7: WARNING: unknown series 'mythss' in kb-series-parts: did you mean 'myths'? [kb.series]" in warnings
@@ -417,7 +417,7 @@ def test_series_index_is_linked_from_home(site: BuiltSite) -> None:
 
 def test_readme_documents_series() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## Series\n", 1)[1].split("\n## ", 1)[0]
+    section = readme.split("\n## Series\n", 1)[1].split("\n## ", 1)[0]  # not "## Series as books"
     for word in ("status:", "parts:", "series:", "part:", "{series}", "{part}", "kb-series-parts"):
         assert word in section, word
     assert textwrap.dedent(section).strip()

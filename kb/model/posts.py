@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -268,18 +267,6 @@ def _draft(fm: FrontMatter, problems: list[Problem]) -> bool:
 
 # -- one post's body ---------------------------------------------------------------
 
-_TITLE_LINE = re.compile(r"^#\s+\S")  # checked on every line of every post
-
-
-def check_title_line(fm: FrontMatter, problems: list[Problem]) -> None:
-    """The title comes from ``title:``: a ``# `` line in the body would be a second one."""
-    for number, text in enumerate(fm.body.splitlines(), fm.body_line):
-        if _TITLE_LINE.match(text):
-            problems.append(
-                Problem(fm.path, number, "the body repeats a '# ' title", "remove it: the title comes from 'title:'")
-            )
-            return
-
 
 def check_size(fm: FrontMatter, problems: list[Problem]) -> None:
     size = len(fm.body.encode("utf-8", "surrogatepass"))
@@ -318,7 +305,6 @@ def load_post(
     check_keys(fm, POST_KEYS, problems)
     sound = check_values(fm, POST_KEYS, problems)
     check_size(fm, problems)
-    check_title_line(fm, problems)
     date, updated = _dates(fm, tz, problems)
     series, part = _series_and_part(fm, site.series, problems)
     summary = fm.values.get("summary")

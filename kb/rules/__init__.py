@@ -1,0 +1,145 @@
+"""Every rule on what a page may hold, run by ``make check`` and by the build.
+
+The content model (:mod:`kb.model`) checks front matter; these rules check the
+pages themselves: the content policy (no raw HTML, no ``{raw}``/``{eval-rst}``,
+safe link, image and file targets), links and cross-references (to posts,
+authors, series, parts, tags, practices, labels and files), titles in the body,
+``make post``'s placeholder text, and where pages live.  ``make check`` prints
+what they find; the build reports the same problems once, at start-up, before
+any page is read (:mod:`kb.content`), and only adds what needs Sphinx.
+
+The rules read pages parsed by MyST's own parser (:mod:`kb.rules.markdown`),
+never raw lines, and import nothing from Sphinx.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kb import model
+from kb.rules import markdown, pages
+
+#: What ``conf.py`` sets when it does not say (Sphinx's and the site's defaults).
+DEFAULTS: dict[str, Any] = {
+    "exclude_patterns": [],
+    "templates_path": [],
+    "html_static_path": [],
+    "html_extra_path": [],
+    "myst_enable_extensions": [],
+    "blog_path": "blog",
+    "post_date_format": "%d %B %Y",
+    "kb_timezone": "UTC",
+    "myst_heading_anchors": 0,
+    "kb_citations": {},
+}
+#: Sphinx leaves these out of every build, whatever ``exclude_patterns`` says.
+ALWAYS_EXCLUDED = ("**/_sources", ".#*", "**/.#*", "*.lproj/**")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the rules need from ``conf.py``."""
+
+    exclude_patterns: tuple[str, ...] = ()
+    extensions: tuple[str, ...] = ()
+    blog_path: str = "blog"
+    post_date_format: str = "%d %B %Y"
+    heading_anchors: int = 0
+    #: ``kb_citations``: the citation roles and what they accept (empty: kb.citations' defaults).
+    citations: Any = None
+
+    @classmethod
+    def of(cls, values: dict[str, Any]) -> Settings:
+        """From ``conf.py``'s values (or Sphinx's ``Config``, read as a mapping)."""
+        get = {**DEFAULTS, **values}.get
+        excluded = [
+            *get("exclude_patterns"),
+            *get("templates_path"),
+            *get("html_static_path"),
+            *get("html_extra_path"),
+            *ALWAYS_EXCLUDED,
+        ]
+        return cls(
+            exclude_patterns=tuple(str(p) for p in excluded),
+            extensions=tuple(sorted(str(e) for e in get("myst_enable_extensions") or ())),
+            blog_path=str(get("blog_path")).strip("/"),
+            post_date_format=str(get("post_date_format")),
+            heading_anchors=int(get("myst_heading_anchors") or 0),
+            citations=get("kb_citations") or None,
+        )
+
+
+def _translate(pattern: str) -> re.Pattern[str]:
+    """A Sphinx exclude pattern as a regular expression (``**`` crosses folders, ``*`` does not)."""
+    out, index = [], 0
+    while index < len(pattern):
+        char = pattern[index]
+        if pattern.startswith("**", index):
+            out.append(".*")
+            index += 2
+            continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = pattern.find("]", index)
+            if end < 0:
+                out.append(re.escape(char))
+            else:
+                body = pattern[index + 1 : end]
+                out.append("[" + ("^/" + body[1:] if body.startswith("!") else body) + "]")
+                index = end
+        else:
+            out.append(re.escape(char))
+        index += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def documents(root: Path, settings: Settings) -> list[str]:
+    """The Markdown pages Sphinx will find below *root*, as relative paths, sorted."""
+    matchers = [_translate(p) for p in settings.exclude_patterns]
+
+    def excluded(rel: str) -> bool:
+        return any(m.match(rel) for m in matchers)
+
+    found = []
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        base = Path(folder).relative_to(root).as_posix()
+        prefix = "" if base == "." else f"{base}/"
+        dirs[:] = sorted(d for d in dirs if not excluded(prefix + d))
+        found += [prefix + name for name in files if name.endswith(".md") and not excluded(prefix + name)]
+    return sorted(found)
+
+
+def check(
+    site: model.Site,
+    settings: Settings,
+    *,
+    include_held: bool = False,
+    cache: Path | None = None,
+) -> list[model.Problem]:
+    """Every problem the rules find in the pages of *site* (its model already loaded).
+
+    *include_held* checks links as the preview build resolves them (drafts and
+    scheduled posts are pages); *cache* keeps parsed pages between runs.
+    """
+    root = site.root
+    found = documents(root, settings)
+    reader = markdown.Cache(cache, settings.extensions)
+    items: dict[str, tuple[markdown.Item, ...]] = {}
+    texts: dict[str, str] = {}
+    for rel in found:
+        try:
+            text = (root / rel).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # the model reports an unreadable post; other pages fail in the build
+        texts[rel] = text
+        items[rel] = reader.read(text)
+    reader.save()
+    problems = pages.check_site(site, settings, found, texts, items, include_held=include_held)
+    return sorted(set(problems))

@@ -1,0 +1,218 @@
+"""What a Markdown page contains, read with MyST's own parser.
+
+The rules never read raw lines: a page is parsed by the markdown-it parser that
+MyST builds (the same plugins and extensions as the build), and what the rules
+need is taken from its tokens: HTML, directives with their options, roles,
+links, images, headings and labels, each with its line in the file.  Text in a
+code fence or in inline code is code, so it is never taken for any of these.
+Directive bodies that hold Markdown (admonitions, cards, tabs, ``{update}``...)
+are parsed in turn, at their own lines.
+
+Reading a page depends only on its text, so the result is kept between runs
+(:class:`Cache`), by the text itself: a build reads again only what changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import os
+import pickle
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
+
+#: Version of :class:`Item` and of what :func:`read` records; part of the cache's key.
+FACTS_VERSION = 3
+
+#: Directives whose body is not Markdown: code, data, other markup, file lists.
+NOT_MARKDOWN = frozenset(
+    {
+        "code", "code-block", "sourcecode", "literalinclude", "include", "raw", "eval-rst", "csv-table",
+        "math", "toctree", "parsed-literal", "productionlist", "highlight", "kb-schema", "only", "tab-set-code",
+    }
+)  # fmt: skip
+
+#: Paragraphs up to this length are kept (a placeholder sentence is short); longer
+#: ones are only searched for HTML, links and roles, which keeps the cache small.
+SHORT_PARAGRAPH = 200
+
+#: MyST's directive options: ``:name: value`` lines at the top of the body.
+_OPTION = re.compile(r"^:([\w-]+):(?:\s+(.*))?$")
+#: The start of a directive fence's info string: ``{name} argument``.
+_DIRECTIVE = re.compile(r"^\{([^}\s]+)\}\s*(.*)$")
+#: A role's target: ``text <target>`` or ``target``.
+_EXPLICIT = re.compile(r"^(.*?)\s*<([^<>]+)>$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing in a page that a rule may judge.
+
+    *kind* is ``html``, ``directive``, ``role``, ``link``, ``image``,
+    ``heading``, ``target``, ``term`` (of a glossary) or ``paragraph``; *name* is the directive or role
+    name (or ``h1``..``h6``); *value* the argument, role content, URL, heading
+    text or label; *options* a directive's options.
+    """
+
+    kind: str
+    line: int
+    name: str = ""
+    value: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+
+    def option(self, key: str) -> str | None:
+        return next((value for name, value in self.options if name == key), None)
+
+
+def role_target(content: str) -> str:
+    """The target of a role written ``text <target>`` or ``target``."""
+    found = _EXPLICIT.match(content.strip())
+    return (found.group(2) if found else content).strip()
+
+
+@functools.cache
+def parser(extensions: tuple[str, ...]) -> MarkdownIt:
+    """MyST's markdown-it parser with the site's syntax extensions (``myst_enable_extensions``)."""
+    from markdown_it.renderer import RendererHTML
+    from myst_parser.config.main import MdParserConfig
+    from myst_parser.parsers.mdit import create_md_parser
+
+    return create_md_parser(MdParserConfig(enable_extensions=set(extensions)), RendererHTML)
+
+
+def split_options(body: str) -> tuple[list[tuple[str, str]], str, int]:
+    """A directive body's options, the rest of the body, and how many lines the options took."""
+    lines = body.splitlines(keepends=True)
+    options: list[tuple[str, str]] = []
+    if lines and lines[0].strip() == "---":
+        end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
+        if end is not None:
+            for line in lines[1:end]:
+                key, colon, value = line.partition(":")
+                if colon and key.strip() and not key.startswith((" ", "\t")):
+                    options.append((key.strip(), value.strip().strip("\"'")))
+            return options, "".join(lines[end + 1 :]), end + 1
+    taken = 0
+    for line in lines:
+        found = _OPTION.match(line.rstrip("\n"))
+        if not found:
+            break
+        options.append((found.group(1), (found.group(2) or "").strip()))
+        taken += 1
+    return options, "".join(lines[taken:]), taken
+
+
+def _inline(token: Token, line: int, items: list[Item]) -> None:
+    """HTML, links, images and roles of one paragraph (or heading), at their own line."""
+    for child in token.children or ():
+        kind = child.type
+        if kind in ("softbreak", "hardbreak"):
+            line += 1
+        elif kind == "html_inline":
+            items.append(Item("html", line, value=child.content))
+        elif kind == "link_open":
+            items.append(Item("link", line, value=str(child.attrGet("href") or "")))
+        elif kind == "image":
+            items.append(Item("image", line, value=str(child.attrGet("src") or "")))
+        elif kind == "myst_role":
+            items.append(Item("role", line, name=str(child.meta.get("name", "")), value=child.content))
+        if kind in ("text", "code_inline") and "\n" in child.content:
+            line += child.content.count("\n")
+
+
+def _walk(md: MarkdownIt, text: str, first_line: int, items: list[Item], depth: int = 0) -> None:
+    """Record the items of *text*, whose first line is line *first_line* of the file."""
+    tokens = md.parse(text)
+    for index, token in enumerate(tokens):
+        line = first_line + (token.map[0] if token.map else 0)
+        kind = token.type
+        if kind == "html_block":
+            items.append(Item("html", line, value=token.content))
+        elif kind in ("fence", "colon_fence"):
+            found = _DIRECTIVE.match(token.info.strip())
+            if not found:
+                continue  # a code block
+            name, argument = found.group(1), found.group(2).strip()
+            options, body, taken = split_options(token.content)
+            items.append(Item("directive", line, name=name, value=argument, options=tuple(options)))
+            if name == "glossary":  # a term is an unindented line; its definition is indented below it
+                first = line + 1 + taken
+                for number, text in enumerate(body.splitlines(), first):
+                    if text.strip() and not text[0].isspace():
+                        items.append(Item("term", number, value=text.strip()))
+            if name not in NOT_MARKDOWN and body.strip() and depth < 20:
+                _walk(md, body, line + 1 + taken, items, depth + 1)
+        elif kind == "heading_open":
+            title = tokens[index + 1].content if index + 1 < len(tokens) else ""
+            items.append(Item("heading", line, name=token.tag, value=title))
+            _inline(tokens[index + 1], line, items)
+        elif kind == "myst_target":
+            items.append(Item("target", line, value=token.content))
+        elif kind == "paragraph_open" and index + 1 < len(tokens):
+            inline = tokens[index + 1]
+            if len(inline.content) <= SHORT_PARAGRAPH:
+                items.append(Item("paragraph", line, value=" ".join(inline.content.split())))
+            _inline(inline, line, items)
+        elif kind == "inline" and tokens[index - 1].type not in ("heading_open", "paragraph_open"):
+            _inline(token, line, items)
+
+
+def read(text: str, extensions: tuple[str, ...]) -> tuple[Item, ...]:
+    """Every item of a page's text (front matter included, so lines are the file's)."""
+    items: list[Item] = []
+    _walk(parser(extensions), text, 1, items)
+    return tuple(items)
+
+
+class Cache:
+    """Pages already read, by the hash of their text, kept in one file between runs.
+
+    The file holds the entries used by the last run; it is ignored when written
+    by another version of this module or of MyST's parser.
+    """
+
+    def __init__(self, path: Path | None, extensions: tuple[str, ...]) -> None:
+        self.path = path
+        self.extensions = extensions
+        self.known: dict[bytes, tuple[Item, ...]] = {}
+        self.used: dict[bytes, tuple[Item, ...]] = {}
+        if path is None:
+            return
+        try:
+            with path.open("rb") as file:
+                stamp, known = pickle.load(file)
+        except (OSError, EOFError, ValueError, TypeError, AttributeError, pickle.UnpicklingError):
+            return
+        if stamp == self.stamp():
+            self.known = known
+
+    def stamp(self) -> str:
+        from myst_parser import __version__ as myst_version
+
+        code = Path(__file__).read_bytes()
+        return hashlib.sha256(code + f"{FACTS_VERSION} {myst_version} {self.extensions}".encode()).hexdigest()
+
+    def read(self, text: str) -> tuple[Item, ...]:
+        key = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+        items = self.known.get(key)
+        if items is None:
+            items = read(text, self.extensions)
+        self.used[key] = items
+        return items
+
+    def save(self) -> None:
+        if self.path is None or self.used.keys() == self.known.keys():
+            return
+        with contextlib.suppress(OSError):  # a cache that cannot be written only costs time next run
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_name(f"{self.path.name}.{os.getpid()}")
+            with partial.open("wb") as file:
+                pickle.dump((self.stamp(), self.used), file, protocol=pickle.HIGHEST_PROTOCOL)
+            partial.replace(self.path)

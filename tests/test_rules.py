@@ -1,0 +1,107 @@
+"""The rules read the parsed page: code is code, and the names they know are the build's."""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from docutils.parsers.rst import directives, roles
+from docutils.parsers.rst.languages import en
+from sphinx.testing.util import SphinxTestApp
+
+from kb.rules import Settings, documents, markdown, names
+
+ROOTS = Path(__file__).parent / "roots"
+EXTENSIONS = ("colon_fence", "deflist", "fieldlist")
+
+
+def kinds(text: str) -> list[tuple[str, int, str, str]]:
+    return [(i.kind, i.line, i.name, i.value) for i in markdown.read(text, EXTENSIONS) if i.kind != "paragraph"]
+
+
+def test_code_is_never_a_title_html_or_role() -> None:
+    text = (
+        "---\ntitle: T\n---\n\n"
+        "```sh\n# a comment\n<b>x</b>\n{tag}`X`\n```\n\n"
+        "Inline `<b>`, `{tag}`X`` and `[x](javascript:y)`.\n\n"
+        "    # indented code\n"
+    )
+    assert kinds(text) == []
+
+
+def test_items_carry_the_line_of_the_file() -> None:
+    text = "---\ntitle: T\n---\n\nFirst line\nsecond <b>bold</b> line.\n\n## Heading\n\n(label)=\nText {tag}`GMP`.\n"
+    assert kinds(text) == [
+        ("html", 6, "", "<b>"),
+        ("html", 6, "", "</b>"),
+        ("heading", 8, "h2", "Heading"),
+        ("target", 10, "", "label"),
+        ("role", 11, "tag", "GMP"),
+    ]
+
+
+def test_directive_bodies_are_read_at_their_own_lines() -> None:
+    text = "Intro.\n\n:::{note}\n:class: x\n\nA <i>tag</i> inside.\n:::\n\n```{code-block} html\n<b>code</b>\n```\n"
+    found = kinds(text)
+    assert ("directive", 3, "note", "") in found
+    assert ("html", 6, "", "<i>") in found
+    assert ("directive", 9, "code-block", "html") in found
+    assert [k for k in found if k[0] == "html" and k[1] == 10] == []
+
+
+def test_directive_options_in_yaml_form() -> None:
+    text = "```{image} a.png\n---\ntarget: javascript:x\nalt: A\n---\n```\n"
+    (item,) = markdown.read(text, EXTENSIONS)
+    assert item.option("target") == "javascript:x"
+    assert item.option("alt") == "A"
+
+
+def test_documents_follow_exclude_patterns(tmp_path: Path) -> None:
+    for name in ("index.md", "a/b.md", "_build/x.md", "a/README.md", "deep/x/_sources/y.md", "note.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    settings = Settings.of({"exclude_patterns": ["_build", "**/README.md"]})
+    assert documents(tmp_path, settings) == ["a/b.md", "index.md"]
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], set[str]]:
+    """Every role and directive name a build of the site's stack knows."""
+    srcdir = tmp_path_factory.mktemp("names") / "src"
+    srcdir.mkdir()
+    (srcdir / "conf.py").write_text((ROOTS.parent.parent / "conf.py").read_text(encoding="utf-8"), encoding="utf-8")
+    (srcdir / "index.md").write_text("# Home\n", encoding="utf-8")
+    app = SphinxTestApp("html", srcdir=srcdir, status=StringIO(), warning=StringIO())
+    try:
+        known_roles = {*roles._roles, *roles._role_registry, *en.roles}
+        known_directives = {*directives._directives, *directives._directive_registry, *en.directives}
+        for domain in app.env.domains.sorted():
+            known_roles |= {f"{domain.name}:{name}" for name in domain.roles}
+            known_directives |= {f"{domain.name}:{name}" for name in domain.directives}
+            if domain.name in ("std", app.config.primary_domain):
+                known_roles |= set(domain.roles)
+                known_directives |= set(domain.directives)
+    finally:
+        app.cleanup()
+    from kb.citations import DEFAULT_CITATIONS  # roles made from kb_citations, read from conf.py by the rules
+
+    return known_roles - set(DEFAULT_CITATIONS), known_directives
+
+
+def test_the_check_knows_the_roles_of_the_build(registry: tuple[set[str], set[str]]) -> None:
+    assert sorted(registry[0] - names.ROLES) == []
+    assert sorted(names.ROLES - registry[0]) == []
+
+
+def test_the_check_knows_the_directives_of_the_build(registry: tuple[set[str], set[str]]) -> None:
+    assert sorted(registry[1] - names.DIRECTIVES) == []
+    assert sorted(names.DIRECTIVES - registry[1]) == []
+
+
+def test_the_check_knows_what_kb_directives_take() -> None:
+    from kb import browse, schema
+    from kb.rules import pages
+
+    assert pages.BROWSE_KINDS == browse.KINDS
+    assert tuple(schema.SCHEMAS) == pages.SCHEMA_NAMES
