@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 WORDS_PER_MINUTE = 230
-DATE_FORMAT = "%d %B %Y"
+DATE_FORMAT = "%-d %B %Y"  # 8 May 2023: no leading zero (glibc and BSD strftime)
 
 
 class post_list(nodes.General, nodes.Element):  # noqa: N801 - docutils node naming
