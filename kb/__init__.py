@@ -34,6 +34,7 @@ MODULES = (
     "kb.publishing",
     "kb.browse",
     "kb.books",
+    "kb.pages",
 )
 
 
