@@ -42,7 +42,7 @@ kb_history_ignore_commits = [
 # -- sources -----------------------------------------------------------------
 root_doc = "index"
 source_suffix = {".md": "markdown"}
-exclude_patterns = ["_build", ".venv", "tests", "README.md", "**/README.md", ".pytest_cache"]
+exclude_patterns = ["_build", ".venv", "tests", "README.md", "PERFORMANCE.md", "**/README.md", ".pytest_cache"]
 templates_path = ["_templates"]
 myst_enable_extensions = ["colon_fence", "deflist", "fieldlist"]
 myst_title_to_header = True
