@@ -221,6 +221,7 @@
       more.hidden = true;
       message.textContent = "Type a word or phrase, or choose a filter.";
       updateCounts(await pagefind.filters());
+      app.dataset.shown = address(state);
       return;
     }
     const [key, order] = state.sort ? state.sort.split(":") : [];
@@ -235,6 +236,8 @@
     message.textContent = count ? `${count} result${count === 1 ? "" : "s"}${words}` : `No results${words}`;
     updateCounts(found.filters || {});
     await drawMore(thisRun);
+    // Which search the page now shows (its address): what tests and scripts can wait for.
+    if (thisRun === run) app.dataset.shown = address(state);
   }
 
   // -- wiring -------------------------------------------------------------------
@@ -299,11 +302,13 @@
       note.classList.add("kb-search-offline--shown");
       throw error;
     }
-    note.hidden = true;
-    app.hidden = false;
     const state = read(location.search);
+    history.replaceState(null, "", address(state)); // one spelling of each search
     drawFilters(await pagefind.filters(), state);
     show(state);
+    // Shown only now, so that nothing typed before is overwritten by the address.
+    note.hidden = true;
+    app.hidden = false;
     if (!state.q) input.focus();
     app.classList.add("kb-search--ready");
     await search(state);

@@ -67,6 +67,8 @@ def parents_of(app: Sphinx, pagename: str, pathto: Any) -> list[dict[str, str]] 
 
 def on_config_inited(app: Sphinx, config: Config) -> None:
     """Write the 404 page's text once the site's root path is known (kb.content)."""
+    if "notfound_context" not in config:  # sphinx-notfound-page is not loaded (test sites)
+        return
     config.notfound_context = {**config.notfound_context, "title": "Page not found"}
     config.notfound_context["body"] = not_found_body(config.notfound_urls_prefix or "/")
 
