@@ -1,195 +1,22 @@
 """The real site in a real browser: search, series navigation, phone layout, accessibility.
 
-Debian's Chromium, driven by Playwright, reads the session's build served on
-127.0.0.1.  Every page a test opens must load without console errors and
-without failed requests.  Without Chromium the tests skip, except in CI
-(``CI`` set), where a missing browser is a failure.
+The fixtures (the served build, Chromium, a tab that records console errors
+and failed requests) are in ``tests/browsing.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
-import os
 import re
-import threading
-from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from kb import model
 
-from .conftest import ROOT, BuiltSite, build
+from .browsing import CONTENT, PAGES, POSTS, BuiltSite, Visit, result_paths, search, served, tab
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = ROOT / "_build" / "screenshots"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
-CONTENT = model.load(ROOT)
-POSTS = CONTENT.published
-
-
-def unavailable(reason: str) -> None:
-    """Fail in CI, where the browser must be there; skip elsewhere, saying why."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so this is a failure)")
-    pytest.skip(reason)
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def served(folder: Path) -> Iterator[str]:
-    """*folder* served over http on 127.0.0.1 (search needs http), for as long as needed."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture(scope="session")
-def base_url(site: BuiltSite) -> Iterator[str]:
-    """The session's build of the real site, served."""
-    assert site.returncode == 0, site.log[-3000:]
-    with served(site.outdir) as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def markup_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A small site whose title, author and tag are written as markup, with the real theme, served."""
-    outdir = tmp_path_factory.mktemp("markup") / "html"
-    theme = ("-D", "html_theme=pydata_sphinx_theme", "-A", "default_mode=auto")
-    static = ("-D", f"html_static_path={ROOT / '_static'}", "-D", f"html_favicon={ROOT / '_static' / 'favicon.svg'}")
-    result = build(ROOT / "tests" / "roots" / "test-search-markup", outdir, *theme, *static)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    with served(outdir) as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """One Chromium for the whole session."""
-    if not CHROMIUM.exists():
-        unavailable(f"{CHROMIUM} is not installed (sudo make deps installs it)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install -r requirements.txt)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Visit:
-    """A browser tab that records every console error and failed request."""
-
-    def __init__(self, browser: Any, base_url: str) -> None:
-        self.browser = browser
-        self.base_url = base_url
-        self.problems: list[str] = []
-        self.context: Any = None
-        self.page: Any = None
-        self.open_tab()
-
-    def open_tab(self, *, viewport: dict[str, int] = DESKTOP, mode: str = "light") -> Any:
-        if self.context is not None:
-            self.context.close()
-        self.context = self.browser.new_context(viewport=viewport, color_scheme=mode)
-        # The theme reads the reader's choice from localStorage before drawing.
-        self.context.add_init_script(f'localStorage.setItem("mode", "{mode}"); localStorage.setItem("theme", "{mode}")')
-        page = self.context.new_page()
-        page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text} ({page.url})"))
-        page.on("pageerror", lambda e: self.problems.append(f"script error: {e} ({page.url})"))
-        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} {r.failure}"))
-        page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
-        self.page = page
-        return page
-
-    def go(self, path: str) -> Any:
-        self.page.goto(self.base_url + path, wait_until="load")
-        return self.page
-
-    def path_of(self, url: str) -> str:
-        return urlsplit(url).path.lstrip("/")
-
-
-@contextlib.contextmanager
-def tab(browser: Any, url: str) -> Iterator[Visit]:
-    """A tab on the site at *url*; it must see no console error and no failed request."""
-    visit = Visit(browser, url)
-    yield visit
-    visit.context.close()
-    assert visit.problems == []
-
-
-@pytest.fixture
-def visit(browser: Any, base_url: str) -> Iterator[Visit]:
-    with tab(browser, base_url) as visit:
-        yield visit
-
-
-def screenshot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-# -- search -------------------------------------------------------------------
-
-
-def search(page: Any, term: str) -> list[str]:
-    """Type *term* into the search page; the result paths, best first."""
-    page.fill("#kb-search-input", term)
-    page.wait_for_function("term => new URLSearchParams(location.search).get('q') === term", arg=term)
-    return result_paths(page)
-
-
-#: True once the page shows the results of the search in its address.
-SHOWN = """() => {
-    const app = document.getElementById('kb-search');
-    return app && app.dataset.shown === location.pathname + location.search;
-}"""
-
-
-def result_paths(page: Any) -> list[str]:
-    """Every result of the search in the address, once it is shown (all pages of it)."""
-    page.wait_for_function(SHOWN)
-    while page.locator("#kb-search-more").is_visible():
-        before = page.locator(".kb-search-result").count()
-        page.click("#kb-search-more")
-        page.wait_for_function("n => document.querySelectorAll('.kb-search-result').length > n", arg=before)
-    links = page.eval_on_selector_all(".kb-search-result", "links => links.map(a => a.getAttribute('href'))")
-    return [urlsplit(link).path.lstrip("/") for link in links]
-
-
-def message(page: Any) -> str:
-    return page.text_content("#kb-search-message") or ""
 
 
 def body_text(site: BuiltSite, post: model.Post) -> str:
@@ -210,11 +37,9 @@ def test_a_phrase_from_a_post_body_finds_that_post_first(site: BuiltSite, visit:
     paragraphs = [" ".join(p.get_text(" ").split()) for p in page.select("[data-pagefind-body] section > p")]
     phrase = " ".join(paragraphs[-1].split()[:6])
     page = visit.go("search.html")
-    screenshot(page, "search-empty")
     found = search(page, phrase)
     assert found, phrase
     assert found[0] == f"{post.docname}.html", phrase
-    screenshot(page, "search")
 
 
 def test_a_word_in_only_one_post_body_returns_only_that_post(site: BuiltSite, visit: Visit) -> None:
@@ -325,51 +150,16 @@ def test_next_in_this_series_walks_the_whole_series(site: BuiltSite, visit: Visi
     assert walked == [f"{p.docname}.html" for p in parts]
 
 
-def test_home_fits_a_phone_screen(visit: Visit) -> None:
-    page = visit.open_tab(viewport=PHONE)
-    visit.go("index.html")
-    width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    assert width[0] <= width[1], f"page is {width[0]}px wide on a {width[1]}px screen"
-    screenshot(page, "home-phone")
-
-
-def test_home_and_a_post_look_right(visit: Visit) -> None:
-    page = visit.go("index.html")
-    screenshot(page, "home")
-    visit.go(f"{POSTS[0].docname}.html")
-    screenshot(page, "post")
-    visit.open_tab(mode="dark")
-    visit.go(f"{POSTS[0].docname}.html")
-    screenshot(visit.page, "post-dark")
-
-
 # -- accessibility ------------------------------------------------------------
-
-AXE_PAGES = {
-    "home": "index.html",
-    "post": f"{POSTS[0].docname}.html",
-    "tag": f"blog/tag/{CONTENT.tags[POSTS[0].tags[0]].slug}.html",
-    "author": f"{CONTENT.authors[POSTS[0].authors[0]].docname}.html",
-    "series": f"{next(iter(CONTENT.series.values())).docname}.html",
-    "search": "search.html?q=quality",
-    "archive": "blog/archive.html",
-}
-
-
-@pytest.fixture(scope="session")
-def axe_source() -> str:
-    if not AXE.is_file():
-        unavailable(f"{AXE.relative_to(ROOT)} is missing (npm ci --prefix tests/browser)")
-    return AXE.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("mode", ["light", "dark"])
-@pytest.mark.parametrize("name", list(AXE_PAGES))
+@pytest.mark.parametrize("name", list(PAGES))
 def test_no_serious_accessibility_violations(visit: Visit, axe_source: str, name: str, mode: str) -> None:
     page = visit.open_tab(mode=mode)
-    visit.go(AXE_PAGES[name])
+    visit.go(PAGES[name])
     assert page.evaluate("document.documentElement.dataset.theme") == mode
-    if name == "search":
+    if name.startswith("search"):
         result_paths(page)
     page.add_script_tag(content=axe_source)
     results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
