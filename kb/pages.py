@@ -18,6 +18,7 @@ archive; documents take theirs from the table of contents.
 
 from __future__ import annotations
 
+import posixpath
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -73,10 +74,21 @@ def on_config_inited(app: Sphinx, config: Config) -> None:
     config.notfound_context["body"] = not_found_body(config.notfound_urls_prefix or "/")
 
 
+def unlink_leftovers(blog_path: str, pagename: str, context: dict[str, Any]) -> None:
+    """A group of a catalog page (a year of the archive) whose own page is not
+    published becomes a plain heading: its year, not a link to "Posted in 2023"."""
+    for group in context.get("kb_catalog", ()):
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(pagename), group["url"] or ""))
+        if group["url"] and leftover(blog_path, target.removesuffix(".html")):
+            group["url"] = None
+            group["name"] = group["name"].removeprefix(context.get("header", "")).strip()
+
+
 def on_html_page_context(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: nodes.document | None
 ) -> None:
-    """Give tag, practice and post pages the level above them in their breadcrumbs."""
+    """Link no leftover page; give tag, practice and post pages the level above them in their breadcrumbs."""
+    unlink_leftovers(app.config.blog_path, pagename, context)
     parents = parents_of(app, pagename, context["pathto"])
     if parents is not None:
         context["parents"] = parents
@@ -84,5 +96,5 @@ def on_html_page_context(
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", on_config_inited, priority=450)  # after kb.content sets the root
-    app.connect("html-page-context", on_html_page_context)
+    app.connect("html-page-context", on_html_page_context, priority=600)  # after kb.tags fills kb_catalog
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -362,6 +362,18 @@ def test_the_sitemap_lists_exactly_the_pages_reachable_from_home(site: BuiltSite
 LEFTOVERS = ["blog.html", "blog/2023.html", "blog/drafts.html", "blog/tag.html", "blog/category.html", "genindex.html"]
 
 
+def test_no_link_leads_to_a_missing_page(site: BuiltSite) -> None:
+    for path in site.outdir.rglob("*.html"):
+        name = path.relative_to(site.outdir).as_posix()
+        page = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        for anchor in page.select("a[href]"):
+            href = anchor["href"]
+            if urlsplit(href).scheme or href.startswith(("#", "mailto:")) or name == "404.html":
+                continue
+            target = unquote(urlsplit(urljoin(name, href)).path).lstrip("/")
+            assert (site.outdir / target).exists(), f"{name} links to {href}, which is not published"
+
+
 @pytest.mark.parametrize("leftover", LEFTOVERS)
 def test_ablog_leftover_pages_are_not_published(site: BuiltSite, leftover: str) -> None:
     assert not (site.outdir / leftover).exists()
