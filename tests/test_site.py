@@ -60,7 +60,7 @@ def test_tag_page_lists_the_tagged_posts(site: BuiltSite, tag: model.Term) -> No
 
 
 def test_archive_lists_every_post(site: BuiltSite) -> None:
-    assert {p.title for p in POSTS} <= titles_linked(site.page("blog/2023.html"))
+    assert {p.title for p in POSTS} <= titles_linked(site.page("blog/archive.html"))
 
 
 def test_feed_carries_every_post(site: BuiltSite) -> None:
