@@ -379,7 +379,7 @@ def badges_by_title(site: BuiltSite, name: str) -> dict[str, str]:
     return out
 
 
-LISTINGS = ["index.html", "authors/BD.html", "blog/tag/inspections.html", "blog/category/quality-systems.html"]
+LISTINGS = ["index.html", "authors/BD.html", "blog/tag/inspections.html", "blog/category/facilities-and-engineering.html"]
 
 
 @pytest.mark.parametrize("name", LISTINGS)
