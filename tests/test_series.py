@@ -379,7 +379,12 @@ def badges_by_title(site: BuiltSite, name: str) -> dict[str, str]:
     return out
 
 
-LISTINGS = ["index.html", "authors/BD.html", "blog/tag/inspections.html", "blog/category/facilities-and-engineering.html"]
+LISTINGS = [
+    "index.html",
+    "authors/BD.html",
+    "blog/tag/inspections.html",
+    "blog/category/facilities-and-engineering.html",
+]
 
 
 @pytest.mark.parametrize("name", LISTINGS)
