@@ -94,7 +94,14 @@ def on_html_page_context(
         context["parents"] = parents
 
 
+def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
+    """Remove the general index a build from before ``html_use_index = False`` left behind."""
+    if exception is None and app.builder.format == "html" and not app.config.html_use_index:
+        (app.builder.outdir / f"genindex{app.builder.out_suffix}").unlink(missing_ok=True)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("config-inited", on_config_inited, priority=450)  # after kb.content sets the root
     app.connect("html-page-context", on_html_page_context, priority=600)  # after kb.tags fills kb_catalog
+    app.connect("build-finished", on_build_finished)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

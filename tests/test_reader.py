@@ -309,6 +309,23 @@ def test_the_search_focus_ring_is_the_brand_colour(visit: Visit) -> None:
     assert ring == brand
 
 
+def test_every_page_has_the_brand_focus_ring(visit: Visit) -> None:
+    page = open_page(visit, "home")
+    page.keyboard.press("Tab")  # the skip link
+    page.keyboard.press("Tab")  # the site name
+    ring, brand = page.evaluate(
+        """() => {
+        const probe = document.body.appendChild(document.createElement('span'));
+        probe.style.color = 'var(--pst-color-primary)';
+        const brand = getComputedStyle(probe).color;
+        probe.remove();
+        const active = getComputedStyle(document.activeElement);
+        return [active.boxShadow + ' ' + active.outlineColor, brand];
+    }"""
+    )
+    assert brand in ring
+
+
 def test_on_a_phone_the_first_result_is_on_the_first_screen(visit: Visit) -> None:
     page = open_page(visit, "search", viewport=PHONE)
     assert not page.locator("#kb-search-filter-groups").is_visible()  # folded
