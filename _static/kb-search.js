@@ -132,6 +132,7 @@
       const number = box.parentElement.querySelector(".kb-search-count");
       const n = (counts[box.name] || {})[box.value] || 0;
       number.textContent = ` ${n}`;
+      box.parentElement.classList.toggle("kb-search-option--none", n === 0 && !box.checked);
     });
   }
 

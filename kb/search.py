@@ -114,7 +114,7 @@ def pagefind_markup(site: model.Site, post: model.Post) -> str:
         spans.append(f'<span data-pagefind-sort="date">{post.date.date().isoformat()}</span>')
         spans.append(f'<span data-pagefind-meta="date">{post.date.strftime(DATE_FORMAT)}</span>')
     if post.series and post.series in site.series and post.part:
-        part = f"Part {post.part} of {site.series[post.series].title}"
+        part = f"{site.series[post.series].title} · Part {post.part}"  # as listings badge it
         spans.append(f'<span data-pagefind-meta="part">{escape(part)}</span>')
     return f'<div class="kb-search-data" data-pagefind-ignore hidden>{"".join(spans)}</div>'
 

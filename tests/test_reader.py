@@ -293,7 +293,7 @@ def test_a_part_of_a_series_says_so_in_search(visit: Visit) -> None:
     result_paths(page)
     metas = page.eval_on_selector_all(".kb-search-results .kb-post-meta", "ps => ps.map(p => p.textContent)")
     series = CONTENT.series[SERIES_POST.series].title
-    assert any(f"Part {SERIES_POST.part} of {series}" in meta for meta in metas), metas
+    assert any(meta.endswith(f" · {series} · Part {SERIES_POST.part}") for meta in metas), metas
 
 
 def test_the_search_focus_ring_is_the_brand_colour(visit: Visit) -> None:
