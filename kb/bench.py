@@ -184,14 +184,8 @@ def generate(folder: Path, size: int, seed: int = 2000) -> Corpus:
     for page in ROOT.glob("*.md"):
         # The guide shows real posts: keep only its front matter.  README and PERFORMANCE are not pages.
         if page.name not in (*SITE_PAGES, "README.md", "PERFORMANCE.md"):
-            front = page.read_text(encoding="utf-8").split("
----
-", 1)[0]
-            (kb / page.name).write_text(f"{front}
----
-
-Not part of the benchmark.
-", encoding="utf-8")
+            front = page.read_text(encoding="utf-8").split("\n---\n", 1)[0]
+            (kb / page.name).write_text(f"{front}\n---\n\nNot part of the benchmark.\n", encoding="utf-8")
     for name in ("kb", "_static", "_templates"):
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, kb / name, ignore=shutil.ignore_patterns("__pycache__", "bench.py"))
