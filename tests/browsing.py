@@ -64,6 +64,7 @@ PAGES = {
     "search": "search.html?q=quality",
     "search-filtered": f"search.html?q=quality&filter=tag:{TAG.name}&sort=date:desc",
     "not-found": "404.html",
+    "reviews": "reviews.html",
 }
 
 
