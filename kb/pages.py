@@ -5,8 +5,10 @@ the site shows them: a list of every post ("All Posts", ``blog.html``), one per
 year (``blog/2023.html``), an empty "Drafts" page, and indexes of all tags and
 categories that repeat ``tags.md``.  The archive (``blog/archive.html``) is the
 one page of every post; tag, practice (ABlog's categories) and author pages
-stay.  The pages named by :func:`leftover` are never written, so that the
-sitemap lists exactly what the navigation reaches (``tests/test_reader.py``).
+stay.  The pages named by :func:`leftover` are dropped from ABlog's pages
+before they are rendered (``collect_changed_pages`` in :mod:`kb.upstream`,
+which also removes those an older build wrote), so that the sitemap lists
+exactly what the navigation reaches (``tests/test_reader.py``).
 
 The 404 page (sphinx-notfound-page) is served at any address, so its links
 start from the site's root (``notfound_urls_prefix``, from the site URL).
