@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kb import model
 
-from .browsing import CONTENT, PAGES, POSTS, BuiltSite, Visit, result_paths, search, served, tab
+from .browsing import CONTENT, PAGES, POSTS, ROOT, BuiltSite, Visit, result_paths, screenshot, search, served, tab
 
 pytestmark = pytest.mark.browser
 
