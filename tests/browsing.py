@@ -65,6 +65,8 @@ PAGES = {
     "search-filtered": f"search.html?q=quality&filter=tag:{TAG.name}&sort=date:desc",
     "not-found": "404.html",
     "reviews": "reviews.html",
+    "glossary": "glossary.html",
+    "regulations": "regulations.html",
 }
 
 
