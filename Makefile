@@ -15,7 +15,7 @@ SPHINXOPTS ?= -W -n --keep-going -j auto
 SPHINX     := $(BIN)/sphinx-build $(SPHINXOPTS)
 
 .DEFAULT_GOAL := help
-.PHONY: help deps html html-drafts serve test test-fast check due pdf epub publish post bench lint clean
+.PHONY: help deps html html-drafts serve preview-site test test-fast check due pdf epub publish post bench lint clean
 
 help:  ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,6 +47,12 @@ serve: $(STAMP)  ## Live preview with drafts and each page's problems on http://
 	  --ignore $(BUILDDIR) --ignore $(VENV) --ignore tests --ignore .git \
 	  --re-ignore '(__pycache__|\.pyc$$|~$$|\.sw[px]$$|/\.?#[^/]*$$)' \
 	  -b html -d $(BUILDDIR)/doctrees-serve . $(BUILDDIR)/serve
+
+# The published build as readers get it; search needs http, so no file:// here.
+PORT ?= 8000
+preview-site: html  ## Build, then serve the published site on http://127.0.0.1:8000 (PORT=... to change)
+	@echo "Serving $(BUILDDIR)/html on http://127.0.0.1:$(PORT)/ (Ctrl+C to stop)"
+	$(BIN)/python -m http.server --bind 127.0.0.1 --directory $(BUILDDIR)/html $(PORT)
 
 # The suite covers the books too, so it installs what they need.
 test: $(STAMP) $(BOOKS_STAMP)  ## Run the whole test suite
@@ -90,7 +96,7 @@ bench: $(STAMP)  ## Measure build times at 100, 1000 and 2000 posts (N="100 500"
 lint: $(STAMP)  ## Lint and spell-check the code and content
 	$(BIN)/ruff check kb tests conf.py
 	$(BIN)/ruff format --check kb tests conf.py
-	$(BIN)/codespell kb tests posts authors series README.md
+	$(BIN)/codespell kb tests posts authors series README.md PERFORMANCE.md
 
 clean:  ## Remove the build output (keeps .venv)
 	rm -rf $(BUILDDIR)

@@ -42,7 +42,7 @@ kb_history_ignore_commits = [
 # -- sources -----------------------------------------------------------------
 root_doc = "index"
 source_suffix = {".md": "markdown"}
-exclude_patterns = ["_build", ".venv", "tests", "README.md", "**/README.md", ".pytest_cache"]
+exclude_patterns = ["_build", ".venv", "tests", "README.md", "PERFORMANCE.md", "**/README.md", ".pytest_cache"]
 templates_path = ["_templates"]
 myst_enable_extensions = ["colon_fence", "deflist", "fieldlist"]
 myst_title_to_header = True
@@ -57,8 +57,8 @@ blog_title = project
 blog_feed_archives = True
 blog_feed_fulltext = True
 blog_feed_length = 20
-post_date_format = "%d %B %Y"
-post_date_format_short = "%d %b %Y"
+post_date_format = "%-d %B %Y"
+post_date_format_short = "%-d %b %Y"
 post_show_prev_next = False
 post_auto_orphan = True
 # pydata-sphinx-theme ships Font Awesome; saying so keeps the environment
@@ -75,8 +75,10 @@ html_copy_source = False
 html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": False,
-    "footer_start": ["copyright"],
+    "footer_start": ["kb-footer.html"],
     "footer_end": [],
+    "navbar_center": ["kb-navbar-nav.html"],
+    "header_links_before_dropdown": 6,
     "secondary_sidebar_items": ["page-toc"],
     "navbar_end": ["theme-switcher"],
     "search_bar_text": "Search posts...",
@@ -84,36 +86,28 @@ html_theme_options = {
     # of them an extra time per page to find out whether it is empty.
     "templates_skip_empty_check": [
         "navbar-logo.html",
-        "navbar-nav.html",
         "theme-switcher.html",
         "search-button-field.html",
-        "copyright.html",
+        "kb-footer.html",
+        "kb-navbar-nav.html",
         "sidebar-nav-bs.html",
     ],
     "primary_sidebar_end": [],
 }
-html_sidebars = {
-    "index": [],
-    "guide": [],
-    "posts/**": [],
-    "blog/**": [],
-    "blog": [],
-    "tags": [],
-    "archive": [],
-}
+# One rule for every page type: no left sidebar (the top navigation, the
+# breadcrumbs and each page's own table of contents are the way around).
+html_sidebars = {"**": []}
+# No general index: the site has no index entries (search and tags find things).
+html_use_index = False
 
 # -- publishing extras (all take the site URL from kb_site_url) ---------------
 sitemap_url_scheme = "{link}"
-sitemap_excludes = ["search.html", "genindex.html", "404.html", "blog/drafts.html"]
+# The search page is reached from a form, the 404 page by mistake.
+sitemap_excludes = ["search.html", "404.html"]
 ogp_site_name = project
 ogp_enable_meta_description = True
 # No generated preview images: they would need matplotlib and add nothing here.
 ogp_social_cards = {"enable": False}
-notfound_context = {
-    "title": "Page not found",
-    "body": "<h1>Page not found</h1><p>There is no page at this address. "
-    "Search from the box at the top, or start again from the home page.</p>",
-}
 copybutton_exclude = ".linenos, .gp"
 html_favicon = "_static/favicon.svg"
 # The theme follows the reader's system setting until they choose.

@@ -1,61 +1,317 @@
-// The search page: Pagefind's interface, a sort order, and the state in the URL
-// (?q=term&sort=date:desc&filter=author:Name), so that a search can be shared
-// and the header's search box (which sends ?q=) lands on its results.
+// The search page: Pagefind's index and API (pagefind/pagefind.js), shown as the
+// site's own listings.  The address carries the whole search
+// (?q=audit&sort=date:desc&filter=author:Mike Levitt&filter=tag:GMP) after every
+// change, as a history entry: a shared link shows the same results, Back steps
+// through earlier searches, and the header's search box (?q=) lands here.
 // Pagefind fetches its index, which browsers refuse for file:// pages; there the
 // page only explains how to search (see the note in search.html).
 "use strict";
 
 (function () {
   const note = document.getElementById("kb-search-offline");
-  if (location.protocol === "file:" || typeof PagefindUI === "undefined") {
+  const app = document.getElementById("kb-search");
+  if (location.protocol === "file:") {
     note.classList.add("kb-search-offline--shown");
     return;
   }
-  note.hidden = true;
 
-  const params = new URLSearchParams(location.search);
-  const term = params.get("q") || "";
-  const select = document.getElementById("kb-search-sort");
-  if ([...select.options].some((option) => option.value === params.get("sort"))) {
-    select.value = params.get("sort");
-  }
-  const [key, order] = select.value ? select.value.split(":") : [];
-
+  const PAGE_SIZE = 10;
+  const TYPING_PAUSE = 350; // ms without a key press before a query counts as typed
+  const FILTERS = [
+    ["author", "Author"],
+    ["practice", "Practice"],
+    ["series", "Series"],
+    ["tag", "Tag"],
+    ["year", "Year"],
+  ];
+  const input = document.getElementById("kb-search-input");
+  const sort = document.getElementById("kb-search-sort");
+  const panel = document.getElementById("kb-search-filters");
+  const groups = document.getElementById("kb-search-filter-groups");
+  const summary = document.getElementById("kb-search-filters-count");
+  const message = document.getElementById("kb-search-message");
+  const list = document.getElementById("kb-search-results");
+  const more = document.getElementById("kb-search-more");
+  const clear = document.getElementById("kb-search-clear");
   // Result addresses are relative to the site's root, wherever the site is served.
-  const root = new URL(document.getElementById("kb-search").dataset.root, location.href);
-  const ui = new PagefindUI({
-    element: "#kb-search",
-    baseUrl: root.pathname.replace(/[^/]*$/, ""),
-    showSubResults: true,
-    showImages: false,
-    resetStyles: false,
-    pageSize: 10,
-    excerptLength: 40,
-    autofocus: !term,
-    sort: key ? { [key]: order } : null,
-    translations: { placeholder: "Search posts" },
-  });
-  // Pagefind's field is named only by its placeholder; the page's label names it.
-  const input = document.querySelector("#kb-search .pagefind-ui__search-input");
-  if (input) input.id = "kb-search-input";
+  const root = new URL(app.dataset.root, location.href);
+  const base = root.pathname.replace(/[^/]*$/, "");
 
-  const filters = {};
-  for (const pair of params.getAll("filter")) {
-    const [name, ...value] = pair.split(":");
-    (filters[name] = filters[name] || []).push(value.join(":"));
+  let pagefind = null;
+  let shown = []; // every result of the current search; PAGE_SIZE more at a time
+  let count = 0;
+  let run = 0; // the newest search; answers to older ones are dropped
+
+  // -- the search as an address, and back ----------------------------------
+
+  function read(search) {
+    const params = new URLSearchParams(search);
+    const filters = {};
+    for (const pair of params.getAll("filter")) {
+      const at = pair.indexOf(":");
+      if (at < 1) continue;
+      const name = pair.slice(0, at);
+      (filters[name] = filters[name] || []).push(pair.slice(at + 1));
+    }
+    const order = params.get("sort") || "";
+    const known = [...sort.options].some((option) => option.value === order);
+    return { q: params.get("q") || "", sort: known ? order : "", filters };
   }
-  if (Object.keys(filters).length) ui.triggerFilters(filters);
-  if (term) ui.triggerSearch(term);
 
-  // A new order reloads the page with the same search, filters and the new sort:
-  // Pagefind's interface takes its sort order only when it starts.
-  select.addEventListener("change", () => {
-    const next = new URLSearchParams();
-    if (input && input.value) next.set("q", input.value);
-    if (select.value) next.set("sort", select.value);
-    document.querySelectorAll("#kb-search .pagefind-ui__filter-checkbox:checked").forEach((box) => {
-      next.append("filter", `${box.name}:${box.value}`);
+  function current() {
+    const filters = {};
+    groups.querySelectorAll("input:checked").forEach((box) => {
+      (filters[box.name] = filters[box.name] || []).push(box.value);
     });
-    location.search = next.toString();
+    return { q: input.value.trim(), sort: sort.value, filters };
+  }
+
+  function address(state) {
+    const params = new URLSearchParams();
+    if (state.q) params.set("q", state.q);
+    if (state.sort) params.set("sort", state.sort);
+    for (const [name] of FILTERS) {
+      for (const value of state.filters[name] || []) params.append("filter", `${name}:${value}`);
+    }
+    const query = params.toString();
+    return location.pathname + (query ? `?${query}` : "");
+  }
+
+  function record(state) {
+    const next = address(state);
+    if (next !== location.pathname + location.search) history.pushState(null, "", next);
+  }
+
+  function show(state) {
+    input.value = state.q;
+    sort.value = state.sort;
+    groups.querySelectorAll("input").forEach((box) => {
+      box.checked = (state.filters[box.name] || []).includes(box.value);
+    });
+  }
+
+  // -- filters ----------------------------------------------------------------
+
+  function drawFilters(available, state) {
+    groups.replaceChildren();
+    for (const [name, label] of FILTERS) {
+      const values = { ...(available[name] || {}) };
+      for (const value of state.filters[name] || []) if (!(value in values)) values[value] = 0;
+      const names = Object.keys(values).sort((a, b) =>
+        name === "year" ? b.localeCompare(a) : a.localeCompare(b, undefined, { sensitivity: "base" }),
+      );
+      if (!names.length) continue;
+      const set = document.createElement("fieldset");
+      set.className = "kb-search-filter";
+      const legend = document.createElement("legend");
+      legend.textContent = label;
+      set.append(legend);
+      names.forEach((value, index) => {
+        const id = `kb-filter-${name}-${index}`;
+        const row = document.createElement("div");
+        row.className = "kb-search-option";
+        const box = document.createElement("input");
+        Object.assign(box, { type: "checkbox", id, name, value });
+        box.checked = (state.filters[name] || []).includes(value);
+        const text = document.createElement("label");
+        text.htmlFor = id;
+        text.textContent = value;
+        const number = document.createElement("span");
+        number.className = "kb-search-count";
+        number.textContent = ` ${values[value]}`;
+        text.append(number);
+        row.append(box, text);
+        set.append(row);
+      });
+      groups.append(set);
+    }
+  }
+
+  function updateCounts(counts) {
+    groups.querySelectorAll("input").forEach((box) => {
+      const number = box.parentElement.querySelector(".kb-search-count");
+      const n = (counts[box.name] || {})[box.value] || 0;
+      number.textContent = ` ${n}`;
+      box.parentElement.classList.toggle("kb-search-option--none", n === 0 && !box.checked);
+    });
+  }
+
+  function describeFilters(state) {
+    const active = Object.values(state.filters).reduce((n, values) => n + values.length, 0);
+    summary.textContent = active ? ` (${active} on)` : "";
+    clear.hidden = !active && !state.q;
+  }
+
+  // -- results, drawn as the site's listings ----------------------------------
+
+  // Pagefind's excerpt is escaped text with <mark> around the matches: only the
+  // marks become elements, everything else stays text.
+  function excerptOf(html) {
+    const out = document.createElement("p");
+    out.className = "kb-post-excerpt";
+    const parsed = new DOMParser().parseFromString(`<p>${html}</p>`, "text/html").body.firstChild;
+    for (const node of parsed.childNodes) {
+      if (node.nodeName === "MARK") {
+        const mark = document.createElement("mark");
+        mark.textContent = node.textContent;
+        out.append(mark);
+      } else {
+        out.append(document.createTextNode(node.textContent));
+      }
+    }
+    return out;
+  }
+
+  function item(data) {
+    const li = document.createElement("li");
+    li.className = "kb-post-item";
+    const title = document.createElement("p");
+    title.className = "kb-post-title";
+    const link = document.createElement("a");
+    link.className = "kb-search-result";
+    link.href = data.url;
+    link.textContent = data.meta.title || data.url;
+    title.append(link);
+    li.append(title);
+
+    const facts = [];
+    if (data.meta.date) facts.push(data.meta.date);
+    if ((data.filters.author || []).length) facts.push(data.filters.author.join(", "));
+    if (data.meta.part) facts.push(data.meta.part);
+    if (facts.length) {
+      const meta = document.createElement("p");
+      meta.className = "kb-post-meta";
+      meta.textContent = facts.join(" · ");
+      li.append(meta);
+    }
+    if (data.excerpt) li.append(excerptOf(data.excerpt));
+    const tags = data.filters.tag || [];
+    if (tags.length) {
+      const row = document.createElement("p");
+      row.className = "kb-post-tags";
+      for (const tag of tags) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "kb-tag";
+        button.dataset.tag = tag;
+        button.textContent = tag;
+        button.title = `Show only posts tagged ${tag}`;
+        row.append(button, " ");
+      }
+      li.append(row);
+    }
+    return li;
+  }
+
+  async function drawMore(thisRun) {
+    const next = shown.slice(list.children.length, list.children.length + PAGE_SIZE);
+    const data = await Promise.all(next.map((result) => result.data()));
+    if (thisRun !== run) return;
+    list.append(...data.map(item));
+    more.hidden = list.children.length >= count;
+  }
+
+  async function search(state) {
+    const thisRun = ++run;
+    describeFilters(state);
+    const filtered = Object.keys(state.filters).length > 0;
+    if (!state.q && !filtered) {
+      shown = [];
+      count = 0;
+      list.replaceChildren();
+      more.hidden = true;
+      message.textContent = "Type a word or phrase, or choose a filter.";
+      updateCounts(await pagefind.filters());
+      app.dataset.shown = address(state);
+      return;
+    }
+    const [key, order] = state.sort ? state.sort.split(":") : [];
+    const options = { filters: state.filters };
+    if (key) options.sort = { [key]: order };
+    const found = await pagefind.search(state.q || null, options);
+    if (thisRun !== run || found === null) return;
+    shown = found.results;
+    count = shown.length;
+    list.replaceChildren();
+    const words = state.q ? ` for “${state.q}”` : "";
+    message.textContent = count ? `${count} result${count === 1 ? "" : "s"}${words}` : `No results${words}`;
+    updateCounts(found.filters || {});
+    await drawMore(thisRun);
+    // Which search the page now shows (its address): what tests and scripts can wait for.
+    if (thisRun === run) app.dataset.shown = address(state);
+  }
+
+  // -- wiring -------------------------------------------------------------------
+
+  let typing = null;
+  input.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => {
+      const state = current();
+      record(state);
+      search(state);
+    }, TYPING_PAUSE);
   });
+  document.getElementById("kb-search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearTimeout(typing);
+    const state = current();
+    record(state);
+    search(state);
+  });
+  function changed() {
+    const state = current();
+    record(state);
+    search(state);
+  }
+  sort.addEventListener("change", changed);
+  groups.addEventListener("change", changed);
+  list.addEventListener("click", (event) => {
+    const tag = event.target.closest("button[data-tag]");
+    if (!tag) return;
+    const box = groups.querySelector(`input[name="tag"][value="${CSS.escape(tag.dataset.tag)}"]`);
+    if (box && !box.checked) {
+      box.checked = true;
+      changed();
+    }
+  });
+  more.addEventListener("click", () => drawMore(run));
+  clear.addEventListener("click", () => {
+    show({ q: "", sort: sort.value, filters: {} });
+    changed();
+    input.focus();
+  });
+  window.addEventListener("popstate", () => {
+    const state = read(location.search);
+    show(state);
+    search(state);
+  });
+
+  // On a phone the filters start folded, so that the first result is on the first screen.
+  const narrow = window.matchMedia("(max-width: 767.98px)");
+  panel.open = !narrow.matches;
+  narrow.addEventListener("change", () => {
+    panel.open = !narrow.matches;
+  });
+
+  (async function start() {
+    try {
+      pagefind = await import(`${base}pagefind/pagefind.js`);
+      await pagefind.options({ baseUrl: base, excerptLength: 30 });
+      await pagefind.init();
+    } catch (error) {
+      note.classList.add("kb-search-offline--shown");
+      throw error;
+    }
+    const state = read(location.search);
+    history.replaceState(null, "", address(state)); // one spelling of each search
+    drawFilters(await pagefind.filters(), state);
+    show(state);
+    // Shown only now, so that nothing typed before is overwritten by the address.
+    note.hidden = true;
+    app.hidden = false;
+    if (!state.q) input.focus();
+    app.classList.add("kb-search--ready");
+    await search(state);
+  })();
 })();

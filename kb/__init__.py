@@ -36,6 +36,7 @@ MODULES = (
     "kb.publishing",
     "kb.browse",
     "kb.books",
+    "kb.pages",
 )
 
 

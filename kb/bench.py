@@ -196,7 +196,8 @@ def generate(folder: Path, size: int, seed: int = 2000) -> Corpus:
     for name in ("conf.py", model.VOCABULARY_FILE, *SITE_PAGES):
         shutil.copy(ROOT / name, kb / name)
     for page in ROOT.glob("*.md"):
-        if page.name not in (*SITE_PAGES, "README.md"):  # the guide shows real posts: keep only its front matter
+        # The guide shows real posts: keep only its front matter.  README and PERFORMANCE are not pages.
+        if page.name not in (*SITE_PAGES, "README.md", "PERFORMANCE.md"):
             front = page.read_text(encoding="utf-8").split("\n---\n", 1)[0]
             (kb / page.name).write_text(f"{front}\n---\n\nNot part of the benchmark.\n", encoding="utf-8")
     for name in ("kb", "_static", "_templates"):

@@ -105,19 +105,24 @@ def on_config_inited(app: Sphinx, config: Config) -> None:
     app.kb_pending_site = site  # type: ignore[attr-defined]
 
 
+def counted(count: int, noun: str, verb: str = "") -> str:
+    """``1 draft``, ``2 drafts``, ``16 posts published``: a count that reads right."""
+    words = f"{count} {noun}{'' if count == 1 else 's'}"
+    return f"{words} {verb}" if verb else words
+
+
 def on_builder_inited(app: Sphinx) -> None:
     """Make the content model available to every part of the build."""
     site = app.kb_pending_site  # type: ignore[attr-defined]
     app.env.kb_site = site  # type: ignore[attr-defined]
-    published = len(site.published)
     drafts = [p.path for p in site.held if p.status == "draft"]
     scheduled = [p for p in site.held if p.status == "scheduled"]
     action = "previewed" if app.config.kb_include_drafts else "held back"
     logger.info(
-        "kb: %d published, %d draft and %d scheduled posts %s",
-        published,
-        len(drafts),
-        len(scheduled),
+        "kb: %s; %s and %s %s",
+        counted(len(site.published), "post", "published"),
+        counted(len(drafts), "draft"),
+        counted(len(scheduled), "scheduled post"),
         action,
     )
     for path in drafts:

@@ -70,13 +70,13 @@ def byline(env: BuildEnvironment, builder: Builder, post: Post) -> nodes.contain
 def held_banner(post: Post) -> nodes.Node | None:
     """DRAFT / SCHEDULED warning for previews; such posts never reach `make html`."""
     if post.status == "draft":
-        text = "DRAFT: this post is not published. It appears only in previews."
+        title, text = "Draft", "This post is not published: it appears only in previews."
     elif post.status == "scheduled" and post.date:
-        text = f"SCHEDULED: this post will be published on {post.date.strftime(DATE_FORMAT)}."
+        title, text = "Scheduled", f"This post will be published on {post.date.strftime(DATE_FORMAT)}."
     else:
         return None
     note = nodes.admonition(classes=["kb-held", f"kb-{post.status}"])
-    note += nodes.title(post.status.upper(), post.status.upper())
+    note += nodes.title(title, title)
     note += nodes.paragraph(text, text)
     return note
 

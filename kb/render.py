@@ -36,7 +36,7 @@ TAG_PAGES, PRACTICE_PAGES = "blog/tag", "blog/category"
 WORDS_PER_MINUTE = 230
 #: The one template of a listed post (in ``_templates/``).
 LISTED_TEMPLATE = "kb/listed-post.html"
-DATE_FORMAT = "%d %B %Y"
+DATE_FORMAT = "%-d %B %Y"  # 8 May 2023: no leading zero (glibc and BSD strftime)
 
 
 def reading_minutes(words: int) -> int:

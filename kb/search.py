@@ -6,7 +6,8 @@ loads only the index fragments a query needs.  Only the body of each post is
 indexed (``data-pagefind-body``), never the navigation; each post carries its
 authors, tags, practice, series and year as filters and its date as a sort key.
 
-``search.html`` (``_templates/search.html``) shows Pagefind's interface; the
+``search.html`` (``_templates/search.html``) asks Pagefind's API and shows the
+results as the site's listings (``_static/kb-search.js``); the
 header's search box and Ctrl+K lead there.  ``{kb-search-box}`` puts a search
 form on any page (the home page).  Sphinx's own index is then not built, and
 pages do not load it (``_templates/layout.html``): the theme would otherwise
@@ -40,6 +41,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__, model
 from kb.content import post_of, site_of
+from kb.listings import DATE_FORMAT
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -99,7 +101,7 @@ def filter_value(value: str) -> str:
 
 
 def pagefind_markup(site: model.Site, post: model.Post) -> str:
-    """Hidden elements that give Pagefind the post's filters, sort key and date.
+    """Hidden elements that give Pagefind the post's filters, sort key, date and series part.
 
     ``data-pagefind-ignore`` keeps their text out of the indexed content while
     Pagefind still records the filters, metadata and sort keys inside.
@@ -110,7 +112,10 @@ def pagefind_markup(site: model.Site, post: model.Post) -> str:
     ]
     if post.date:
         spans.append(f'<span data-pagefind-sort="date">{post.date.date().isoformat()}</span>')
-        spans.append(f'<span data-pagefind-meta="date">{post.date.strftime("%d %B %Y")}</span>')
+        spans.append(f'<span data-pagefind-meta="date">{post.date.strftime(DATE_FORMAT)}</span>')
+    if post.series and post.series in site.series and post.part:
+        part = f"{site.series[post.series].title} · Part {post.part}"  # as listings badge it
+        spans.append(f'<span data-pagefind-meta="part">{escape(part)}</span>')
     return f'<div class="kb-search-data" data-pagefind-ignore hidden>{"".join(spans)}</div>'
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from docutils import frontend, utils
 
 from kb import __version__
+from kb.pages import leftover
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Set
@@ -255,6 +256,8 @@ def collect_changed_pages(
     pages = app.kb_archive_state["pages"]  # type: ignore[attr-defined]
     for handler in handlers:
         for pagename, context, template in handler(app) or ():
+            if leftover(app.config.blog_path, pagename):  # never written, so gone from the sitemap too
+                continue
             name = app.builder.get_outfilename(pagename).relative_to(outdir).as_posix()
             pages[name] = key = page_key(app, shared, pagename, context, template)
             if key is not None and before.get(name) == key and (outdir / name).is_file():

@@ -21,7 +21,7 @@ import pytest
 from bs4 import BeautifulSoup
 from sphinx.application import Sphinx
 
-pytest_plugins = ["sphinx.testing.fixtures"]
+pytest_plugins = ["sphinx.testing.fixtures", "tests.browsing"]
 collect_ignore = ["roots"]
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,15 +1,12 @@
 """The real site in a real browser: search, series navigation, phone layout, accessibility.
 
-Debian's Chromium, driven by Playwright, reads the session's build served on
-127.0.0.1.  Every page a test opens must load without console errors and
-without failed requests.  Without Chromium the tests skip, except in CI
-(``CI`` set), where a missing browser is a failure.
+The fixtures (the served build, Chromium, a tab that records console errors
+and failed requests) are in ``tests/browsing.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import re
@@ -18,197 +15,19 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from kb import model
 
-from .conftest import ROOT, BuiltSite, build
+from .browsing import CONTENT, PAGES, POSTS, ROOT, BuiltSite, Visit, result_paths, screenshot, search, served, tab
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = ROOT / "_build" / "screenshots"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
-CONTENT = model.load(ROOT)
-POSTS = CONTENT.published
-
-
-def unavailable(reason: str) -> None:
-    """Fail in CI, where the browser must be there; skip elsewhere, saying why."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so this is a failure)")
-    pytest.skip(reason)
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def served(folder: Path) -> Iterator[str]:
-    """*folder* served over http on 127.0.0.1 (search needs http), for as long as needed."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture(scope="session")
-def base_url(site: BuiltSite) -> Iterator[str]:
-    """The session's build of the real site, served."""
-    assert site.returncode == 0, site.log[-3000:]
-    with served(site.outdir) as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def markup_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A small site whose title, author and tag are written as markup, with the real theme, served."""
-    outdir = tmp_path_factory.mktemp("markup") / "html"
-    theme = ("-D", "html_theme=pydata_sphinx_theme", "-A", "default_mode=auto")
-    static = ("-D", f"html_static_path={ROOT / '_static'}", "-D", f"html_favicon={ROOT / '_static' / 'favicon.svg'}")
-    result = build(ROOT / "tests" / "roots" / "test-search-markup", outdir, *theme, *static)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    with served(outdir) as url:
-        yield url
-
-
-#: The Chromium of this session, once started.  Modules that import the fixture
-#: get a fixture of their own, and Playwright's sync API cannot start twice in one
-#: thread: every copy of the fixture shares this one.
-RUNNING: dict[str, Any] = {}
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """One Chromium for the whole session."""
-    if "chromium" in RUNNING:
-        yield RUNNING["chromium"]
-        return
-    if not CHROMIUM.exists():
-        unavailable(f"{CHROMIUM} is not installed (sudo make deps installs it)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install -r requirements.txt)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        RUNNING["chromium"] = chromium
-        try:
-            yield chromium
-        finally:
-            RUNNING.pop("chromium", None)
-            chromium.close()
-
-
-class Visit:
-    """A browser tab that records every console error and failed request."""
-
-    def __init__(self, browser: Any, base_url: str) -> None:
-        self.browser = browser
-        self.base_url = base_url
-        self.problems: list[str] = []
-        self.context: Any = None
-        self.page: Any = None
-        self.open_tab()
-
-    def open_tab(self, *, viewport: dict[str, int] = DESKTOP, mode: str = "light") -> Any:
-        if self.context is not None:
-            self.context.close()
-        self.context = self.browser.new_context(viewport=viewport, color_scheme=mode)
-        # The theme reads the reader's choice from localStorage before drawing.
-        self.context.add_init_script(f'localStorage.setItem("mode", "{mode}"); localStorage.setItem("theme", "{mode}")')
-        page = self.context.new_page()
-        page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text} ({page.url})"))
-        page.on("pageerror", lambda e: self.problems.append(f"script error: {e} ({page.url})"))
-        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} {r.failure}"))
-        page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
-        self.page = page
-        return page
-
-    def go(self, path: str) -> Any:
-        self.page.goto(self.base_url + path, wait_until="load")
-        return self.page
-
-    def path_of(self, url: str) -> str:
-        return urlsplit(url).path.lstrip("/")
-
-
-@contextlib.contextmanager
-def tab(browser: Any, url: str) -> Iterator[Visit]:
-    """A tab on the site at *url*; it must see no console error and no failed request."""
-    visit = Visit(browser, url)
-    yield visit
-    visit.context.close()
-    assert visit.problems == []
-
-
-@pytest.fixture
-def visit(browser: Any, base_url: str) -> Iterator[Visit]:
-    with tab(browser, base_url) as visit:
-        yield visit
-
-
-def screenshot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-# -- search -------------------------------------------------------------------
-
-
-def search(page: Any, term: str) -> list[str]:
-    """Type *term* into the search page; the result paths, best first."""
-    page.fill(".pagefind-ui__search-input", term)
-    return result_paths(page)
-
-
-def result_paths(page: Any, before: str | None = None) -> list[str]:
-    """Every result of the search shown, once it has loaded (and differs from *before*)."""
-    page.wait_for_function(
-        """before => {
-            const m = document.querySelector('.pagefind-ui__message');
-            return m && /results? for|No results/.test(m.textContent) && m.textContent !== before;
-        }""",
-        arg=before,
-    )
-    message = page.text_content(".pagefind-ui__message") or ""
-    total = int(message.split()[0]) if message[:1].isdigit() else 0
-    while page.locator(".pagefind-ui__button").count():
-        page.click(".pagefind-ui__button")
-    page.wait_for_function("n => document.querySelectorAll('.pagefind-ui__result-link').length >= n", arg=total)
-    links = page.eval_on_selector_all(".pagefind-ui__result-link", "links => links.map(a => a.getAttribute('href'))")
-    return [urlsplit(link).path.lstrip("/") for link in links]
-
-
-def message(page: Any) -> str:
-    return page.text_content(".pagefind-ui__message") or ""
 
 
 def body_text(site: BuiltSite, post: model.Post) -> str:
@@ -229,11 +48,9 @@ def test_a_phrase_from_a_post_body_finds_that_post_first(site: BuiltSite, visit:
     paragraphs = [" ".join(p.get_text(" ").split()) for p in page.select("[data-pagefind-body] section > p")]
     phrase = " ".join(paragraphs[-1].split()[:6])
     page = visit.go("search.html")
-    screenshot(page, "search-empty")
     found = search(page, phrase)
     assert found, phrase
     assert found[0] == f"{post.docname}.html", phrase
-    screenshot(page, "search")
 
 
 def test_a_word_in_only_one_post_body_returns_only_that_post(site: BuiltSite, visit: Visit) -> None:
@@ -258,7 +75,7 @@ def test_the_header_search_box_leads_to_the_search_page(visit: Visit) -> None:
     field.press("Enter")
     page.wait_for_url("**/search.html?q=deviation")
     assert result_paths(page)
-    assert page.input_value(".pagefind-ui__search-input") == "deviation"
+    assert page.input_value("#kb-search-input") == "deviation"
 
 
 def test_filtering_by_an_author_keeps_only_their_posts(visit: Visit) -> None:
@@ -267,13 +84,12 @@ def test_filtering_by_an_author_keeps_only_their_posts(visit: Visit) -> None:
     page = visit.go("search.html")
     everything = search(page, "quality")
     assert len(everything) > len(theirs)
-    page.click(".pagefind-ui__filter-name:text-is('Author')")
-    before = message(page)
-    page.check(f".pagefind-ui__filter-checkbox[name=author][value='{author.name}']")
-    narrowed = result_paths(page, before)
+    page.check(f"#kb-search-filter-groups input[name=author][value='{author.name}']")
+    page.wait_for_url("**filter=author*")
+    narrowed = result_paths(page)
     assert narrowed
     assert set(narrowed) <= theirs
-    # The same filter, given in the address (as a changed sort order keeps it).
+    # The same filter, given in the address (as a shared link gives it).
     page = visit.go(f"search.html?q=quality&filter=author:{author.name}")
     assert result_paths(page) == narrowed
 
@@ -281,9 +97,8 @@ def test_filtering_by_an_author_keeps_only_their_posts(visit: Visit) -> None:
 def test_sorting_by_date_puts_the_newest_first(visit: Visit) -> None:
     page = visit.go("search.html?q=quality")
     relevance = result_paths(page)
-    with page.expect_navigation():
-        page.select_option("#kb-search-sort", "date:desc")
-    assert "sort=date" in page.url
+    page.select_option("#kb-search-sort", "date:desc")
+    page.wait_for_url("**sort=date*")
     by_date = result_paths(page)
     assert sorted(by_date) == sorted(relevance)
     dates = {f"{p.docname}.html": p.date.date() for p in POSTS}
@@ -307,7 +122,7 @@ def test_search_works_when_the_site_is_served_below_a_folder(site: BuiltSite, br
     with served(site.outdir.parent) as url, tab(browser, f"{url}{site.outdir.name}/") as visit:
         page = visit.go("search.html?q=endotoxin")
         assert result_paths(page)[0] == f"{site.outdir.name}/posts/bacterial-endotoxin-testing-is-on-the-move.html"
-        page.click(".pagefind-ui__result-link >> nth=0")
+        page.click(".kb-search-result >> nth=0")
         page.wait_for_load_state("load")
         assert page.title().startswith("Bacterial Endotoxin Testing")
 
@@ -316,22 +131,13 @@ def test_names_written_as_markup_show_as_text_in_search(browser: Any, markup_url
     with tab(browser, markup_url) as visit:
         page = visit.go("search.html?q=kingfisher")
         assert result_paths(page) == ["posts/p1.html"]
-        assert page.inner_text(".pagefind-ui__result-title") == "Kingfisher & 1 < 2"
-        assert "<img src=x onerror=window.kbRan=3>" in page.inner_text(".pagefind-ui__result-excerpt")
-        # Author, practice, tag and year: filters arrive after the results.  In
-        # rare full-suite runs Pagefind's interface never drew the filter panel
-        # on first load (a race inside its bundle); a reload draws it.
-        ready = "document.querySelectorAll('.pagefind-ui__filter-label').length >= 4"
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-        try:
-            page.wait_for_function(ready, timeout=10_000)
-        except PlaywrightTimeout:
-            page.reload()
-            page.wait_for_function(ready)
-        labels = page.eval_on_selector_all(".pagefind-ui__filter-label", "labels => labels.map(l => l.textContent)")
-        assert "\uff1cimg src=x onerror=window.kbRan=1\uff1e (1)" in labels
-        assert "Ann \uff1cb\uff1eAble\uff1c/b\uff1e (1)" in labels
+        assert page.inner_text(".kb-search-result") == "Kingfisher & 1 < 2"
+        assert "<img src=x onerror=window.kbRan=3>" in page.inner_text(".kb-search-results .kb-post-excerpt")
+        labels = page.eval_on_selector_all(
+            "#kb-search-filter-groups label", "labels => labels.map(l => l.firstChild.textContent)"
+        )
+        assert "\uff1cimg src=x onerror=window.kbRan=1\uff1e" in labels
+        assert "Ann \uff1cb\uff1eAble\uff1c/b\uff1e" in labels
         assert page.evaluate("window.kbRan") is None
         assert page.locator("#kb-search img").count() == 0
 
@@ -355,51 +161,16 @@ def test_next_in_this_series_walks_the_whole_series(site: BuiltSite, visit: Visi
     assert walked == [f"{p.docname}.html" for p in parts]
 
 
-def test_home_fits_a_phone_screen(visit: Visit) -> None:
-    page = visit.open_tab(viewport=PHONE)
-    visit.go("index.html")
-    width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-    assert width[0] <= width[1], f"page is {width[0]}px wide on a {width[1]}px screen"
-    screenshot(page, "home-phone")
-
-
-def test_home_and_a_post_look_right(visit: Visit) -> None:
-    page = visit.go("index.html")
-    screenshot(page, "home")
-    visit.go(f"{POSTS[0].docname}.html")
-    screenshot(page, "post")
-    visit.open_tab(mode="dark")
-    visit.go(f"{POSTS[0].docname}.html")
-    screenshot(visit.page, "post-dark")
-
-
 # -- accessibility ------------------------------------------------------------
-
-AXE_PAGES = {
-    "home": "index.html",
-    "post": f"{POSTS[0].docname}.html",
-    "tag": f"blog/tag/{CONTENT.tags[POSTS[0].tags[0]].slug}.html",
-    "author": f"{CONTENT.authors[POSTS[0].authors[0]].docname}.html",
-    "series": f"{next(iter(CONTENT.series.values())).docname}.html",
-    "search": "search.html?q=quality",
-    "archive": "blog/archive.html",
-}
-
-
-@pytest.fixture(scope="session")
-def axe_source() -> str:
-    if not AXE.is_file():
-        unavailable(f"{AXE.relative_to(ROOT)} is missing (npm ci --prefix tests/browser)")
-    return AXE.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("mode", ["light", "dark"])
-@pytest.mark.parametrize("name", list(AXE_PAGES))
+@pytest.mark.parametrize("name", list(PAGES))
 def test_no_serious_accessibility_violations(visit: Visit, axe_source: str, name: str, mode: str) -> None:
     page = visit.open_tab(mode=mode)
-    visit.go(AXE_PAGES[name])
+    visit.go(PAGES[name])
     assert page.evaluate("document.documentElement.dataset.theme") == mode
-    if name == "search":
+    if name.startswith("search"):
         result_paths(page)
     page.add_script_tag(content=axe_source)
     results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")

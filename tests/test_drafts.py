@@ -67,7 +67,7 @@ def test_held_posts_leave_no_trace_in_the_published_site(app) -> None:
 def test_build_counts_and_names_held_posts(app) -> None:
     app.build()
     log = app.status.getvalue()
-    assert "kb: 1 published, 1 draft and 1 scheduled posts held back" in log
+    assert "kb: 1 post published; 1 draft and 1 scheduled post held back" in log
     assert re.search(r"kb:\s+draft\s+posts/held-draft-kestrel\.md", log)
     assert re.search(r"kb:\s+scheduled posts/held-embargo-osprey\.md \(2999-01-01\)", log)
 
@@ -77,15 +77,16 @@ def test_preview_shows_held_posts_under_a_banner(app) -> None:
     app.build()
     assert app.statuscode == 0
     assert app.warning.getvalue() == ""
-    assert "1 draft and 1 scheduled posts previewed" in app.status.getvalue()
+    assert "1 draft and 1 scheduled post previewed" in app.status.getvalue()
     draft = page(app, "posts/held-draft-kestrel.html").select_one("article")
     assert draft.select_one("h1").get_text(strip=True).rstrip("#") == "Unfinished Kestrel Draft"
     banner = draft.select_one(".kb-held.kb-draft")
-    assert banner.select_one(".admonition-title").get_text(strip=True) == "DRAFT"
+    assert banner.select_one(".admonition-title").get_text(strip=True) == "Draft"
     assert "not published" in banner.get_text()
+    assert banner.get_text().lower().count("draft") == 1  # the title says it; the text need not
     scheduled = page(app, "posts/held-embargo-osprey.html").select_one(".kb-held.kb-scheduled")
-    assert scheduled.select_one(".admonition-title").get_text(strip=True) == "SCHEDULED"
-    assert "01 January 2999" in scheduled.get_text()
+    assert scheduled.select_one(".admonition-title").get_text(strip=True) == "Scheduled"
+    assert "1 January 2999" in scheduled.get_text()
     assert page(app, "posts/published-post.html").select_one(".kb-held") is None
     # The search for traces finds them when they are there.
     assert any(path.startswith("pagefind/fragment/") for path in files_mentioning(Path(app.outdir), "kestrel"))
@@ -120,7 +121,7 @@ def test_real_site_publishes_nothing_of_held_posts(tmp_path: Path) -> None:
     command += ["-d", str(tmp_path / "doctrees"), str(srcdir), str(outdir)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    assert "1 draft and 1 scheduled posts held back" in result.stdout
+    assert "1 draft and 1 scheduled post held back" in result.stdout
     assert "index.html" in files_mentioning(outdir, "Newest posts")  # the search finds what is there
     for trace in ("unfinished-kestrel-draft", "embargoed-osprey-announcement", "kestrel", "osprey"):
         assert files_mentioning(outdir, trace) == [], f"a held post leaks {trace!r}"

@@ -32,7 +32,7 @@ def test_post_page_shows_title_date_and_authors(site: BuiltSite, post: model.Pos
     page = site.page(f"{post.docname}.html")
     assert page.select_one("article h1").get_text(strip=True).rstrip("#") == post.title
     byline = page.select_one(".kb-byline").get_text(" ", strip=True)
-    assert post.date.strftime("%d %B %Y") in byline
+    assert f"{post.date.day} {post.date:%B %Y}" in byline  # 8 May 2023, never 08 May
     for key in post.authors:
         assert CONTENT.authors[key].name in byline
 
@@ -60,7 +60,7 @@ def test_tag_page_lists_the_tagged_posts(site: BuiltSite, tag: model.Term) -> No
 
 
 def test_archive_lists_every_post(site: BuiltSite) -> None:
-    assert {p.title for p in POSTS} <= titles_linked(site.page("blog/2023.html"))
+    assert {p.title for p in POSTS} <= titles_linked(site.page("blog/archive.html"))
 
 
 def test_feed_carries_every_post(site: BuiltSite) -> None:
