@@ -41,7 +41,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__, model
 from kb.content import post_of, site_of
-from kb.listings import DATE_FORMAT
+from kb.render import DATE_FORMAT
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx

@@ -511,6 +511,10 @@ def anchors_of(items: tuple[Item, ...], heading_anchors: int) -> frozenset[str]:
     return frozenset(found)
 
 
+#: The labels ABlog gives its generated pages (ablog/blog.py), which a page may name with {ref}.
+ABLOG_LABELS = frozenset({"blog-posts", "blog-archives", "blog-tags", "blog-categories", "blog-authors"})
+
+
 def labels_of(
     site: model.Site, built: set[str], items: dict[str, tuple[Item, ...]]
 ) -> dict[str, list[tuple[str, int]]]:
@@ -582,7 +586,7 @@ def check_site(
 
     built = {rel.removesuffix(".md") for rel in found if in_build(rel.removesuffix(".md"))}
     owners = labels_of(site, built, items)
-    labels = frozenset(owners) | {"genindex", "modindex", "search", "py-modindex"}
+    labels = frozenset(owners) | {"genindex", "modindex", "search", "py-modindex"} | ABLOG_LABELS
     problems: list[model.Problem] = [*duplicate_labels(site, owners), *excluded_posts(site, found, include_held)]
 
     @functools.cache  # only pages that a link names a section of
