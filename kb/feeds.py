@@ -6,10 +6,11 @@ summary-only feed at ``feeds/<kind>/<key>.xml`` (:func:`feed_uri`); its entries
 carry the plain-text excerpt that the listings show.  Every entry credits every
 author of the post, in the order the post names them.
 
-This replaces ABlog's feed writer, which credits only the last author of a post
-and writes a feed per ABlog collection at ABlog's own paths (kb/upstream/ablog.py disconnects it).  Pages announce
-their feeds with ``<link rel="alternate" type="application/atom+xml">``.
-feedgen escapes every value it writes.
+This replaces ABlog's feed writer (kb/upstream/ablog.py disconnects it), which
+credits only the last author of a post and writes a feed per ABlog collection
+at ABlog's own paths.  Pages announce their feeds with
+``<link rel="alternate" type="application/atom+xml">``.  feedgen escapes every
+value it writes.
 """
 
 from __future__ import annotations

@@ -199,7 +199,7 @@ def test_only_pagefinds_own_files_are_read(tmp_path: Path) -> None:
     assert read_pagefind(meta) == ["1.5.2", [["en_1234567", 120]]]
     other = tmp_path / "other.pf_meta"
     other.write_bytes(gzip.compress(cbor2.dumps([])))
-    with pytest.raises(ValueError, match="other.pf_meta: not a Pagefind index file"):
+    with pytest.raises(ValueError, match=r"other\.pf_meta: not a Pagefind index file"):
         read_pagefind(other)
 
 
