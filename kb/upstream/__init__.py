@@ -56,6 +56,13 @@ def shape_problem(owner: Any, attribute: str, parameters: Sequence[str] | None) 
     return None
 
 
+def name_of(owner: Any) -> str:
+    """How a warning names *owner*: a module or class by its dotted name, an object by its class."""
+    if isinstance(owner, type):
+        return f"{owner.__module__}.{owner.__qualname__}"
+    return getattr(owner, "__name__", None) or type(owner).__name__
+
+
 def require(owner: Any, attribute: str, *, versions: str, parameters: Sequence[str] | None = None) -> Any:
     """``owner.attribute``, for the workaround that calls this; None if it cannot be applied.
 
@@ -68,14 +75,13 @@ def require(owner: Any, attribute: str, *, versions: str, parameters: Sequence[s
     leaves upstream alone.
     """
     workaround = sys._getframe(1).f_code.co_name
-    owner_name = getattr(owner, "__qualname__", None) or getattr(owner, "__name__", None) or type(owner).__name__
-    target = f"{owner_name}.{attribute}"
+    target = f"{name_of(owner)}.{attribute}"
     wanted = Requirement(versions)
     found = installed(wanted.name)
     if found is None or not wanted.specifier.contains(found, prereleases=True):
         logger.warning(
-            "upstream workaround %s was written for %s, but %s %s is installed: check that %s still needs it "
-            "and still works (kb/upstream/README.md), then widen its range or remove it",
+            "upstream workaround %s was written for %s, but %s %s is installed: check whether it is still "
+            "needed and still fits %s (kb/upstream/README.md), then widen its range or remove it",
             workaround,
             versions,
             wanted.name,
