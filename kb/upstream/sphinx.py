@@ -83,6 +83,8 @@ def on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
 #: Documents per parallel reader or writer grow as ``sqrt(N / processes * CHUNK_BATCH)``
 #: (Sphinx's ``make_chunks`` uses 10).
 CHUNK_BATCH = 40
+#: The parameters of Sphinx's ``make_chunks``, which :func:`longer_chunks` keeps.
+CHUNK_PARAMETERS = ("arguments", "nproc", "maxbatch")
 
 
 def longer_chunks(arguments: Sequence[str], nproc: int, maxbatch: int = CHUNK_BATCH) -> list[Any]:
@@ -116,9 +118,6 @@ def parallel_work_in_fewer_chunks(app: Sphinx) -> None:
         app.connect("builder-inited", write_on_every_core)
 
 
-CHUNK_PARAMETERS = ("arguments", "nproc", "maxbatch")
-
-
 def write_on_every_core(app: Sphinx) -> None:
     """Give the builder's parallel writing as many processes as ``-j`` asks for."""
     write_parallel: Callable[..., None] = app.builder._write_parallel  # type: ignore[attr-defined]
@@ -138,7 +137,7 @@ def remove_pages_of_deleted_documents(app: Sphinx) -> None:
     Sphinx forgets a deleted document but leaves its page in the output folder
     (sphinx-doc/sphinx issue 5908), where it stays reachable with stale listings.
     """
-    if require(StandaloneHTMLBuilder, "get_outfilename", versions=SPHINX, parameters=("self", "pagename")):
+    if require(StandaloneHTMLBuilder, "get_outfilename", versions=SPHINX, parameters=("self", "pagename")) is not None:
         app.connect("env-get-outdated", remove_deleted_pages)
 
 
