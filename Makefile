@@ -66,8 +66,8 @@ test-upstream:  ## Run the tests with the newest releases of the direct dependen
 	$(PYTHON) -m venv $(UPSTREAM_VENV)
 	$(UPSTREAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
 	  --upgrade --upgrade-strategy eager -r requirements.in
-	@echo "Releases newer than requirements.txt:"
-	@$(UPSTREAM_VENV)/bin/python -m pip freeze | grep -i -v -x -F -f requirements.txt || echo "  (none)"
+	@echo "Releases other than the pinned ones (requirements.txt, requirements-books.txt):"
+	@$(UPSTREAM_VENV)/bin/python -m pip freeze | grep -i -v -x -F -f requirements.txt -f requirements-books.txt || echo "  (none)"
 	$(UPSTREAM_VENV)/bin/python -m pytest
 
 check: $(STAMP)  ## Check every post, author, series and the vocabulary (no build)
