@@ -9,7 +9,7 @@ card for every author on a page (``authors/index.md``), sorted by name.
 An author without a photo gets an avatar made of their initials: an SVG
 written into ``_images/avatars/`` when the site is built, with no outside
 service.  ABlog's own author pages are not written: its author collections
-point at the profiles (:func:`ablog_authors_are_profiles`).
+point at the profiles (:func:`kb.upstream.ablog.authors_are_profiles`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from xml.sax.saxutils import escape, quoteattr
 
-from ablog.blog import Blog
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.transforms import SphinxTransform
@@ -352,26 +351,6 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     return sorted(pages)
 
 
-# -- ABlog ----------------------------------------------------------------------
-
-
-def ablog_authors_are_profiles(app: Sphinx) -> None:
-    """ABlog writes a page and a feed per author under ``blog/author/``, which
-    would duplicate the profiles.  Pointing its author collections (and its
-    author catalogue) at the profile pages makes ABlog link there from its own
-    pages and skip writing them, because it never writes a page that exists.
-    """
-    if app.builder.format != "html":
-        return
-    blog = Blog(app)
-    index = f"{model.AUTHORS_DIR}/index"
-    blog.author.docname = blog.author.path = index
-    blog.references["blog-authors"] = (index, "Authors")
-    for key, collection in blog.author.collections.items():
-        collection._path = f"{model.AUTHORS_DIR}/{key}"
-        blog.references[collection.xref] = (collection._path, collection.name)
-
-
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("kb.feeds")
     app.add_node(
@@ -386,7 +365,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("kb-authors", AuthorGridDirective)
     app.add_transform(ProfileTitle)
     app.add_transform(ProfilesByName)
-    app.connect("builder-inited", ablog_authors_are_profiles)
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("doctree-resolved", on_doctree_resolved_grid)
     app.connect("env-get-updated", on_env_get_updated)

@@ -6,10 +6,11 @@ summary-only feed at ``feeds/<kind>/<key>.xml`` (:func:`feed_uri`); its entries
 carry the plain-text excerpt that the listings show.  Every entry credits every
 author of the post, in the order the post names them.
 
-This replaces ABlog's feed writer, which credits only the last author of a post
-and writes a feed per ABlog collection at ABlog's own paths.  Pages announce
-their feeds with ``<link rel="alternate" type="application/atom+xml">``.
-feedgen escapes every value it writes.
+This replaces ABlog's feed writer (kb/upstream/ablog.py disconnects it), which
+credits only the last author of a post and writes a feed per ABlog collection
+at ABlog's own paths.  Pages announce their feeds with
+``<link rel="alternate" type="application/atom+xml">``.  feedgen escapes every
+value it writes.
 """
 
 from __future__ import annotations
@@ -23,16 +24,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from ablog.post import generate_atom_feeds
 from docutils import nodes
 from feedgen.feed import FeedGenerator
 from sphinx.util import logging
 from sphinx.util.docutils import new_document
 from sphinx.util.osutil import relative_uri
 
-from kb import __version__, history, listings, model, upstream
+from kb import __version__, history, keys, listings, model
 from kb.content import site_of
 from kb.render import PRACTICE_PAGES, TAG_PAGES, excerpt_of
+from kb.upstream.sphinx import write_fragment
 
 if TYPE_CHECKING:
     from collections.abc import Container, Iterator
@@ -161,29 +162,7 @@ def full_text(app: Sphinx, post: model.Post, page_url: str) -> str:
     fragment = new_document(post.path, doctree.settings)
     fragment.extend(body)
     builder.post_process_images(fragment)  # type: ignore[attr-defined]
-    fragment.settings = builder.docsettings  # type: ignore[attr-defined]
-    # Write as the builder writes a page, with images at their published address
-    # and without permalinks; then give the builder its state back.
-    state = {
-        "secnumbers": {},
-        "fignumbers": {},
-        "imgpath": urljoin(app.config.kb_site_url, "_images"),
-        "dlpath": urljoin(app.config.kb_site_url, "_downloads"),
-        "current_docname": post.docname,
-        "add_permalinks": False,
-    }
-    saved = {name: getattr(builder, name, None) for name in state}
-    try:
-        for name, value in state.items():
-            setattr(builder, name, value)
-        translator = builder.create_translator(fragment, builder)
-        # The entry's title is the post's: its sections start at <h2>.
-        translator.section_level = 1  # type: ignore[attr-defined]
-        fragment.walkabout(translator)
-    finally:
-        for name, value in saved.items():
-            setattr(builder, name, value)
-    return absolute_urls("".join(translator.fragment), page_url)  # type: ignore[attr-defined]
+    return absolute_urls(write_fragment(builder, fragment, post.docname, app.config.kb_site_url), page_url)
 
 
 def title_of(app: Sphinx, post: model.Post) -> str:
@@ -252,7 +231,7 @@ def feed_key(app: Sphinx, site: model.Site, feed: Feed) -> str:
     authors = [(site.authors[key], app.env.all_docs.get(site.authors[key].docname)) for key in credits]
     about = (feed.kind, feed.key, feed.title, feed.subtitle)
     updated = [history.last_update_of(app.env, post) for post in posts]
-    return upstream.digest((upstream.build_key(app), about, posts, read, authors, updated))
+    return keys.digest((keys.build_key(app), about, posts, read, authors, updated))
 
 
 def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
@@ -270,7 +249,7 @@ def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
     # Nothing read, removed or reconfigured since the feeds were written: all are current.
     terms = (site.tags, site.practices, site.authors, site.series)
     head = history.history_of(app.env).head  # a new commit may change when posts were last updated
-    everything = upstream.digest((upstream.build_key(app), terms, sorted(app.env.all_docs.items()), head))
+    everything = keys.digest((keys.build_key(app), terms, sorted(app.env.all_docs.items()), head))
     feeds = [uri for uri in before if uri != ALL_FEEDS]
     if before.get(ALL_FEEDS) == everything and all((outdir / uri).is_file() for uri in feeds):
         logger.info("kb: %d Atom feeds are up to date", len(feeds))
@@ -316,21 +295,8 @@ def feed_link(builder: Builder, fromdoc: str, kind: str, key: str, text: str) ->
     return nodes.reference(text, text, refuri=uri, classes=["kb-feed-link"])
 
 
-def ablog_feeds_replaced(app: Sphinx) -> None:
-    """ABlog's ``generate_atom_feeds`` credits only the last author of each post
-    (``{"name": author.name for author in post.author}`` in ablog/post.py is a
-    set comprehension, so feedgen receives one dict) and writes a feed per ABlog
-    collection with rendered excerpts.  Our writer replaces it; delete this when
-    ABlog credits every author and we no longer need our own paths.
-    """
-    for listener in list(app.events.listeners["html-collect-pages"]):
-        if listener.handler is generate_atom_feeds:
-            app.disconnect(listener.id)
-
-
 def setup(app: Sphinx) -> dict[str, Any]:
     app.setup_extension("ablog")
-    ablog_feeds_replaced(app)
     app.connect("html-collect-pages", on_html_collect_pages)
     # After ABlog's handler, which sets the feed links this one replaces.
     app.connect("html-page-context", on_html_page_context, priority=900)

@@ -9,9 +9,9 @@ authors, tags, practice, series and year as filters and its date as a sort key.
 ``search.html`` (``_templates/search.html``) asks Pagefind's API and shows the
 results as the site's listings (``_static/kb-search.js``); the
 header's search box and Ctrl+K lead there.  ``{kb-search-box}`` puts a search
-form on any page (the home page).  Sphinx's own index is then not built, and
-pages do not load it (``_templates/layout.html``): the theme would otherwise
-make every page download the index of the whole site.
+form on any page (the home page).  Sphinx's own index is then not built
+(kb/upstream/sphinx.py), and pages do not load it (``_templates/layout.html``):
+the theme would otherwise make every page download the index of the whole site.
 
 Pagefind has no incremental mode (Pagefind issue 71): every build that
 changes a post indexes all of them again.  It does not write a file whose
@@ -35,6 +35,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import cbor2
 from docutils import nodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -176,45 +177,12 @@ PAGEFIND_MARK = b"pagefind_dcd"
 SHORT_HASH = 7
 
 
-def cbor(data: bytes) -> Any:
-    """Decode *data*, CBOR as Pagefind writes it (definite lengths, no floats)."""
-
-    def item(at: int) -> tuple[Any, int]:
-        major, info = data[at] >> 5, data[at] & 31
-        at += 1
-        if info >= 28:
-            raise ValueError(f"unexpected CBOR item {data[at - 1]:#x} at byte {at - 1}")
-        if info >= 24:
-            size = 1 << (info - 24)
-            info, at = int.from_bytes(data[at : at + size], "big"), at + size
-        if major == 0:
-            return info, at
-        if major == 1:
-            return -1 - info, at
-        if major in (2, 3):
-            raw = data[at : at + info]
-            return (raw.decode() if major == 3 else raw), at + info
-        if major in (4, 5):
-            items = []
-            for _ in range(info * (major - 3)):
-                value, at = item(at)
-                items.append(value)
-            return (items if major == 4 else dict(zip(items[::2], items[1::2], strict=True))), at
-        if major == 6:  # a tag: the tagged item
-            return item(at)
-        if info in (20, 21, 22):
-            return {20: False, 21: True, 22: None}[info], at
-        raise ValueError(f"unexpected CBOR item {data[at - 1]:#x}")
-
-    return item(0)[0]
-
-
 def read_pagefind(path: Path) -> Any:
     """The content of one of Pagefind's compressed files (``pf_meta``, ``pf_index``, ...)."""
     data = gzip.decompress(path.read_bytes())
     if not data.startswith(PAGEFIND_MARK):
         raise ValueError(f"{path}: not a Pagefind index file")
-    return cbor(data[len(PAGEFIND_MARK) :])
+    return cbor2.loads(data[len(PAGEFIND_MARK) :])
 
 
 def fragments_of(bundle: Path) -> set[str]:
@@ -318,13 +286,7 @@ def in_thread(bundle: Path, staged: Path, *, keep_fragments: bool = False) -> Fu
 
 def searching(app: Sphinx) -> bool:
     """Whether this build makes the Pagefind index (HTML builders only)."""
-    return app.builder.name in ("html", "dirhtml") and app.config.kb_search_index
-
-
-def on_builder_inited(app: Sphinx) -> None:
-    """Leave out Sphinx's search index: Pagefind replaces it."""
-    if searching(app):
-        app.builder.search = False  # type: ignore[attr-defined]
+    return app.builder.name in ("html", "dirhtml")
 
 
 def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
@@ -478,7 +440,6 @@ class SearchBoxDirective(SphinxDirective):
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.add_config_value("kb_search_index", True, "html", types=frozenset({bool}))
     app.add_node(
         search_box,
         html=(visit_search_box, None),
@@ -488,7 +449,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
         texinfo=(skip, None),
     )
     app.add_directive("kb-search-box", SearchBoxDirective)
-    app.connect("builder-inited", on_builder_inited)
     app.connect("html-collect-pages", on_html_collect_pages, priority=100)  # first: indexing runs meanwhile
     app.connect("html-page-context", on_html_page_context)
     app.connect("build-finished", on_build_finished)

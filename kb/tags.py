@@ -10,19 +10,17 @@ by :mod:`kb.model`; this module shows it to readers:
   other value as text for the template to escape.
 * ``{kb-tags}`` lists every tag with its description and count, as a cloud
   sized by count; ``{kb-practices}`` lists the practice areas.
-* ``build-finished`` removes tag and practice pages and feeds that an earlier
-  build wrote and this one did not, so a tag nobody uses leaves nothing behind.
+* A tag nobody uses any more leaves nothing behind: its page is removed with
+  every page ABlog no longer writes (kb/upstream/ablog.py), its feed by
+  kb/feeds.py.
 """
 
 from __future__ import annotations
 
 import html
-import shutil
 from collections import Counter
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import ablog
 from docutils import nodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -247,20 +245,6 @@ def on_html_page_context(
 # -- incremental builds --------------------------------------------------------------
 
 
-def in_use(site: model.Site) -> dict[str, set[str]]:
-    """Slugs of the tags and practices that published posts use: the pages that should exist.
-
-    Taken from the content model, not from the pages this build wrote, since an
-    unchanged page may be left as it is (kb/upstream.py).
-    """
-    used: dict[str, set[str]] = {kind: set() for kind in TERM_PAGES}
-    for post in site.published:
-        used["tag"].update(site.tags[t].slug for t in post.tags if t in site.tags)
-        if post.practice in site.practices:
-            used["practice"].add(site.practices[post.practice].slug)
-    return used
-
-
 def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     """Rewrite the tag index when the vocabulary changes (a description, a new tag)."""
     site = site_of(env)
@@ -272,33 +256,6 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     return sorted(d for d in domain_of(env).listings if d in env.all_docs)
 
 
-def stale(outdir: Path, kind: str, slugs: set[str]) -> list[Path]:
-    """Pages (``<slug>.html``, ``<slug>/``) and feeds (``<slug>.xml``) of terms not in *slugs*."""
-    found: list[Path] = []
-    for folder in (outdir / TERM_PAGES[kind], outdir / FEED_FOLDERS[kind]):
-        if folder.is_dir():
-            found.extend(p for p in folder.iterdir() if (p.stem if p.is_file() else p.name) not in slugs)
-    return sorted(found)
-
-
-def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
-    """Remove the pages and feeds of tags and practices no post uses any more.
-
-    ABlog writes a page only for a collection with posts, and never deletes
-    one; without this, a tag that lost its last post keeps its old page.
-    """
-    if exception is not None or not ablog.builder_support(app):
-        return  # ABlog wrote no term pages, so none can be told stale
-    outdir = Path(app.builder.outdir)
-    for kind, slugs in in_use(site_of(app.env)).items():
-        for path in stale(outdir, kind, slugs):
-            logger.info("kb: removing %s (no post has this %s any more)", path.relative_to(outdir), kind)
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-
-
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_node(term_index)
     app.add_directive("kb-tags", TermIndexDirective)
@@ -306,5 +263,4 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("html-page-context", on_html_page_context)
     app.connect("env-get-updated", on_env_get_updated)
-    app.connect("build-finished", on_build_finished)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -84,12 +84,6 @@ def test_only_posts_are_indexed_with_their_filters(app: SphinxTestApp) -> None:
     assert page(app, "index.html").select_one("[data-pagefind-body]") is None
 
 
-@pytest.mark.sphinx("html", testroot="browse", confoverrides={"kb_search_index": False})
-def test_the_index_can_be_left_out(app: SphinxTestApp) -> None:
-    app.build()
-    assert "for search" not in strip_colors(app._status.getvalue())
-
-
 @pytest.mark.sphinx("html", testroot="browse-bad")
 def test_an_unknown_list_is_reported_where_it_is_asked_for(app: SphinxTestApp) -> None:
     app.build()

@@ -5,7 +5,7 @@ posts) is built once; then, edit after edit, it is rebuilt incrementally into
 the same folder and, separately, from scratch.  Every page and feed must be the
 same in both, and no page of a removed post may be left behind.  This is the
 safety net of every ``env-get-updated`` rule (``kb/listings.py``, ``kb/related.py``...) and of the
-caches in ``kb/upstream.py``.
+caches in ``kb/upstream/``.
 """
 
 from __future__ import annotations

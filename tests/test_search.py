@@ -186,14 +186,21 @@ def test_pagefind_failing_is_reported_with_its_own_words(tmp_path: Path, monkeyp
         search.write_index(tmp_path / "bundle", tmp_path)
 
 
-def test_cbor_reads_what_pagefind_writes() -> None:
-    from kb.search import cbor
+def test_only_pagefinds_own_files_are_read(tmp_path: Path) -> None:
+    """Pagefind's compressed files start with its mark; anything else is refused by name."""
+    import gzip
 
-    # [1, [2, -3], {"a": true}, "x" * 30, b"\x00", 1000, None]
-    data = bytes.fromhex("87 01 82 02 22 a1 61 61 f5 78 1e") + b"x" * 30 + bytes.fromhex("41 00 19 03 e8 f6")
-    assert cbor(data) == [1, [2, -3], {"a": True}, "x" * 30, b"\x00", 1000, None]
-    with pytest.raises(ValueError, match="unexpected CBOR item 0x9f"):
-        cbor(bytes.fromhex("9f 01 ff"))  # a list of unknown length: Pagefind writes none
+    import cbor2
+
+    from kb.search import PAGEFIND_MARK, read_pagefind
+
+    meta = tmp_path / "pagefind.en.pf_meta"
+    meta.write_bytes(gzip.compress(PAGEFIND_MARK + cbor2.dumps(["1.5.2", [["en_1234567", 120]]])))
+    assert read_pagefind(meta) == ["1.5.2", [["en_1234567", 120]]]
+    other = tmp_path / "other.pf_meta"
+    other.write_bytes(gzip.compress(cbor2.dumps([])))
+    with pytest.raises(ValueError, match=r"other\.pf_meta: not a Pagefind index file"):
+        read_pagefind(other)
 
 
 @pytest.mark.parametrize(

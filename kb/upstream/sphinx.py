@@ -1,0 +1,195 @@
+"""Workarounds for Sphinx, written for Sphinx 9.0."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
+
+import sphinx.builders
+import sphinx.util.parallel
+from sphinx.builders import Builder
+from sphinx.builders.html import StandaloneHTMLBuilder
+
+from kb.upstream import require
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence, Set
+
+    from docutils import nodes
+    from sphinx.application import Sphinx
+    from sphinx.environment import BuildEnvironment
+
+#: The releases these workarounds were written for (and tested with).
+SPHINX = "Sphinx>=9.0,<9.1"
+
+
+# -- the search index ----------------------------------------------------------
+
+
+def pagefind_replaces_search(app: Sphinx) -> None:
+    """Leave out Sphinx's own search index and search page: Pagefind
+    (``kb/search.py``) indexes the published posts and writes the search page.
+
+    Sphinx has no setting for this (sphinx-doc/sphinx issue 14308); the HTML
+    builder's ``search`` attribute, meant for the help builders, is the switch.
+    Without it every build would also write ``searchindex.js`` (a sixth of a
+    rebuild with nothing changed, at 2,000 posts) and a search page of its own.
+    """
+    if require(StandaloneHTMLBuilder, "search", versions=SPHINX) is not None:
+        app.connect("builder-inited", leave_out_sphinx_search)
+
+
+def leave_out_sphinx_search(app: Sphinx) -> None:
+    """Switch Sphinx's index off for the builders Pagefind serves."""
+    if app.builder.name in ("html", "dirhtml"):
+        app.builder.search = False  # type: ignore[attr-defined]
+
+
+# -- reading and writing in parallel ---------------------------------------------
+
+#: Below this many documents to read, one process reads them faster than several.
+SERIAL_READS = 20
+
+
+def read_few_documents_serially(app: Sphinx) -> None:
+    """Read a handful of changed documents in the main process.
+
+    Sphinx 9 reads in parallel however few documents changed (the threshold of
+    five documents of earlier releases is gone from ``Builder.read``), and each
+    reader sends the whole environment back pickled: editing one post of 1,000
+    cost seconds of pickling.  Upstream should bring back a threshold (no issue
+    is open for it).
+    """
+    if require(app, "parallel", versions=SPHINX) is None:
+        return
+    app.connect("env-before-read-docs", on_env_before_read_docs)
+    app.connect("env-updated", on_env_updated)
+
+
+def on_env_before_read_docs(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    """Turn parallel reading off for this build's reading phase when there is little to read."""
+    if app.parallel > 1 and len(docnames) < SERIAL_READS:
+        app.kb_parallel = app.parallel  # type: ignore[attr-defined]
+        app.parallel = 1
+
+
+def on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """Write in parallel again, as asked."""
+    app.parallel = app.__dict__.pop("kb_parallel", app.parallel)
+    return []
+
+
+#: Documents per parallel reader or writer grow as ``sqrt(N / processes * CHUNK_BATCH)``
+#: (Sphinx's ``make_chunks`` uses 10).
+CHUNK_BATCH = 40
+#: The parameters of Sphinx's ``make_chunks``, which :func:`longer_chunks` keeps.
+CHUNK_PARAMETERS = ("arguments", "nproc", "maxbatch")
+
+
+def longer_chunks(arguments: Sequence[str], nproc: int, maxbatch: int = CHUNK_BATCH) -> list[Any]:
+    """Sphinx's ``make_chunks``, with chunks at least twice as long."""
+    return sphinx.util.parallel.make_chunks(arguments, nproc, max(maxbatch, CHUNK_BATCH))
+
+
+def parallel_work_in_fewer_chunks(app: Sphinx) -> None:
+    """Write pages in every process, in chunks twice as long.
+
+    With ``-j N`` Sphinx reads in N processes but writes in N - 1 while the
+    main process resolves each page's references (``write_documents`` in
+    sphinx/builders/__init__.py; sphinx-doc/sphinx issue 5953, pull request
+    12433): on two cores, one writer, while the main process waits for it.
+    The writers get all N processes.
+
+    Each parallel reader sends back the whole environment it forked with plus
+    what it read, and the main process unpickles it (``read_process``;
+    sphinx-doc/sphinx issue 11448): the cost grows with the square of the
+    number of chunks, 20 at 2,000 posts.  Half as many chunks: at 2,000 posts
+    reading took 17 s instead of 21 to 25 s, writing 17.6 and 19.4 s instead
+    of 19.1 and 21.0 s (``make bench`` corpus, two runs each).  Upstream
+    should size chunks by what a chunk costs to send back, or make ``maxbatch``
+    a setting.
+    """
+    make_chunks = require(sphinx.util.parallel, "make_chunks", versions=SPHINX, parameters=CHUNK_PARAMETERS)
+    used = require(sphinx.builders, "make_chunks", versions=SPHINX, parameters=CHUNK_PARAMETERS)
+    if make_chunks is not None and used is not None:
+        sphinx.builders.make_chunks = longer_chunks  # type: ignore[attr-defined]
+    if require(Builder, "_write_parallel", versions=SPHINX, parameters=("self", "docnames", "nproc")) is not None:
+        app.connect("builder-inited", write_on_every_core)
+
+
+def write_on_every_core(app: Sphinx) -> None:
+    """Give the builder's parallel writing as many processes as ``-j`` asks for."""
+    write_parallel: Callable[..., None] = app.builder._write_parallel  # type: ignore[attr-defined]
+
+    def every_core(docnames: Sequence[str], nproc: int) -> None:
+        write_parallel(docnames, nproc=max(nproc, app.parallel))
+
+    app.builder._write_parallel = every_core  # type: ignore[attr-defined]
+
+
+# -- deleted documents -------------------------------------------------------
+
+
+def remove_pages_of_deleted_documents(app: Sphinx) -> None:
+    """Remove the page of a deleted document in the build that notices the deletion.
+
+    Sphinx forgets a deleted document but leaves its page in the output folder
+    (sphinx-doc/sphinx issue 5908), where it stays reachable with stale listings.
+    """
+    if require(StandaloneHTMLBuilder, "get_outfilename", versions=SPHINX, parameters=("self", "pagename")) is not None:
+        app.connect("env-get-outdated", remove_deleted_pages)
+
+
+def remove_deleted_pages(
+    app: Sphinx, env: BuildEnvironment, added: Set[str], changed: Set[str], removed: Set[str]
+) -> list[str]:
+    """Delete the written page of every removed document."""
+    if isinstance(app.builder, StandaloneHTMLBuilder):
+        for docname in removed:
+            Path(app.builder.get_outfilename(docname)).unlink(missing_ok=True)
+    return []
+
+
+# -- a page's body for a feed ------------------------------------------------------
+
+#: What the HTML builder sets before writing a page, and its translator reads.
+PAGE_STATE = ("secnumbers", "fignumbers", "imgpath", "dlpath", "current_docname", "add_permalinks")
+
+
+def feed_fragments_written_as_pages(app: Sphinx) -> None:
+    """Check at start-up what :func:`write_fragment` changes, for ``kb/feeds.py``.
+
+    A full-text feed entry is the post's body written as on its page, but with
+    images and downloads at their published address and without permalinks.
+    Sphinx offers no way to write a fragment for a given document
+    (``render_partial`` writes it for whichever page was written last); upstream
+    should accept the document and base address there.  ABlog does the same
+    (``html_builder_write_doc`` in ablog/blog.py).
+    """
+    require(StandaloneHTMLBuilder, "write_doc", versions=SPHINX, parameters=("self", "docname", "doctree"))
+    require(StandaloneHTMLBuilder, "create_translator", versions=SPHINX, parameters=("self", "args"))
+
+
+def write_fragment(builder: Builder, fragment: nodes.document, docname: str, site_url: str) -> str:
+    """*fragment* of document *docname* as HTML, its sections starting at ``<h2>``."""
+    fragment.settings = builder.docsettings  # type: ignore[attr-defined]
+    state = {
+        "secnumbers": {},
+        "fignumbers": {},
+        "imgpath": urljoin(site_url, "_images"),
+        "dlpath": urljoin(site_url, "_downloads"),
+        "current_docname": docname,
+        "add_permalinks": False,
+    }
+    saved = {name: getattr(builder, name, None) for name in PAGE_STATE}
+    try:
+        for name in PAGE_STATE:
+            setattr(builder, name, state[name])
+        translator = builder.create_translator(fragment, builder)
+        translator.section_level = 1  # type: ignore[attr-defined]
+        fragment.walkabout(translator)
+    finally:
+        for name, value in saved.items():
+            setattr(builder, name, value)
+    return "".join(translator.fragment)  # type: ignore[attr-defined]
