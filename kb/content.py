@@ -95,7 +95,7 @@ def on_config_inited(app: Sphinx, config: Config) -> None:
         cache=cache,
         review_every=config.kb_review_every,
     )
-    settings = rules.Settings.of({name: config[name] for name in rules.DEFAULTS if name in config})
+    settings = rules.Settings.of({name: getattr(config, name) for name in rules.DEFAULTS if hasattr(config, name)})
     pages = Path(app.doctreedir) / "kb-pages.pickle"
     found = rules.check(site, settings, include_held=include_held, cache=pages)
     problems.install(app, sorted({*site.problems, *found}))
