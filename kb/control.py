@@ -235,6 +235,14 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
         )
 
 
+def on_html_page_context(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: nodes.document | None
+) -> None:
+    """Every page's footer links the review queue, where the site has one."""
+    queues = sorted(doc for doc, meta in app.env.metadata.items() if meta.get(QUEUE_PAGE) and doc in app.env.found_docs)
+    context["kb_review_queue"] = queues[0] if queues else None
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("kb_review_every", str(reviews.DEFAULT_INTERVAL), "env", types=frozenset({str}))
     app.add_config_value("kb_review_overdue_fails", False, "env", types=frozenset({bool}))
@@ -245,4 +253,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", on_builder_inited)
     app.connect("env-get-updated", on_env_get_updated)
     app.connect("doctree-resolved", on_doctree_resolved)
+    app.connect("html-page-context", on_html_page_context)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -8,7 +8,8 @@ history but do not count as an update.  Where git cannot tell (no repository,
 a shallow clone, a file not yet committed) a page shows its front matter's
 dates instead, and the build prints one notice saying how to get the history.
 
-The same dates reach feeds (``<updated>``) and the sitemap (``<lastmod>``).
+The same dates reach feeds (``<updated>``) and the sitemap (``<lastmod>``,
+through :func:`kb.upstream.sitemap.every_page_encoded`).
 
 The history is read with one ``git log`` over the site's Markdown files per
 new commit: the result is kept in the doctree folder under the commit ``HEAD``
@@ -289,24 +290,6 @@ def last_update_of(env: BuildEnvironment, post: Any) -> dt.datetime | None:
     return max(moments) if moments else None
 
 
-def on_env_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
-    """Give sphinx-sitemap each page's last update, as sphinx-last-updated-by-git would
-    (``env.git_last_updated``: page -> (timestamp, show source link)), so that
-    ``sitemap.xml`` carries ``<lastmod>``: a post's last update, another page's last commit."""
-    from kb.content import post_of
-
-    dates: dict[str, tuple[int | None, bool]] = {}
-    for docname in env.found_docs:
-        post = post_of(env, docname)
-        page = page_history(env, docname)
-        moment = last_update_of(env, post) if post is not None else (page.updated.date if page.updated else None)
-        if moment is not None:
-            dates[docname] = (int(moment.timestamp()), False)
-    env.git_last_updated = dates  # type: ignore[attr-defined]
-    app.config.sitemap_show_lastmod = True
-    return []
-
-
 # -- what a reader sees ------------------------------------------------------
 
 
@@ -374,5 +357,4 @@ def setup(app: Sphinx) -> dict[str, Any]:
         app.add_node(node, html=html, latex=plain, text=plain, man=plain, texinfo=plain)
     app.connect("builder-inited", on_builder_inited)
     app.connect("env-get-updated", on_env_get_updated)
-    app.connect("env-updated", on_env_updated)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -448,6 +448,7 @@ def test_the_footer_names_the_practice_and_links_feeds_and_the_guide(site: Built
     hrefs = [a["href"] for a in footer.select("a")]
     assert "../blog/atom.xml" in hrefs
     assert "../guide.html" in hrefs
+    assert "../reviews.html" in hrefs, "the review queue"
     assert "QxP" in footer.get_text()
 
 

@@ -11,6 +11,7 @@ from kb.upstream import ablog, require
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
     from sphinx.config import Config
+    from sphinx.environment import BuildEnvironment
 
 #: The releases this workaround was written for (and tested with).
 SITEMAP = "sphinx-sitemap>=2.9,<2.10"
@@ -35,6 +36,13 @@ def every_page_encoded(app: Sphinx) -> None:
     queue, so that parallel writers can add theirs: a server process and a
     round trip per page.  Since every page is listed again here, in the main
     process, a queue of that process does.
+
+    Each page also gets its ``<lastmod>``: sphinx-sitemap reads it from
+    ``env.git_last_updated`` (the record sphinx-last-updated-by-git keeps, page
+    -> (timestamp, show source link)) when ``sitemap_show_lastmod`` is on, and
+    would load that extension to fill it; :mod:`kb.history` knows the dates
+    (a post's last update, another page's last commit), so they are filled
+    from there.  Upstream should let another extension give the dates.
     """
     app.connect("config-inited", on_config_inited)
 
@@ -53,6 +61,7 @@ def on_config_inited(app: Sphinx, config: Config) -> None:
         if listener.handler is record:
             app.disconnect(listener.id)
     app.connect("builder-inited", record_builder_type)
+    app.connect("env-updated", record_last_updates)
     app.connect("build-finished", complete_sitemap, priority=400)
 
 
@@ -96,3 +105,22 @@ def complete_sitemap(app: Sphinx, exception: Exception | None) -> None:
     everything = drain(links) + sorted((e for e in seen if e[0] not in documents), key=lambda e: e[0])
     for link, *rest in everything:
         links.put((quote(link, safe="/"), *rest))
+
+
+def record_last_updates(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """Give sphinx-sitemap each page's last update, as sphinx-last-updated-by-git would
+    (``env.git_last_updated``: page -> (timestamp, show source link)), so that
+    ``sitemap.xml`` carries ``<lastmod>``: a post's last update, another page's last commit."""
+    from kb.content import post_of
+    from kb.history import last_update_of, page_history
+
+    dates: dict[str, tuple[int | None, bool]] = {}
+    for docname in env.found_docs:
+        post = post_of(env, docname)
+        page = page_history(env, docname)
+        moment = last_update_of(env, post) if post is not None else (page.updated.date if page.updated else None)
+        if moment is not None:
+            dates[docname] = (int(moment.timestamp()), False)
+    env.git_last_updated = dates  # type: ignore[attr-defined]
+    app.config.sitemap_show_lastmod = True
+    return []
