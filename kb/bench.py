@@ -442,6 +442,23 @@ def progress(size: int, step: str) -> None:
     print(f"[N={size}] {step} ...", file=sys.stderr, flush=True)
 
 
+def measure_reference(size: int, corpus: Corpus) -> dict[str, Any]:
+    """Plain Sphinx + MyST with the basic theme on the same posts: a full build and a no-op rebuild."""
+    progress(size, "reference: full build (Sphinx + MyST, basic theme)")
+    full = sphinx(corpus.reference, REFERENCE_OPTIONS)
+    progress(size, "reference: no-op rebuild")
+    noop = sphinx(corpus.reference, REFERENCE_OPTIONS)
+    return {
+        "full_s": full.seconds,
+        "full_cpu_s": full.cpu_seconds,
+        "noop_s": noop.seconds,
+        "noop_cpu_s": noop.cpu_seconds,
+        "peak_mb": full.peak_mb,
+        "output_mb": output_bytes(corpus.reference) / 1e6,
+        "ok": full.ok,
+    }
+
+
 def measure(size: int, workdir: Path) -> dict[str, Any]:
     progress(size, "generating the corpus")
     corpus = generate(workdir / f"n{size}", size)
@@ -454,20 +471,7 @@ def measure(size: int, workdir: Path) -> dict[str, Any]:
         problems.append(f"make check found problems in the corpus:\n{checked.log}")
     figures["check"] = {"seconds": checked.seconds, "cpu_s": checked.cpu_seconds, "ok": checked.ok}
 
-    progress(size, "reference: full build (Sphinx + MyST, basic theme)")
-    ref_full = sphinx(corpus.reference, REFERENCE_OPTIONS)
-    progress(size, "reference: no-op rebuild")
-    ref_noop = sphinx(corpus.reference, REFERENCE_OPTIONS)
-    figures["reference"] = {
-        "full_s": ref_full.seconds,
-        "full_cpu_s": ref_full.cpu_seconds,
-        "noop_s": ref_noop.seconds,
-        "noop_cpu_s": ref_noop.cpu_seconds,
-        "peak_mb": ref_full.peak_mb,
-        "output_mb": output_bytes(corpus.reference) / 1e6,
-        "ok": ref_full.ok,
-    }
-
+    figures["reference"] = measure_reference(size, corpus)
     progress(size, "kb: full build")
     full = sphinx(corpus.kb, KB_OPTIONS)
     if not full.ok:

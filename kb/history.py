@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-import pickle
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from docutils import nodes
 from sphinx.util import logging
 
-from kb import __version__
+from kb import __version__, stamped
 
 if TYPE_CHECKING:
     from collections.abc import Set
@@ -214,20 +212,12 @@ def cached_history(srcdir: Path, cache: Path) -> History:
     key = (__version__, str(srcdir.resolve()), repository.head() if repository else None)
     key_repr = repr(key) + str(repository.shallow if repository else None)
     stamp = hashlib.sha256(key_repr.encode()).hexdigest()
-    try:
-        with cache.open("rb") as file:
-            known_stamp, known = pickle.load(file)
-        if known_stamp == stamp:
-            return known
-    except (OSError, EOFError, ValueError, TypeError, AttributeError, pickle.UnpicklingError):
-        pass
+    known = stamped.load(cache, stamp)
+    if isinstance(known, History):
+        return known
     history = read_history(srcdir)
     if history.head is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_name(f"{cache.name}.{os.getpid()}")
-        with partial.open("wb") as file:
-            pickle.dump((stamp, history), file, protocol=pickle.HIGHEST_PROTOCOL)
-        partial.replace(cache)
+        stamped.save(cache, stamp, history)
     return history
 
 

@@ -11,8 +11,6 @@ plain words at the line of the mistake, with the fix for that mistake.
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from kb import stamped
 from kb.model.schema import MAX_DEPTH, MAX_FRONT_MATTER_BYTES, Problem
 
 #: The byte-order mark some editors write first; Sphinx reads sources as
@@ -290,15 +289,7 @@ class ParsedFrontMatter:
         self.path = path
         self.known: dict[str, tuple[dict[str, Any], dict[str, int]]] = {}
         self.used: dict[str, tuple[dict[str, Any], dict[str, int]]] = {}
-        if path is None:
-            return
-        try:
-            with path.open("rb") as file:
-                stamp, known = pickle.load(file)
-        except (OSError, EOFError, ValueError, TypeError, AttributeError, pickle.UnpicklingError):
-            return
-        if stamp == self.stamp():
-            self.known = known
+        self.known = stamped.load(path, self.stamp()) or {}
 
     @staticmethod
     def stamp() -> str:
@@ -319,13 +310,8 @@ class ParsedFrontMatter:
 
     def save(self) -> None:
         """Write the entries used by this load, unless they are the ones read."""
-        if self.path is None or self.used.keys() == self.known.keys():
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(f"{self.path.name}.{os.getpid()}")
-        with partial.open("wb") as file:
-            pickle.dump((self.stamp(), self.used), file, protocol=pickle.HIGHEST_PROTOCOL)
-        partial.replace(self.path)
+        if self.path is not None and self.used.keys() != self.known.keys():
+            stamped.save(self.path, self.stamp(), self.used)
 
 
 def read_text(root: Path, path: Path, problems: list[Problem]) -> str | None:

@@ -14,15 +14,14 @@ Reading a page depends only on its text, so the result is kept between runs
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
-import os
-import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from kb import stamped
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -183,15 +182,7 @@ class Cache:
         self.extensions = extensions
         self.known: dict[bytes, tuple[Item, ...]] = {}
         self.used: dict[bytes, tuple[Item, ...]] = {}
-        if path is None:
-            return
-        try:
-            with path.open("rb") as file:
-                stamp, known = pickle.load(file)
-        except (OSError, EOFError, ValueError, TypeError, AttributeError, pickle.UnpicklingError):
-            return
-        if stamp == self.stamp():
-            self.known = known
+        self.known = stamped.load(path, self.stamp()) or {}
 
     def stamp(self) -> str:
         from myst_parser import __version__ as myst_version
@@ -208,11 +199,5 @@ class Cache:
         return items
 
     def save(self) -> None:
-        if self.path is None or self.used.keys() == self.known.keys():
-            return
-        with contextlib.suppress(OSError):  # a cache that cannot be written only costs time next run
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            partial = self.path.with_name(f"{self.path.name}.{os.getpid()}")
-            with partial.open("wb") as file:
-                pickle.dump((self.stamp(), self.used), file, protocol=pickle.HIGHEST_PROTOCOL)
-            partial.replace(self.path)
+        if self.path is not None and self.used.keys() != self.known.keys():
+            stamped.save(self.path, self.stamp(), self.used)
