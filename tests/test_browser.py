@@ -276,20 +276,6 @@ def preview(tmp_path: Path) -> Iterator[tuple[Path, str, Path]]:
         server.wait()
 
 
-def go_after_reload(visit: Any, path: str) -> Any:
-    """Open *path*, letting the preview's own reload of the open page (after a rebuild) finish first."""
-    from playwright.sync_api import Error
-
-    for _attempt in range(5):
-        try:
-            return visit.go(path)
-        except Error as exc:
-            if "interrupted by another navigation" not in str(exc):
-                raise
-            visit.page.wait_for_load_state("load")
-    return visit.go(path)
-
-
 def rebuilds(log: Path) -> int:
     return log.read_text(errors="replace").count("Rebuilding...")
 
@@ -308,6 +294,9 @@ def test_the_preview_shows_a_misspelled_tag_on_the_page_until_it_is_fixed(
         page.click(".kb-problems-all a")
         assert "posts/misspelled.md:5" in page.locator(".kb-problems-page").inner_text()
         before = rebuilds(log)
+        # A fresh tab: the open one reloads itself after the rebuild, at a moment
+        # this test cannot know, and that reload would cut short a navigation here.
+        visit.open_tab()
         path = root / "posts" / "misspelled.md"
         path.write_text(MISSPELLED.replace(", Trayning", ", Training"), encoding="utf-8")
         for _attempt in range(300):  # until the rebuild has written the page (read outside the tab)
@@ -316,7 +305,7 @@ def test_the_preview_shows_a_misspelled_tag_on_the_page_until_it_is_fixed(
                 if "Training" in html and 'class="admonition error kb-problems"' not in html:
                     break
             time.sleep(0.2)
-        page = go_after_reload(visit, "posts/misspelled.html")
+        page = visit.go("posts/misspelled.html")
         assert page.locator(".kb-problems").count() == 0
         assert "Training" in page.inner_text("body")
         time.sleep(3)  # room for a second rebuild, which must not come
