@@ -48,21 +48,6 @@ def domain_of(env: BuildEnvironment) -> KBDomain:
     return env.domains["kb"]  # type: ignore[return-value]
 
 
-def report(problem: model.Problem, srcdir: str, *, error: bool = True) -> None:
-    """Log *problem* as a located, typed warning (``-W`` turns it into a failure);
-    one that is not an *error* is logged as located information, which never fails."""
-    log = logger.warning if error else logger.info
-    log(
-        "%s%s%s",
-        "" if error else "warning: ",
-        problem.message,
-        f" ({problem.fix})" if problem.fix else "",
-        location=f"{Path(srcdir) / problem.path}:{problem.line}",
-        type="kb",
-        subtype=problem.kind,
-    )
-
-
 def derive_settings(config: Config, site: model.Site) -> None:
     """Settings that follow from the content and the one site URL."""
     url = os.environ.get(SITE_URL_VARIABLE) or config.kb_site_url
@@ -100,7 +85,7 @@ def on_config_inited(app: Sphinx, config: Config) -> None:
     found = rules.check(site, settings, include_held=include_held, cache=pages)
     problems.install(app, sorted({*site.problems, *found}))
     for warning in site.warnings:
-        report(warning, str(app.srcdir), error=False)
+        problems.report(warning, str(app.srcdir), error=False)
     derive_settings(config, site)
     app.kb_pending_site = site  # type: ignore[attr-defined]
 

@@ -51,7 +51,16 @@ from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__, model
 from kb.content import post_of, site_of
-from kb.rules.pages import ALLOWED_SCHEMES, inside, scheme_of, update_date
+from kb.rules.pages import (
+    ALLOWED_SCHEMES,
+    IMAGE_FIX,
+    IMAGE_SCHEMES,
+    NO_HTML,
+    SAFE_LINKS,
+    inside,
+    scheme_of,
+    update_date,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Set
@@ -252,44 +261,53 @@ class ContentPolicy(SphinxTransform):
     default_priority = 790
 
     def apply(self, **kwargs: Any) -> None:
-        env = self.env
+        self.raw_html()
+        self.links()
+        self.files()
+        self.meta()
+        if not self.config.keep_warnings:
+            # Already logged when they were made; left in, their text becomes
+            # the first paragraph, hence the excerpt in listings and feeds.
+            for node in list(self.document.findall(nodes.system_message)):
+                node.parent.remove(node)
+        for docinfo in self.document.findall(nodes.docinfo):
+            for field in list(docinfo.findall(nodes.field)):
+                if field[0].astext() in ABLOG_ONLY_KEYS:
+                    field.parent.remove(field)
+
+    def raw_html(self) -> None:
+        """Raw HTML is shown as the text it is."""
         for node in list(self.document.findall(nodes.raw)):
             kind = "inline HTML" if isinstance(node.parent, nodes.TextElement) else "an HTML block"
             refuse(
                 f"raw HTML is not allowed ({kind}: {node.astext().strip()[:60]!r})",
-                "write Markdown instead; to show a tag as text, put it in backticks",
-                location_of(node, env),
+                NO_HTML,
+                location_of(node, self.env),
             )
             text = node.astext()
             node.replace_self(nodes.Text(text) if kind == "inline HTML" else nodes.literal_block(text, text))
-        for node in list(self.document.findall(nodes.reference)):
+
+    def links(self) -> None:
+        """A link with an unsafe target keeps its text; a target node loses the target."""
+        for node in list(self.document.findall(lambda n: isinstance(n, (nodes.reference, nodes.target)))):
             uri = node.get("refuri")
-            if uri is not None and not self.allowed(uri):
-                refuse(
-                    f"link target {uri!r} is not allowed",
-                    "links may only be http://, https://, mailto: or relative",
-                    location_of(node, env),
-                )
+            if uri is None or self.allowed(uri):
+                continue
+            refuse(f"link target {uri!r} is not allowed", SAFE_LINKS, location_of(node, self.env))
+            if isinstance(node, nodes.reference):
                 node.replace_self(nodes.inline("", "", *node.children))
-        for node in list(self.document.findall(nodes.target)):
-            uri = node.get("refuri")
-            if uri is not None and not self.allowed(uri):
-                refuse(
-                    f"link target {uri!r} is not allowed",
-                    "links may only be http://, https://, mailto: or relative",
-                    location_of(node, env),
-                )
+            else:
                 del node["refuri"]
+
+    def files(self) -> None:
+        """Images and downloads come from the repository (or, for images, from http(s) URLs)."""
+        env = self.env
         for node in list(self.document.findall(nodes.image)):
             uri = node.get("uri", "")
             scheme = scheme_of(uri)
             outside = not scheme and not inside(env.relfn2path(uri.replace("*", "x"))[1], env.srcdir)
-            if (scheme and scheme not in ("http", "https")) or outside:
-                refuse(
-                    f"image {uri!r} is not allowed",
-                    "images must be files inside the repository, or http(s) URLs",
-                    location_of(node, env),
-                )
+            if (scheme and scheme not in IMAGE_SCHEMES) or outside:
+                refuse(f"image {uri!r} is not allowed", IMAGE_FIX, location_of(node, env))
                 node.parent.remove(node)
         for node in list(self.document.findall(addnodes.download_reference)):
             target = node.get("reftarget", "")
@@ -300,23 +318,16 @@ class ContentPolicy(SphinxTransform):
                     location_of(node, env),
                 )
                 node.replace_self(nodes.inline("", "", *node.children))
+
+    def meta(self) -> None:
         for node in list(self.document.findall(nodes.meta)):
             if "http-equiv" in node.attributes:
                 refuse(
                     f"meta http-equiv {node['http-equiv']!r} is not allowed (it can redirect or reload the page)",
                     "remove it from html_meta or the {meta} directive; name=description and keywords are fine",
-                    location_of(node, env),
+                    location_of(node, self.env),
                 )
                 node.parent.remove(node)
-        if not self.config.keep_warnings:
-            # Already logged when they were made; left in, their text becomes
-            # the first paragraph, hence the excerpt in listings and feeds.
-            for node in list(self.document.findall(nodes.system_message)):
-                node.parent.remove(node)
-        for docinfo in self.document.findall(nodes.docinfo):
-            for field in list(docinfo.findall(nodes.field)):
-                if field[0].astext() in ABLOG_ONLY_KEYS:
-                    field.parent.remove(field)
 
     @staticmethod
     def allowed(uri: str) -> bool:

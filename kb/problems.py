@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
     from kb import model
 
+logger = sphinx_logging.getLogger(__name__)
+
 #: The page listing every problem, in preview builds.
 PROBLEMS_PAGE = "kb-problems"
 
@@ -82,10 +84,23 @@ class FollowOnFilter(logging.Filter):
         return self.path_of(getattr(record, "location", None)) not in self.flagged
 
 
+def report(problem: model.Problem, srcdir: str, *, error: bool = True) -> None:
+    """Log *problem* as a located, typed warning (``-W`` turns it into a failure);
+    one that is not an *error* is logged as located information, which never fails."""
+    log = logger.warning if error else logger.info
+    log(
+        "%s%s%s",
+        "" if error else "warning: ",
+        problem.message,
+        f" ({problem.fix})" if problem.fix else "",
+        location=f"{Path(srcdir) / problem.path}:{problem.line}",
+        type="kb",
+        subtype=problem.kind,
+    )
+
+
 def install(app: Sphinx, problems: list[model.Problem]) -> None:
     """Report *problems* once each, then drop follow-on warnings in their files."""
-    from kb.content import report
-
     # On Sphinx's handlers, ahead of the filter that counts warnings for -W:
     # a logger's own filters do not see the records of its child loggers.
     handlers = logging.getLogger(sphinx_logging.NAMESPACE).handlers

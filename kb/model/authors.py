@@ -5,21 +5,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kb.model.files import is_refused
-from kb.model.frontmatter import FrontMatter, read_front_matter
+from kb.model.frontmatter import FrontMatter, check_keys, check_values, read_front_matter
 from kb.model.schema import (
     AUTHOR_KEYS,
     AUTHORS_DIR,
     Problem,
-    check_keys,
-    check_values,
     fold,
     slugify,
     split_list,
 )
 from kb.model.vocabulary import Lookup
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 #: What a link in a profile may point at.
 LINK_SCHEMES = re.compile(r"^(https://|http://|mailto:)")
@@ -41,6 +42,11 @@ class Author:
         return f"{AUTHORS_DIR}/{self.key}"
 
     @property
+    def title(self) -> str:
+        """The title of the author's page: the name."""
+        return self.name
+
+    @property
     def initials(self) -> str:
         words = [w for w in re.split(r"[\s.,]+", self.name) if w and w[0].isupper()]
         return "".join(w[0] for w in words[:2]) or self.key[:2].upper()
@@ -50,6 +56,18 @@ def profile_files(root: Path, folder: str, refused: set[str] | None = None) -> l
     """The profiles in *folder* (``authors/``, ``series/``), without refused links."""
     found = (p for p in (root / folder).glob("*.md") if p.name != "index.md")
     return sorted(p for p in found if not is_refused(p.relative_to(root).as_posix(), refused or set()))
+
+
+def read_profiles(
+    root: Path, folder: str, problems: list[Problem], refused: set[str] | None, unreadable: set[str] | None
+) -> Iterator[tuple[Path, FrontMatter]]:
+    """Each profile in *folder* with its front matter; one that cannot be read goes to *unreadable*."""
+    for path in profile_files(root, folder, refused):
+        fm = read_front_matter(root, path, problems)
+        if fm is not None:
+            yield path, fm
+        elif unreadable is not None:
+            unreadable.add(path.relative_to(root).as_posix())
 
 
 def _practice(fm: FrontMatter, practices: Lookup, problems: list[Problem]) -> str | None:
@@ -152,12 +170,7 @@ def load_authors(
     """
     authors: dict[str, Author] = {}
     seen: dict[str, str] = {}
-    for path in profile_files(root, AUTHORS_DIR, refused):
-        fm = read_front_matter(root, path, problems)
-        if fm is None:
-            if unreadable is not None:
-                unreadable.add(path.relative_to(root).as_posix())
-            continue
+    for path, fm in read_profiles(root, AUTHORS_DIR, problems, refused, unreadable):
         key = path.stem
         # MR.md and mr.md are one file on case-insensitive disks, and two keys
         # with one slug would share an ABlog page: keep the first, report the rest.

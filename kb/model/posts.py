@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from kb import reviews
 from kb.model.authors import Author, profile_files
 from kb.model.files import files_below
-from kb.model.frontmatter import FrontMatter, ParsedFrontMatter, read_front_matter
+from kb.model.frontmatter import FrontMatter, ParsedFrontMatter, check_keys, check_values, read_front_matter
 from kb.model.schema import (
     ASSET_SUFFIXES,
     AUTHORS_DIR,
@@ -29,8 +29,6 @@ from kb.model.schema import (
     SERIES_DIR,
     VOCABULARY_FILE,
     Problem,
-    check_keys,
-    check_values,
     did_you_mean,
     fold,
     parse_date,

@@ -14,10 +14,7 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from kb.model.frontmatter import FrontMatter
+from typing import Any
 
 #: Where each kind of content lives, relative to the site's root.
 POSTS_DIR, AUTHORS_DIR, SERIES_DIR = "posts", "authors", "series"
@@ -395,38 +392,3 @@ def describe(value: Any) -> str:
 def shorten(text: str, width: int = 60) -> str:
     """The start of *text*, for quoting a long value in a message."""
     return text if len(text) <= width else text[: width - 3] + "..."
-
-
-# -- checking front matter against a schema ----------------------------------------
-
-
-def check_keys(fm: FrontMatter, schema: dict[str, tuple[bool, str]], problems: list[Problem]) -> bool:
-    """Report unknown and missing keys; return True when all required keys are there."""
-    ok = True
-    for key in fm.values:
-        if key not in schema and schema is POST_KEYS and key in UNSUPPORTED_POST_KEYS:
-            problems.append(
-                Problem(fm.path, fm.line(key), f"key {key!r} is not supported", UNSUPPORTED_POST_KEYS[key], "policy")
-            )
-        elif key not in schema:
-            problems.append(Problem(fm.path, fm.line(key), f"unknown front-matter key {key!r}", key_hint(key, schema)))
-    for key, (required, meaning) in schema.items():
-        value = fm.values.get(key)
-        if required and (value is None or (isinstance(value, str) and not value.strip())):
-            line = fm.line(key)
-            problems.append(Problem(fm.path, line, f"missing {key!r}", f"add '{key}: ...' ({meaning})"))
-            ok = False
-    return ok
-
-
-def check_values(fm: FrontMatter, schema: dict[str, tuple[bool, str]], problems: list[Problem]) -> bool:
-    """Check the type, length and text of every value of *schema*'s keys, before
-    anything reads them; drop the bad ones.  True if every value is sound."""
-    bad = []
-    for key, value in fm.values.items():
-        if key in schema and value is not None and (found := shape_problem(key, value, FIELDS[key])):
-            problems.append(Problem(fm.path, fm.line(key), *found))
-            bad.append(key)
-    if bad:  # a new mapping: the old one may be shared with the parse cache
-        fm.values = {key: value for key, value in fm.values.items() if key not in bad}
-    return not bad

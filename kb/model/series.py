@@ -6,15 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb.model.authors import profile_files
-from kb.model.frontmatter import FrontMatter, read_front_matter
+from kb.model.authors import read_profiles
+from kb.model.frontmatter import FrontMatter, check_keys, check_values
 from kb.model.schema import (
     SERIES_DIR,
     SERIES_KEYS,
     SERIES_STATUSES,
     Problem,
-    check_keys,
-    check_values,
     did_you_mean,
     fold,
 )
@@ -75,11 +73,8 @@ def load_series(
     """
     series: dict[str, Series] = {}
     pages: dict[str, str] = {}
-    for path in profile_files(root, SERIES_DIR, refused):
-        fm = read_front_matter(root, path, problems)
-        if fm is None and unreadable is not None:
-            unreadable.add(path.relative_to(root).as_posix())
-        if fm is None or not check_keys(fm, SERIES_KEYS, problems):
+    for path, fm in read_profiles(root, SERIES_DIR, problems, refused, unreadable):
+        if not check_keys(fm, SERIES_KEYS, problems):
             continue
         other = pages.setdefault(fold(path.stem), fm.path)
         if other != fm.path:
@@ -117,6 +112,11 @@ def _check_parts(key: str, members: list[Post], problems: list[Problem]) -> dict
     return by_part
 
 
+def _at_part(post: Post, message: str, fix: str) -> Problem:
+    """A series problem reported at a post's ``part:`` line."""
+    return Problem(post.path, post.line("part"), message, fix, kind="series")
+
+
 def _check_gaps(key: str, by_part: dict[int, Post], problems: list[Problem]) -> None:
     missing = [n for n in range(1, max(by_part)) if n not in by_part]
     if not missing:
@@ -125,12 +125,10 @@ def _check_gaps(key: str, by_part: dict[int, Post], problems: list[Problem]) -> 
     gap = " and ".join(", ".join(map(str, missing)).rsplit(", ", 1))
     many = len(missing) > 1
     problems.append(
-        Problem(
-            by_part[after].path,
-            by_part[after].line("part"),
+        _at_part(
+            by_part[after],
             f"series {key!r} jumps to part {after}: part{'s' if many else ''} {gap} {'are' if many else 'is'} missing",
             f"renumber the parts 1, 2, 3... or publish part {missing[0]}",
-            kind="series",
         )
     )
 
@@ -151,12 +149,10 @@ def _check_complete(key: str, series: Series, by_part: dict[int, Post], problems
         )
     for number in sorted(n for n in by_part if n > series.parts):
         problems.append(
-            Problem(
-                by_part[number].path,
-                by_part[number].line("part"),
+            _at_part(
+                by_part[number],
                 f"part {number} is beyond the {series.parts} parts of complete series {key!r}",
                 f"set 'parts: {max(by_part)}' in {series.path}, or renumber this post",
-                kind="series",
             )
         )
 

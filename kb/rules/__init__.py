@@ -9,11 +9,15 @@ what they find; the build reports the same problems once, at start-up, before
 any page is read (:mod:`kb.content`), and only adds what needs Sphinx.
 
 The rules read pages parsed by MyST's own parser (:mod:`kb.rules.markdown`),
-never raw lines, and import nothing from Sphinx.
+never raw lines, and import nothing from Sphinx.  :mod:`kb.rules.pages` holds
+the page being checked and the rules on a whole page (where it lives, its front
+matter, its title, its labels); :mod:`kb.rules.body` the rules on what its body
+holds (raw HTML, directives, links, roles); :func:`check_site` runs them all.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -21,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kb import model
-from kb.rules import markdown, pages
+from kb.rules import body, markdown, pages
 
 #: What ``conf.py`` sets when it does not say (Sphinx's and the site's defaults).
 DEFAULTS: dict[str, Any] = {
@@ -116,6 +120,49 @@ def documents(root: Path, settings: Settings) -> list[str]:
     return sorted(found)
 
 
+def check_site(
+    site: model.Site,
+    settings: Settings,
+    found: list[str],
+    texts: dict[str, str],
+    items: dict[str, tuple[markdown.Item, ...]],
+    *,
+    include_held: bool,
+) -> list[model.Problem]:
+    """Every rule on every page of *found* (their *texts* and parsed *items*)."""
+
+    def in_build(docname: str) -> bool:
+        post = site.posts.get(docname)
+        return post is None or (post.status != "invalid" and (post.published or include_held))
+
+    built = {rel.removesuffix(".md") for rel in found if in_build(rel.removesuffix(".md"))}
+    owners = pages.labels_of(site, built, items)
+    labels = frozenset(owners) | {"genindex", "modindex", "search", "py-modindex"} | pages.ABLOG_LABELS
+    problems: list[model.Problem] = [
+        *pages.duplicate_labels(site, owners),
+        *pages.excluded_posts(site, found, include_held),
+    ]
+
+    @functools.cache  # only pages that a link names a section of
+    def anchors(docname: str) -> frozenset[str]:
+        return pages.anchors_of(items.get(f"{docname}.md", ()), settings.heading_anchors)
+
+    terms = {
+        i.value.lower(): i.value
+        for rel, its in items.items()
+        if rel.removesuffix(".md") in built
+        for i in its
+        if i.kind == "term"
+    }
+    for rel, page_items in items.items():
+        page = pages.Page(rel, site, settings, frozenset(built), labels, anchors, terms)
+        problems += pages.placement(page)
+        problems += pages.front_matter(page, texts[rel])
+        for rule in (body.html, body.directives, body.links, body.roles, pages.post_body):
+            problems += rule(page, page_items)
+    return problems
+
+
 def check(
     site: model.Site,
     settings: Settings,
@@ -141,5 +188,5 @@ def check(
         texts[rel] = text
         items[rel] = reader.read(text)
     reader.save()
-    problems = pages.check_site(site, settings, found, texts, items, include_held=include_held)
+    problems = check_site(site, settings, found, texts, items, include_held=include_held)
     return sorted(set(problems))

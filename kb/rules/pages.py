@@ -1,4 +1,4 @@
-"""The rules, applied to the items of every page (:mod:`kb.rules.markdown`).
+"""One page being checked, and the rules on a whole page: where it lives, its front matter, its labels.
 
 Each rule yields :class:`kb.model.Problem` records: the file, the line, what
 is wrong (with the bad value) and the fix.  Messages are written for a
@@ -8,15 +8,13 @@ consultant, not for a developer: they name the Markdown, not the parser.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kb import model
-from kb.rules import names
-from kb.rules.markdown import Item, role_target
+from kb.rules.markdown import Item
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -46,11 +44,11 @@ BROWSE_KINDS = ("series", "practices", "tags", "authors")
 SCHEMA_NAMES = ("post", "author", "series")
 
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
-_OPENING_TAG = re.compile(r"^<([A-Za-z][\w-]*)")
-_CLOSING_TAG = re.compile(r"^</([A-Za-z][\w-]*)\s*>$")
 
 NO_HTML = "write Markdown instead; to show a tag as text, put it in backticks"
 COPY_IN = "copy the file into the repository next to the post and include that copy"
+SAFE_LINKS = "links may only be http://, https://, mailto: or relative"
+IMAGE_FIX = "images must be files inside the repository, or http(s) URLs"
 
 
 def scheme_of(uri: str) -> str:
@@ -94,22 +92,13 @@ def close_to(value: str, choices: list[str] | dict[str, object]) -> str:
 
 def target_of(site: model.Site, typ: str, target: str) -> tuple[str, str, str] | tuple[str, str]:
     """``(docname, anchor, title)`` for a ``kb`` reference, or ``(what is wrong, fix)``."""
-    if typ == "author":
-        author = site.authors.get(target)
-        if author:
-            return author.docname, "", author.name
-        return (
-            f"unknown author {target!r}",
-            f"{model.did_you_mean(target, site.authors)} An author's key names a file in {model.AUTHORS_DIR}/",
-        )
-    if typ == "series":
-        series = site.series.get(target)
-        if series:
-            return series.docname, "", series.title
-        return (
-            f"unknown series {target!r}",
-            f"{model.did_you_mean(target, site.series)} A series' key names a file in {model.SERIES_DIR}/",
-        )
+    if typ in ("author", "series"):
+        known: dict[str, model.Author] | dict[str, model.Series] = site.authors if typ == "author" else site.series
+        found = known.get(target)
+        if found is not None:
+            return found.docname, "", found.title
+        whose, folder = ("An author's", model.AUTHORS_DIR) if typ == "author" else ("A series'", model.SERIES_DIR)
+        return f"unknown {typ} {target!r}", f"{model.did_you_mean(target, known)} {whose} key names a file in {folder}/"
     if typ == "part":
         key, _, number = target.rpartition("/")
         if key not in site.series:
@@ -171,253 +160,30 @@ class Page:
 # -- one rule per concern ------------------------------------------------------
 
 
-def html(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
-    """No raw HTML, block or inline; a closing tag of one reported is the same problem."""
-    opened: set[tuple[int, str]] = set()
-    for item in items:
-        if item.kind != "html":
-            continue
-        text = item.value.strip()
-        closing = _CLOSING_TAG.match(text)
-        if closing and (item.line, closing.group(1).lower()) in opened:
-            continue
-        opening = _OPENING_TAG.match(text)
-        if opening:
-            opened.add((item.line, opening.group(1).lower()))
-        block = "\n" in item.value.rstrip("\n") or item.value.endswith("\n")
-        kind = "an HTML block" if block else "inline HTML"
-        yield page.problem(item.line, f"raw HTML is not allowed ({kind}: {text[:60]!r})", NO_HTML)
+def unsafe_link(page: Page, line: int, target: str | None) -> Iterator[model.Problem]:
+    """A link target with a scheme other than http(s) or mailto (``javascript:``...)."""
+    if target and scheme_of(target) and scheme_of(target) not in ALLOWED_SCHEMES:
+        yield page.problem(line, f"link target {target!r} is not allowed", SAFE_LINKS)
 
 
-def directives(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
-    """Directives the site refuses, unknown ones, and the files and URLs directives take."""
-    for item in items:
-        if item.kind != "directive":
-            continue
-        name, line = item.name, item.line
-        if name == "raw":
-            yield page.problem(
-                line,
-                "the {raw} directive is not allowed: raw HTML is published unchecked into pages and feeds",
-                "write Markdown; for a table, an image or a box use Markdown or a {grid}/{card} directive",
-            )
-        elif name == "eval-rst":
-            yield page.problem(
-                line,
-                "{eval-rst} blocks are not allowed: reStructuredText can carry raw HTML",
-                "write the content in Markdown",
-            )
-        elif name == "post":
-            yield page.problem(
-                line,
-                "the {post} directive is not allowed: a post is a file in posts/ with front matter, "
-                "and ABlog's redirect and external links are not supported",
-                "remove the directive; describe the post in its front matter (title, date, author, tags, practice)",
-            )
-        elif name not in names.DIRECTIVES:
-            yield page.problem(
-                line,
-                f"unknown directive {{{name}}}",
-                f"{close_to(name, sorted(names.DIRECTIVES))} guide.md shows the directives".lstrip(),
-                "content",
-            )
-        elif name in ("include", "literalinclude"):
-            for value in (item.value, item.option("diff")):
-                if value and not inside(page.file(value), page.site.root):
-                    yield page.problem(
-                        line,
-                        f"{{{name}}} of {value!r}: the file is outside the repository (or in a hidden folder)",
-                        COPY_IN,
-                    )
-                elif value and not page.file(value).is_file():
-                    yield page.problem(line, f"{{{name}}} of {value!r}: there is no such file", COPY_IN, "content")
-        elif name == "csv-table":
-            if item.option("url") is not None:
-                yield page.problem(
-                    line, "{csv-table} with :url: is not allowed", "save the CSV file next to the post, use :file:"
-                )
-            path = item.option("file")
-            if path and not inside(page.file(path), page.site.root):
-                yield page.problem(
-                    line,
-                    f"{{csv-table}} :file: {path!r} is outside the repository (or in a hidden folder)",
-                    "copy the CSV into the repository next to the post",
-                )
-        elif name in ("image", "figure"):
-            yield from image(page, line, item.value)
-            target = item.option("target")
-            if target and scheme_of(target) and scheme_of(target) not in ALLOWED_SCHEMES:
-                yield page.problem(
-                    line,
-                    f"link target {target!r} is not allowed",
-                    "links may only be http://, https://, mailto: or relative",
-                )
-        elif name == "button-link" or (
-            name in ("card", "grid-item-card") and item.option("link-type") in (None, "url")
-        ):
-            target = item.value if name == "button-link" else item.option("link")
-            if target and scheme_of(target) and scheme_of(target) not in ALLOWED_SCHEMES:
-                yield page.problem(
-                    line,
-                    f"link target {target!r} is not allowed",
-                    "links may only be http://, https://, mailto: or relative",
-                )
-        elif name == "kb-series-parts" and (key := item.value.strip()) not in page.site.series:
-            message = f"unknown series {key!r} in kb-series-parts: {model.did_you_mean(key, page.site.series)}"
-            yield page.problem(line, message, "", "series")
-        elif name == "kb-posts":
-            for key in ("author", "series", "tag", "practice"):
-                value = item.option(key)
-                if value is not None and len(found := target_of(page.site, key, value.strip())) == 2:
-                    yield page.problem(line, f"{{kb-posts}} :{key}: {found[0]}", found[1], key)
-        elif name == "kb-browse" and (kind := item.value.strip()) not in BROWSE_KINDS:
-            message = f"unknown list {kind!r} for kb-browse: choose one of {', '.join(BROWSE_KINDS)}"
-            yield page.problem(line, message, "", "browse")
-        elif name == "kb-schema" and (schema := item.value.strip()) not in SCHEMA_NAMES:
-            yield page.problem(line, f"unknown schema {schema!r}", model.did_you_mean(schema, SCHEMA_NAMES), "schema")
-        elif name == "update" and update_date(item.value.strip(), page.settings.post_date_format) is None:
-            yield page.problem(
-                line,
-                f"{{update}} date {item.value.strip()!r} is not a date",
-                "write it as YYYY-MM-DD, e.g. ```{update} 2023-05-08",
-            )
+def unknown_name(page: Page, item: Item, kind: str, known: frozenset[str]) -> model.Problem:
+    """An unknown directive or role, with the nearest known name."""
+    fix = f"{close_to(item.name, sorted(known))} guide.md shows the {kind}s".lstrip()
+    return page.problem(item.line, f"unknown {kind} {{{item.name}}}", fix, "content")
 
 
 def image(page: Page, line: int, uri: str) -> Iterator[model.Problem]:
     """An image is an http(s) URL or a file inside the repository that exists."""
     scheme = scheme_of(uri)
-    fix = "images must be files inside the repository, or http(s) URLs"
     if scheme:
         if scheme not in IMAGE_SCHEMES:
-            yield page.problem(line, f"image {uri!r} is not allowed", fix)
+            yield page.problem(line, f"image {uri!r} is not allowed", IMAGE_FIX)
     elif not inside(page.file(uri.replace("*", "x")), page.site.root):
-        yield page.problem(line, f"image {uri!r} is not allowed", fix)
+        yield page.problem(line, f"image {uri!r} is not allowed", IMAGE_FIX)
     elif "*" not in uri and not page.file(uri).is_file():
         yield page.problem(
             line, f"image {uri!r}: there is no such file", "check the file name, relative to this page", "content"
         )
-
-
-def links(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
-    """Markdown links and images: safe schemes, and relative targets that exist."""
-    for item in items:
-        if item.kind == "image":
-            yield from image(page, item.line, item.value)
-            continue
-        if item.kind != "link":
-            continue
-        uri = item.value
-        scheme = scheme_of(uri)
-        if scheme:
-            if scheme not in ALLOWED_SCHEMES:
-                yield page.problem(
-                    item.line,
-                    f"link target {uri!r} is not allowed",
-                    "links may only be http://, https://, mailto: or relative",
-                )
-            continue
-        path, _, anchor = uri.partition("#")
-        docname = page.docname_of(path) if path else page.docname
-        if docname in page.built:
-            if anchor and anchor not in page.anchors(docname):
-                known = sorted(page.anchors(docname))
-                yield page.problem(
-                    item.line,
-                    f"the link {uri!r} names no section or label of {docname}.md",
-                    f"{close_to(anchor, known)} A section's anchor is its heading in lower case, "
-                    "words joined by '-'; or put a label (name)= above the heading".lstrip(),
-                    "link",
-                )
-            continue
-        if page.file(path).is_file() or path.lower() in page.labels:
-            continue
-        yield page.problem(
-            item.line,
-            f"the link target {path!r} is neither a page nor a file",
-            f"{close_to(page.docname_of(path), sorted(page.built))} "
-            "Link a page by its file, relative to this one: [text](other-post.md)".lstrip(),
-            "link",
-        )
-
-
-def roles(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
-    """Roles: known names, and references to things that exist."""
-    site = page.site
-    for item in items:
-        if item.kind != "role":
-            continue
-        name = item.name
-        target = role_target(item.value)
-        short = name.removeprefix("kb:")
-        sources = citation_sources(page.settings)
-        if name in sources:
-            from kb.citations import Finding, parse
-
-            found = parse(name, item.value, sources)
-            if isinstance(found, Finding):
-                yield page.problem(item.line, found.message, found.fix, "citation")
-        elif short == "post":
-            posts = {model.post_label(docname): docname for docname in page.built if docname in site.posts}
-            if target not in posts:
-                yield page.problem(item.line, f"unknown post {target!r}", model.did_you_mean(target, posts), "post")
-        elif name in ("term", "std:term"):
-            if target.lower() not in page.terms:
-                message = f"unknown term {target!r}: {model.did_you_mean(target, sorted(page.terms.values()))}"
-                yield page.problem(item.line, message, "", "term")
-        elif short in KB_ROLES:
-            found = target_of(site, short, target)
-            if len(found) == 2:
-                yield page.problem(item.line, found[0], found[1], short)
-        elif name in ("doc", "std:doc"):
-            if page.docname_of(target) not in page.built:
-                yield page.problem(
-                    item.line,
-                    f"{{doc}} names {target!r}, which is not a page",
-                    f"{close_to(page.docname_of(target), sorted(page.built))} "
-                    "Name a page by its file, relative to this one, without .md".lstrip(),
-                    "link",
-                )
-        elif name in ("ref", "std:ref"):
-            if target.lower() not in page.labels:
-                yield page.problem(
-                    item.line,
-                    f"{{ref}} names the label {target!r}, which is not defined",
-                    f"{close_to(target.lower(), sorted(page.labels))} "
-                    "Define a label with (name)= above a heading; a post's label is its file name".lstrip(),
-                    "link",
-                )
-        elif name == "download":
-            if scheme_of(target):
-                continue
-            if not inside(page.file(target), site.root):
-                yield page.problem(
-                    item.line,
-                    f"download {target!r} is outside the repository (or in a hidden folder)",
-                    "copy the file into the repository next to the post",
-                )
-            elif not page.file(target).is_file():
-                yield page.problem(
-                    item.line,
-                    f"download {target!r}: there is no such file",
-                    "check the file name, relative to this page",
-                    "link",
-                )
-        elif name not in names.ROLES and name not in sources:
-            yield page.problem(
-                item.line,
-                f"unknown role {{{name}}}",
-                f"{close_to(name, sorted(names.ROLES))} guide.md shows the roles".lstrip(),
-                "content",
-            )
-
-
-def citation_sources(settings: Settings) -> dict[str, dict[str, object]]:
-    """The citation roles and what they accept: ``kb_citations``, or kb.citations' defaults."""
-    if settings.citations:
-        return settings.citations  # type: ignore[no-any-return]
-    from kb.citations import DEFAULT_CITATIONS  # the forms and documents live with the citations
-
-    return DEFAULT_CITATIONS
 
 
 def post_body(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
@@ -567,43 +333,3 @@ def excluded_posts(site: model.Site, found: list[str], include_held: bool) -> It
                 "remove the pattern from conf.py, or set 'draft: true' to hold the post back",
                 "policy",
             )
-
-
-def check_site(
-    site: model.Site,
-    settings: Settings,
-    found: list[str],
-    texts: dict[str, str],
-    items: dict[str, tuple[Item, ...]],
-    *,
-    include_held: bool,
-) -> list[model.Problem]:
-    """Every rule on every page of *found* (their *texts* and parsed *items*)."""
-
-    def in_build(docname: str) -> bool:
-        post = site.posts.get(docname)
-        return post is None or (post.status != "invalid" and (post.published or include_held))
-
-    built = {rel.removesuffix(".md") for rel in found if in_build(rel.removesuffix(".md"))}
-    owners = labels_of(site, built, items)
-    labels = frozenset(owners) | {"genindex", "modindex", "search", "py-modindex"} | ABLOG_LABELS
-    problems: list[model.Problem] = [*duplicate_labels(site, owners), *excluded_posts(site, found, include_held)]
-
-    @functools.cache  # only pages that a link names a section of
-    def anchors(docname: str) -> frozenset[str]:
-        return anchors_of(items.get(f"{docname}.md", ()), settings.heading_anchors)
-
-    terms = {
-        i.value.lower(): i.value
-        for rel, its in items.items()
-        if rel.removesuffix(".md") in built
-        for i in its
-        if i.kind == "term"
-    }
-    for rel, page_items in items.items():
-        page = Page(rel, site, settings, frozenset(built), labels, anchors, terms)
-        problems += placement(page)
-        problems += front_matter(page, texts[rel])
-        for rule in (html, directives, links, roles, post_body):
-            problems += rule(page, page_items)
-    return problems
