@@ -27,11 +27,10 @@ from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__
 from kb.content import post_of, site_of
+from kb.kept import PerDocument, rewritten
 from kb.render import link, relative
 
 if TYPE_CHECKING:
-    from collections.abc import Set
-
     from docutils.parsers.rst.states import Inliner
     from sphinx.application import Sphinx
     from sphinx.config import Config
@@ -156,9 +155,8 @@ def sources_of(config: Config) -> dict[str, dict[str, Any]]:
     return config.kb_citations or DEFAULT_CITATIONS  # type: ignore[no-any-return]
 
 
-def cited(env: BuildEnvironment) -> dict[str, list[Citation]]:
-    """The citations of each document, in the order they appear (parallel-safe: purged and merged)."""
-    return env.__dict__.setdefault("kb_citations", {})  # type: ignore[no-any-return]
+#: The citations of each document, in the order they appear.
+cited = PerDocument("kb_citations")
 
 
 def citation_role(
@@ -188,17 +186,6 @@ def on_config_inited(app: Sphinx, config: Config) -> None:
     """One role per kind of citation."""
     for role in sources_of(config):
         app.add_role(role, citation_role, override=True)
-
-
-def on_env_purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    cited(env).pop(docname, None)
-
-
-def on_env_merge_info(app: Sphinx, env: BuildEnvironment, docnames: Set[str], other: BuildEnvironment) -> None:
-    theirs = cited(other)
-    for docname in docnames:
-        if docname in theirs:
-            cited(env)[docname] = theirs[docname]
 
 
 # -- what a reader sees ----------------------------------------------------------
@@ -314,12 +301,8 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
 def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     """Write the regulations pages again when what they list changed."""
     titles = {doc: site_of(env).posts[doc].title for doc in cited(env) if doc in site_of(env).posts}
-    now = (sorted((doc, sorted(set(c))) for doc, c in cited(env).items()), sorted(titles.items()))
-    before = env.__dict__.get("kb_citations_listed")
-    env.kb_citations_listed = now  # type: ignore[attr-defined]
-    if now == before:
-        return []
-    return [doc for doc, meta in env.metadata.items() if meta.get(REGULATIONS_PAGE) and doc in env.found_docs]
+    shown = (sorted((doc, sorted(set(c))) for doc, c in cited(env).items()), sorted(titles.items()))
+    return rewritten(env, "kb_citations_listed", shown, REGULATIONS_PAGE)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -327,8 +310,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("kb-regulations", RegulationsDirective)
     app.add_node(regulations_list)
     app.connect("config-inited", on_config_inited)
-    app.connect("env-purge-doc", on_env_purge_doc)
-    app.connect("env-merge-info", on_env_merge_info)
+    cited.connect(app)
     app.connect("env-get-updated", on_env_get_updated)
     app.connect("doctree-resolved", on_doctree_resolved)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -34,10 +34,13 @@ In the environment (whole-site records, compared with this build's):
   description rewrites the tag index).
 * ``env.kb_labels``: each document's labels (:mod:`kb.policy`, purged per
   document), for the check that no two documents claim one label.
+* ``env.kb_terms_used`` and ``env.kb_citations``: the glossary terms each
+  document links to and the regulations it cites (:mod:`kb.glossary`,
+  :mod:`kb.citations`; per document, purged and merged by :mod:`kb.kept`).
 * ``env.kb_terms_listed`` and ``env.kb_citations_listed``: which posts use
   each glossary term and cite each regulation, with their titles
   (:mod:`kb.glossary`, :mod:`kb.citations`: a change rewrites the glossary and
-  the regulations pages).
+  the regulations pages, :func:`kb.kept.rewritten`).
 * ``env.kb_review_shown``: what each post's page and the review queue show of
   its review (:mod:`kb.control`: a changed status rewrites them).
 * ``env.kb_shown_problems``: the problems each page showed in the last preview

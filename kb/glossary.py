@@ -22,11 +22,10 @@ from sphinx.util import logging
 
 from kb import __version__
 from kb.content import post_of, site_of
+from kb.kept import PerDocument, rewritten
 from kb.render import link
 
 if TYPE_CHECKING:
-    from collections.abc import Set
-
     from sphinx.application import Sphinx
     from sphinx.domains import Domain
     from sphinx.environment import BuildEnvironment
@@ -36,10 +35,8 @@ logger = logging.getLogger(__name__)
 #: The metadata flag of a page that defines terms.
 GLOSSARY_PAGE = "kb-glossary"
 
-
-def used(env: BuildEnvironment) -> dict[str, list[str]]:
-    """The terms each document links to (lower case, in order of first use)."""
-    return env.__dict__.setdefault("kb_terms_used", {})  # type: ignore[no-any-return]
+#: The terms each document links to (lower case, in order of first use).
+used = PerDocument("kb_terms_used")
 
 
 def known_terms(env: BuildEnvironment) -> dict[str, tuple[str, str]]:
@@ -62,17 +59,6 @@ def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
         used(env)[env.docname] = list(dict.fromkeys(terms))
     else:
         used(env).pop(env.docname, None)
-
-
-def on_env_purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    used(env).pop(docname, None)
-
-
-def on_env_merge_info(app: Sphinx, env: BuildEnvironment, docnames: Set[str], other: BuildEnvironment) -> None:
-    theirs = used(other)
-    for docname in docnames:
-        if docname in theirs:
-            used(env)[docname] = theirs[docname]
 
 
 def on_warn_missing_reference(app: Sphinx, domain: Domain, node: addnodes.pending_xref) -> bool | None:
@@ -135,18 +121,12 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     site = site_of(env)
     users = users_by_entry(env)
     titles = [(doc, site.posts[doc].title) for posts in users.values() for doc in posts]
-    now = (sorted(users.items()), titles)
-    before = env.__dict__.get("kb_terms_listed")
-    env.kb_terms_listed = now  # type: ignore[attr-defined]
-    if now == before:
-        return []
-    return [doc for doc, meta in env.metadata.items() if meta.get(GLOSSARY_PAGE) and doc in env.found_docs]
+    return rewritten(env, "kb_terms_listed", (sorted(users.items()), titles), GLOSSARY_PAGE)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-read", on_doctree_read)
-    app.connect("env-purge-doc", on_env_purge_doc)
-    app.connect("env-merge-info", on_env_merge_info)
+    used.connect(app)
     app.connect("warn-missing-reference", on_warn_missing_reference)
     app.connect("env-get-updated", on_env_get_updated)
     app.connect("doctree-resolved", on_doctree_resolved)

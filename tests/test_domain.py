@@ -17,7 +17,8 @@ def test_every_environment_attribute_kept_between_builds_is_listed() -> None:
         text = path.read_text(encoding="utf-8")
         found.update(re.findall(r"\benv\.(kb_\w+)\s*(?:\[[^\]]*\]\s*)?=[^=]", text))
         found.update(re.findall(r"getattr\((?:app\.)?env, \"(kb_\w+)\"", text))
-    assert {"kb_listed", "kb_related", "kb_site"} <= found
+        found.update(re.findall(r"(?:PerDocument\(|rewritten\(env, )\"(kb_\w+)\"", text))  # kb.kept
+    assert {"kb_listed", "kb_related", "kb_site", "kb_terms_used", "kb_citations_listed"} <= found
     assert sorted(name for name in found if f"``env.{name}``" not in KEPT) == []
 
 
