@@ -76,8 +76,9 @@ test-upstream:  ## Run the tests with the newest releases of the direct dependen
 	@$(UPSTREAM_VENV)/bin/python -m pip freeze | grep -i -v -x -F -f requirements.txt -f requirements-books.txt || echo "  (none)"
 	$(UPSTREAM_VENV)/bin/python -m pytest
 
-check: $(STAMP)  ## Check every post, author, series and the vocabulary (no build)
-	$(BIN)/python -m kb check
+# HINTS=1 also lists the glossary terms posts mention but never link (information only).
+check: $(STAMP)  ## Check every post, author, series and the vocabulary (no build; HINTS=1 for unlinked terms)
+	$(BIN)/python -m kb check $(if $(HINTS),--hints)
 
 due: $(STAMP)  ## List the posts due for review, by owner (information: exits 0)
 	$(BIN)/python -m kb due

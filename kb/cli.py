@@ -25,6 +25,7 @@ import yaml
 
 from kb import model, reviews, rules
 from kb.rules.pages import PLACEHOLDER_INTRODUCTION, PLACEHOLDER_SECTION
+from kb.rules.terms import Hint
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -118,8 +119,8 @@ def counted(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def summary(site: model.Site, seconds: float, problems: list[model.Problem] | None = None) -> str:
-    """One line: what was checked, how long it took, how many problems."""
+def summary(site: model.Site, seconds: float, problems: list[model.Problem] | None = None, hints: int = 0) -> str:
+    """One line: what was checked, how long it took, how many problems (and hints, when asked for)."""
     problems = site.problems if problems is None else problems
     statuses = [p.status for p in site.posts.values()]
     posts = (
@@ -127,14 +128,19 @@ def summary(site: model.Site, seconds: float, problems: list[model.Problem] | No
         f"{counted(statuses.count('draft'), 'draft')}, {statuses.count('scheduled')} scheduled)"
     )
     verdict = counted(len(problems), "problem") if problems else "no problems"
+    if hints:
+        verdict += f"; {counted(hints, 'hint')} (information, not problems)"
     return (
         f"checked {posts}, {counted(len(site.authors), 'author')}, {len(site.series)} series, "
         f"{counted(len(site.tags), 'tag')} and {counted(len(site.practices), 'practice')} in {seconds:.2f} s: {verdict}"
     )
 
 
-def problems_of(root: Path, *, drafts: bool = False) -> tuple[model.Site, list[model.Problem]]:
-    """The content model of *root* and every problem in it: front matter and pages, as the build finds them."""
+def problems_of(
+    root: Path, *, drafts: bool = False, hints: bool = False
+) -> tuple[model.Site, list[model.Problem], list[Hint]]:
+    """The content model of *root*, every problem in it (front matter and pages, as the build finds
+    them) and, if asked for, the hints (:mod:`kb.rules.terms`)."""
     settings = conf_settings(root)
     every = str(settings.get("kb_review_every") or reviews.DEFAULT_INTERVAL)
     # What was parsed last time, by its exact text: a second check reads only what changed.
@@ -146,20 +152,28 @@ def problems_of(root: Path, *, drafts: bool = False) -> tuple[model.Site, list[m
         cache=cache / "front-matter.pickle",
         review_every=every,
     )
-    found = rules.check(site, rules.Settings.of(settings), include_held=drafts, cache=cache / "pages.pickle")
-    return site, sorted({*site.problems, *found})
+    checked = rules.Settings.of(settings)
+    parsed = rules.read(site, checked, cache / "pages.pickle")
+    found = rules.check(site, checked, include_held=drafts, parsed=parsed)
+    return site, sorted({*site.problems, *found}), rules.hints(site, parsed) if hints else []
 
 
-def check(root: Path, *, drafts: bool = False, out: TextIO | None = None) -> int:
-    """Print every problem as ``file:line: message``, then a summary; 1 if there are problems."""
+def check(root: Path, *, drafts: bool = False, hints: bool = False, out: TextIO | None = None) -> int:
+    """Print every problem as ``file:line: message``, then a summary; 1 if there are problems.
+
+    With *hints*, also the glossary terms posts could link, marked ``hint:``;
+    they never change the exit status.
+    """
     out = out or sys.stdout
     start = time.perf_counter()
-    site, problems = problems_of(root, drafts=drafts)
+    site, problems, found = problems_of(root, drafts=drafts, hints=hints)
     for problem in problems:
         print(problem, file=out)
     for warning in site.warnings:
         print(warning.as_warning(), file=out)
-    print(summary(site, time.perf_counter() - start, problems), file=out)
+    for hint in found:
+        print(hint, file=out)
+    print(summary(site, time.perf_counter() - start, problems, len(found)), file=out)
     return 1 if problems else 0
 
 
@@ -419,6 +433,11 @@ def parser() -> argparse.ArgumentParser:
         description="Print every problem as file:line: message and exit 1 if there is any.",
     )
     checker.add_argument("--drafts", action="store_true", help="check series as the preview build does")
+    checker.add_argument(
+        "--hints",
+        action="store_true",
+        help="also list glossary terms that posts mention but never link (information: the exit status stays)",
+    )
     commands.add_parser(
         "due",
         help="list the posts due for review, by owner",
@@ -438,7 +457,7 @@ def main(argv: Sequence[str] | None = None, *, ask: Ask | None = None) -> int:
         )
         return 2
     if args.command == "check":
-        return check(args.root, drafts=args.drafts)
+        return check(args.root, drafts=args.drafts, hints=args.hints)
     if args.command == "due":
         return due(args.root)
     if ask is None and sys.stdin.isatty():

@@ -125,6 +125,37 @@ def test_check_runs_as_make_check_does(root: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_hints_are_listed_only_when_asked_for_and_never_fail_the_check(root: Path, capsys) -> None:
+    (root / "glossary.md").write_text("# Terms\n\n```{glossary}\nCAPA\n  Corrective and preventive action.\n```\n")
+    write(root, "mentions.md", post_text(title="Mentions") + "\nEvery CAPA is checked.\n")
+    code, lines = check(root, capsys)
+    assert code == 0
+    assert not [line for line in lines if "hint" in line]
+    assert cli.main(["--root", str(root), "check", "--hints"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        "posts/mentions.md:11: hint: 'CAPA' (a glossary term) is never linked in this post. "
+        "To link this first mention, write {term}`CAPA`"
+    )
+    assert lines[-1].endswith(": no problems; 1 hint (information, not problems)")
+    # A problem still fails the check; the hint is listed after it, and changes nothing.
+    write(root, "bad.md", post_text(title="Bad", tags="[GMPP]") + "\nA CAPA too.\n")
+    assert cli.main(["--root", str(root), "check", "--hints"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("posts/bad.md:5: unknown tag 'GMPP'")
+    assert [line.split(":")[0] for line in lines if ": hint: " in line] == ["posts/bad.md", "posts/mentions.md"]
+    assert lines[-1].endswith(": 1 problem; 2 hints (information, not problems)")
+
+
+def test_make_check_passes_hints_on_only_when_asked() -> None:
+    def dry_run(*args: str) -> str:
+        done = subprocess.run(["make", "-n", "check", *args], cwd=ROOT, capture_output=True, text=True, check=True)
+        return done.stdout
+
+    assert "-m kb check --hints" in dry_run("HINTS=1")
+    assert "--hints" not in dry_run()
+
+
 def test_check_stays_fast_at_a_thousand_posts(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """No timing assertion (machines differ); the figure is printed with ``pytest -s``.
 

@@ -17,7 +17,8 @@ EXTENSIONS = ("colon_fence", "deflist", "fieldlist")
 
 
 def kinds(text: str) -> list[tuple[str, int, str, str]]:
-    return [(i.kind, i.line, i.name, i.value) for i in markdown.read(text, EXTENSIONS) if i.kind != "paragraph"]
+    found = markdown.read(text, EXTENSIONS)
+    return [(i.kind, i.line, i.name, i.value) for i in found if i.kind not in ("paragraph", "text")]
 
 
 def test_code_is_never_a_title_html_or_role() -> None:
@@ -48,6 +49,13 @@ def test_directive_bodies_are_read_at_their_own_lines() -> None:
     assert ("html", 6, "", "<i>") in found
     assert ("directive", 9, "code-block", "html") in found
     assert [k for k in found if k[0] == "html" and k[1] == 10] == []
+
+
+def test_text_is_prose_only_with_its_line_breaks() -> None:
+    text = "## A *heading*\n\nSome *emphasis*, `code`,\na [link](x.md) and {tag}`GMP` end.\n\n`only code`\n"
+    found = [(i.line, i.value) for i in markdown.read(text, EXTENSIONS) if i.kind == "text"]
+    gap = markdown.NOT_TEXT
+    assert found == [(3, f"Some emphasis, {gap},\na {gap}{gap} and {gap} end.")]
 
 
 def test_directive_options_in_yaml_form() -> None:

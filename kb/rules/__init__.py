@@ -7,6 +7,8 @@ authors, series, parts, tags, practices, labels and files), titles in the body,
 ``make post``'s placeholder text, and where pages live.  ``make check`` prints
 what they find; the build reports the same problems once, at start-up, before
 any page is read (:mod:`kb.content`), and only adds what needs Sphinx.
+``make check HINTS=1`` also prints hints (:mod:`kb.rules.terms`), which are
+information, never problems: the build does not report them.
 
 The rules read pages parsed by MyST's own parser (:mod:`kb.rules.markdown`),
 never raw lines, and import nothing from Sphinx.  :mod:`kb.rules.pages` holds
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kb import model
-from kb.rules import body, markdown, pages
+from kb.rules import body, markdown, pages, terms
 
 #: What ``conf.py`` sets when it does not say (Sphinx's and the site's defaults).
 DEFAULTS: dict[str, Any] = {
@@ -147,7 +149,7 @@ def check_site(
     def anchors(docname: str) -> frozenset[str]:
         return pages.anchors_of(items.get(f"{docname}.md", ()), settings.heading_anchors)
 
-    terms = {
+    glossary = {
         i.value.lower(): i.value
         for rel, its in items.items()
         if rel.removesuffix(".md") in built
@@ -155,7 +157,7 @@ def check_site(
         if i.kind == "term"
     }
     for rel, page_items in items.items():
-        page = pages.Page(rel, site, settings, frozenset(built), labels, anchors, terms)
+        page = pages.Page(rel, site, settings, frozenset(built), labels, anchors, glossary)
         problems += pages.placement(page)
         problems += pages.front_matter(page, texts[rel])
         for rule in (body.html, body.directives, body.links, body.roles, pages.post_body):
@@ -163,18 +165,17 @@ def check_site(
     return problems
 
 
-def check(
-    site: model.Site,
-    settings: Settings,
-    *,
-    include_held: bool = False,
-    cache: Path | None = None,
-) -> list[model.Problem]:
-    """Every problem the rules find in the pages of *site* (its model already loaded).
+@dataclass(frozen=True)
+class Pages:
+    """The Markdown pages the build finds (:func:`documents`), with their texts and items."""
 
-    *include_held* checks links as the preview build resolves them (drafts and
-    scheduled posts are pages); *cache* keeps parsed pages between runs.
-    """
+    found: list[str]
+    texts: dict[str, str]
+    items: dict[str, tuple[markdown.Item, ...]]
+
+
+def read(site: model.Site, settings: Settings, cache: Path | None = None) -> Pages:
+    """Every page of *site*, parsed; *cache* keeps parsed pages between runs."""
     root = site.root
     found = documents(root, settings)
     reader = markdown.Cache(cache, settings.extensions)
@@ -188,5 +189,28 @@ def check(
         texts[rel] = text
         items[rel] = reader.read(text)
     reader.save()
-    problems = check_site(site, settings, found, texts, items, include_held=include_held)
+    return Pages(found, texts, items)
+
+
+def check(
+    site: model.Site,
+    settings: Settings,
+    *,
+    include_held: bool = False,
+    cache: Path | None = None,
+    parsed: Pages | None = None,
+) -> list[model.Problem]:
+    """Every problem the rules find in the pages of *site* (its model already loaded).
+
+    *include_held* checks links as the preview build resolves them (drafts and
+    scheduled posts are pages); *cache* keeps parsed pages between runs (or
+    *parsed* holds the pages already read).
+    """
+    found = parsed or read(site, settings, cache)
+    problems = check_site(site, settings, found.found, found.texts, found.items, include_held=include_held)
     return sorted(set(problems))
+
+
+def hints(site: model.Site, parsed: Pages) -> list[terms.Hint]:
+    """Glossary terms the posts mention without linking them (:mod:`kb.rules.terms`): information only."""
+    return terms.hints(site, parsed.items)

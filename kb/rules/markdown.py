@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from markdown_it.token import Token
 
 #: Version of :class:`Item` and of what :func:`read` records; part of the cache's key.
-FACTS_VERSION = 3
+FACTS_VERSION = 4
 
 #: Directives whose body is not Markdown: code, data, other markup, file lists.
 NOT_MARKDOWN = frozenset(
@@ -41,6 +41,10 @@ NOT_MARKDOWN = frozenset(
 #: Paragraphs up to this length are kept (a placeholder sentence is short); longer
 #: ones are only searched for HTML, links and roles, which keeps the cache small.
 SHORT_PARAGRAPH = 200
+
+#: What stands in a ``text`` item for code, a role, a link, an image or HTML:
+#: no word runs across it, so no term is found inside them.
+NOT_TEXT = "\x00"
 
 #: MyST's directive options: ``:name: value`` lines at the top of the body.
 _OPTION = re.compile(r"^:([\w-]+):(?:\s+(.*))?$")
@@ -55,9 +59,13 @@ class Item:
     """One thing in a page that a rule may judge.
 
     *kind* is ``html``, ``directive``, ``role``, ``link``, ``image``,
-    ``heading``, ``target``, ``term`` (of a glossary) or ``paragraph``; *name* is the directive or role
-    name (or ``h1``..``h6``); *value* the argument, role content, URL, heading
-    text or label; *options* a directive's options.
+    ``heading``, ``target``, ``term`` (of a glossary), ``paragraph`` or
+    ``text``; *name* is the directive or role name (or ``h1``..``h6``, or a
+    term's entry: its first term); *value* the argument, role content, URL,
+    heading text, label or term; *options* a directive's options.
+
+    A ``text`` item is the plain text of a paragraph or a table cell, its line
+    breaks kept: code, roles, links, images and HTML are each :data:`NOT_TEXT`.
     """
 
     kind: str
@@ -108,22 +116,46 @@ def split_options(body: str) -> tuple[list[tuple[str, str]], str, int]:
     return options, "".join(lines[taken:]), taken
 
 
-def _inline(token: Token, line: int, items: list[Item]) -> None:
-    """HTML, links, images and roles of one paragraph (or heading), at their own line."""
+def _inline(token: Token, line: int, items: list[Item], *, prose: bool = True) -> None:
+    """HTML, links, images and roles of one paragraph (or heading), at their own line; and,
+    in *prose*, the paragraph's plain text."""
+    first, text, in_link = line, [], 0
     for child in token.children or ():
         kind = child.type
+        breaks = child.content.count("\n") if kind in ("text", "code_inline") else 0
         if kind in ("softbreak", "hardbreak"):
             line += 1
         elif kind == "html_inline":
             items.append(Item("html", line, value=child.content))
         elif kind == "link_open":
             items.append(Item("link", line, value=str(child.attrGet("href") or "")))
+            in_link += 1
+        elif kind == "link_close":
+            in_link -= 1
         elif kind == "image":
             items.append(Item("image", line, value=str(child.attrGet("src") or "")))
         elif kind == "myst_role":
             items.append(Item("role", line, name=str(child.meta.get("name", "")), value=child.content))
-        if kind in ("text", "code_inline") and "\n" in child.content:
-            line += child.content.count("\n")
+        if kind in ("softbreak", "hardbreak"):
+            text.append("\n")
+        elif kind == "text" and not in_link:
+            text.append(child.content)
+        elif not kind.endswith(("_open", "_close")) or kind == "link_open":
+            text.append(NOT_TEXT + "\n" * breaks)  # emphasis keeps its words; anything else is not text
+        line += breaks
+    if prose and any(not piece.startswith(NOT_TEXT) and piece.strip() for piece in text):
+        items.append(Item("text", first, value="".join(text)))
+
+
+def _terms(body: str, first_line: int, items: list[Item]) -> None:
+    """The terms of a glossary: unindented lines, each run of them one entry, its definition indented below."""
+    entry = ""
+    for number, text in enumerate(body.splitlines(), first_line):
+        if text.strip() and not text[0].isspace():
+            entry = entry or text.strip()
+            items.append(Item("term", number, name=entry, value=text.strip()))
+        else:
+            entry = ""
 
 
 def _walk(md: MarkdownIt, text: str, first_line: int, items: list[Item], depth: int = 0) -> None:
@@ -141,17 +173,14 @@ def _walk(md: MarkdownIt, text: str, first_line: int, items: list[Item], depth: 
             name, argument = found.group(1), found.group(2).strip()
             options, body, taken = split_options(token.content)
             items.append(Item("directive", line, name=name, value=argument, options=tuple(options)))
-            if name == "glossary":  # a term is an unindented line; its definition is indented below it
-                first = line + 1 + taken
-                for number, text in enumerate(body.splitlines(), first):
-                    if text.strip() and not text[0].isspace():
-                        items.append(Item("term", number, value=text.strip()))
+            if name == "glossary":
+                _terms(body, line + 1 + taken, items)
             if name not in NOT_MARKDOWN and body.strip() and depth < 20:
                 _walk(md, body, line + 1 + taken, items, depth + 1)
         elif kind == "heading_open":
             title = tokens[index + 1].content if index + 1 < len(tokens) else ""
             items.append(Item("heading", line, name=token.tag, value=title))
-            _inline(tokens[index + 1], line, items)
+            _inline(tokens[index + 1], line, items, prose=False)
         elif kind == "myst_target":
             items.append(Item("target", line, value=token.content))
         elif kind == "paragraph_open" and index + 1 < len(tokens):
