@@ -4,7 +4,9 @@
 // change, as a history entry: a shared link shows the same results, Back steps
 // through earlier searches, and the header's search box (?q=) lands here.
 // Pagefind fetches its index, which browsers refuse for file:// pages; there the
-// page only explains how to search (see the note in search.html).
+// page only explains how to search (see the note in search.html).  A result is a
+// post or a glossary term (the "kind" filter); a term's result leads to its entry
+// on the glossary page (its "url" metadata, kb/search.py).
 "use strict";
 
 (function () {
@@ -18,6 +20,7 @@
   const PAGE_SIZE = 10;
   const TYPING_PAUSE = 350; // ms without a key press before a query counts as typed
   const FILTERS = [
+    ["kind", "Kind"],
     ["author", "Author"],
     ["practice", "Practice"],
     ["series", "Series"],
@@ -169,12 +172,13 @@
     title.className = "kb-post-title";
     const link = document.createElement("a");
     link.className = "kb-search-result";
-    link.href = data.url;
+    link.href = data.meta.url ? new URL(data.meta.url, root).href : data.url;
     link.textContent = data.meta.title || data.url;
     title.append(link);
     li.append(title);
 
     const facts = [];
+    if (data.meta.kind) facts.push(data.meta.kind);
     if (data.meta.date) facts.push(data.meta.date);
     if ((data.filters.author || []).length) facts.push(data.filters.author.join(", "));
     if (data.meta.part) facts.push(data.meta.part);
@@ -233,7 +237,8 @@
     shown = found.results;
     count = shown.length;
     list.replaceChildren();
-    const words = state.q ? ` for “${state.q}”` : "";
+    // Pagefind leaves out of a sorted search what has no date to sort by: glossary terms.
+    const words = (state.q ? ` for “${state.q}”` : "") + (key ? ", posts only" : "");
     message.textContent = count ? `${count} result${count === 1 ? "" : "s"}${words}` : `No results${words}`;
     updateCounts(found.filters || {});
     await drawMore(thisRun);

@@ -65,7 +65,8 @@ Beside the environment (files in the doctree folder, or the output):
   unchanged feed is not written again.
 * ``kb-archive-pages.json`` and ``kb-templates``: ABlog's archive pages as last
   written and compiled templates (:mod:`kb.upstream`).
-* ``pagefind/kb-indexed.json``: the posts the search index holds (:mod:`kb.search`).
+* ``pagefind/kb-indexed.json``: the posts and glossary pages the search index
+  holds (:mod:`kb.search`).
 
 Worked out once per build and never kept: :meth:`KBDomain.per_build` (a
 series' parts, the related posts of this build) and the html builder's caches

@@ -14,6 +14,7 @@ changes (``env-get-updated``).
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from docutils import nodes
@@ -22,7 +23,7 @@ from sphinx.util import logging
 
 from kb import __version__
 from kb.content import post_of, site_of
-from kb.kept import PerDocument, rewritten
+from kb.kept import PerDocument, flagged, rewritten
 from kb.render import link
 
 if TYPE_CHECKING:
@@ -37,6 +38,31 @@ GLOSSARY_PAGE = "kb-glossary"
 
 #: The terms each document links to (lower case, in order of first use).
 used = PerDocument("kb_terms_used")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry of a glossary: its terms (the first names it), where it is, and its definition."""
+
+    docname: str
+    anchor: str
+    terms: tuple[str, ...]
+    definition: str
+
+
+def entries(env: BuildEnvironment) -> list[Entry]:
+    """Every entry of the glossary pages, in the order of each page (search indexes each as a result)."""
+    found = []
+    for docname in flagged(env, GLOSSARY_PAGE):
+        for glossary in env.get_doctree(docname).findall(addnodes.glossary):
+            for item in glossary.findall(nodes.definition_list_item):
+                terms = list(item.findall(nodes.term))
+                definition = next(iter(item.findall(nodes.definition)), None)
+                if not terms or not terms[0]["ids"] or definition is None:
+                    continue
+                names = tuple(" ".join(term.astext().split()) for term in terms)
+                found.append(Entry(docname, terms[0]["ids"][0], names, " ".join(definition.astext().split())))
+    return found
 
 
 def known_terms(env: BuildEnvironment) -> dict[str, tuple[str, str]]:

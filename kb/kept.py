@@ -8,7 +8,8 @@ Both keep their records the same way, so the one way lives here:
   the document and merged from parallel readers, so ``-j auto`` and
   incremental builds see what a full build sees;
 * :func:`rewritten`: the pages to write again (``env-get-updated``) when what
-  they list differs from what the last build listed.
+  they list differs from what the last build listed; :func:`flagged` names
+  those pages, by a flag in their metadata.
 
 Every name kept this way is listed in :mod:`kb.domain`.
 """
@@ -55,6 +56,9 @@ def rewritten(env: BuildEnvironment, name: str, shown: object, flag: str) -> lis
     """
     before = env.__dict__.get(name)
     env.__dict__[name] = shown
-    if shown == before:
-        return []
-    return [doc for doc, meta in env.metadata.items() if meta.get(flag) and doc in env.found_docs]
+    return [] if shown == before else flagged(env, flag)
+
+
+def flagged(env: BuildEnvironment, flag: str) -> list[str]:
+    """The documents of this build whose metadata sets *flag* (the pages of one kind), sorted."""
+    return sorted(doc for doc, meta in env.metadata.items() if meta.get(flag) and doc in env.found_docs)

@@ -6,6 +6,13 @@ loads only the index fragments a query needs.  Only the body of each post is
 indexed (``data-pagefind-body``), never the navigation; each post carries its
 authors, tags, practice, series and year as filters and its date as a sort key.
 
+Each glossary entry is a result of its own, of the kind "Glossary term" (posts
+are of the kind "Post", a filter like the others): Pagefind indexes one record
+per page, so each entry is given to it as a small page of its own, in the
+folder staged for the indexer only, holding the entry's terms (a search for
+any of them finds it) and definition, and its address on the glossary page as
+the ``url`` metadata, which Pagefind's own interface also follows.
+
 ``search.html`` (``_templates/search.html``) asks Pagefind's API and shows the
 results as the site's listings (``_static/kb-search.js``); the
 header's search box and Ctrl+K lead there.  ``{kb-search-box}`` puts a search
@@ -42,6 +49,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__, model
 from kb.content import post_of, site_of
+from kb.glossary import Entry, entries
 from kb.render import DATE_FORMAT
 
 if TYPE_CHECKING:
@@ -68,9 +76,15 @@ NOT_CONTENT = (
 )
 
 
+#: The kinds of result, a filter of their own.
+POST_KIND = "Post"
+TERM_KIND = "Glossary term"
+
+
 def facets(site: model.Site, post: model.Post) -> list[tuple[str, str]]:
     """``(filter, value)`` pairs a reader can narrow search results by."""
-    out = [("author", site.authors[key].name) for key in post.authors if key in site.authors]
+    out = [("kind", POST_KIND)]
+    out += [("author", site.authors[key].name) for key in post.authors if key in site.authors]
     out += [("tag", tag) for tag in post.tags]
     if post.practice:
         out.append(("practice", post.practice))
@@ -129,6 +143,34 @@ def on_html_page_context(
         return
     markup = pagefind_markup(site_of(app.env), post)
     context["body"] = f'<div class="kb-search-body" data-pagefind-body>{context["body"]}{markup}</div>'
+
+
+def term_record(entry: Entry, url: str, language: str) -> str:
+    """A glossary entry as a page for the indexer: its terms as its heading, its definition, its address.
+
+    The heading joins the terms with commas, which stay with the words, so an
+    excerpt that starts at a term starts with it; the title shown joins them
+    with a middle dot.
+    """
+    title = escape(" · ".join(entry.terms))
+    return (
+        f'<!DOCTYPE html><html lang="{escape(language)}"><head><meta charset="utf-8"><title>{title}</title></head>'
+        f"<body><main data-pagefind-body><h1>{escape(', '.join(entry.terms))}</h1><p>{escape(entry.definition)}</p>"
+        f'<div data-pagefind-ignore hidden><span data-pagefind-meta="title">{title}</span>'
+        f'<a data-pagefind-meta="url[href]" href="{escape(url)}"></a>'
+        f'<span data-pagefind-meta="kind">{TERM_KIND}</span><span data-pagefind-filter="kind">{TERM_KIND}</span>'
+        "</div></main></body></html>"
+    )
+
+
+def stage_terms(app: Sphinx, entries: list[Entry], folder: Path) -> None:
+    """Write each glossary entry into *folder* as a page of its own (see :func:`term_record`)."""
+    language = app.config.language or "en"
+    for entry in entries:
+        target = folder / entry.docname / f"{entry.anchor}.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        url = f"{app.builder.get_target_uri(entry.docname)}#{entry.anchor}"
+        target.write_text(term_record(entry, url, language), encoding="utf-8")
 
 
 def write_index(bundle: Path, site: Path) -> None:
@@ -304,7 +346,7 @@ def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
     return [(SEARCH_PAGE, {}, "search.html")]
 
 
-#: Beside the index: the posts it holds, to tell whether the next build may keep it.
+#: Beside the index: the posts (and glossary pages) it holds, to tell whether the next build may keep it.
 INDEXED_FILE = "kb-indexed.json"
 
 
@@ -331,25 +373,30 @@ def index_is_current(outdir: Path, posts: list[str], pages: list[Path]) -> bool:
 
 @dataclass
 class IndexJob:
-    """Pagefind indexing this build's posts in a thread of its own."""
+    """Pagefind indexing this build's posts (and glossary pages) in a thread of its own."""
 
     posts: list[str]
     staged: Path
     started: float
     future: Future[int]
+    #: How many pages the index must hold: the posts and each glossary entry.
+    expected: int
 
 
 def start_index(app: Sphinx) -> IndexJob | None:
-    """Index the post pages in the background, unless the index is current."""
+    """Index the post pages and the glossary's entries in the background, unless the index is current."""
     outdir = Path(app.outdir)
     # The posts of this build only: the output folder may still hold pages of
     # posts that have since become drafts, which must not be found.
     posts = sorted(docname for docname in app.env.found_docs if post_of(app.env, docname) is not None)
-    if index_is_current(outdir, posts, [outdir / app.builder.get_target_uri(d) for d in posts]):
-        logger.info("kb: search index is up to date (%d pages)", len(posts))
+    terms = entries(app.env)
+    indexed = posts + sorted({entry.docname for entry in terms})  # a glossary page written again is indexed again
+    expected = len(posts) + len(terms)
+    if index_is_current(outdir, indexed, [outdir / app.builder.get_target_uri(d) for d in indexed]):
+        logger.info("kb: search index is up to date (%d pages)", expected)
         return None
     pages = [Path(app.builder.get_outfilename(docname)).relative_to(outdir) for docname in posts]
-    logger.info("kb: indexing %d pages for search", len(pages))
+    logger.info("kb: indexing %d pages for search", expected)
     bundle = outdir / BUNDLE_DIR
     # The marker is written last: without it the last index is not trusted.
     keep_fragments = indexed_posts(outdir) is not None
@@ -357,11 +404,13 @@ def start_index(app: Sphinx) -> IndexJob | None:
     staged = Path(tempfile.mkdtemp(prefix="kb-search-", dir=outdir.parent))
     try:
         stage(outdir, pages, staged)
+        stage_terms(app, terms, staged)
     except OSError:
         shutil.rmtree(staged, ignore_errors=True)
         shutil.rmtree(bundle, ignore_errors=True)
         raise
-    return IndexJob(posts, staged, time.perf_counter(), in_thread(bundle, staged, keep_fragments=keep_fragments))
+    started = time.perf_counter()
+    return IndexJob(indexed, staged, started, in_thread(bundle, staged, keep_fragments=keep_fragments), expected)
 
 
 def not_built(outdir: Path, error: Exception) -> None:
@@ -391,11 +440,12 @@ def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
         return
     logger.info("kb: indexed %d pages for search in %.1f s", indexed, time.perf_counter() - job.started)
     (outdir / BUNDLE_DIR / INDEXED_FILE).write_text(json.dumps(job.posts), encoding="utf-8")
-    if indexed != len(job.posts):
+    if indexed != job.expected:
         logger.warning(
-            "search indexed %d pages but the site has %d posts (is data-pagefind-body on every post?)",
+            "search indexed %d pages but the site has %d posts and glossary entries "
+            "(is data-pagefind-body on every post?)",
             indexed,
-            len(job.posts),
+            job.expected,
             location=f"{outdir / BUNDLE_DIR}:",
             type="kb",
             subtype="search",

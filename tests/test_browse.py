@@ -74,6 +74,7 @@ def test_only_posts_are_indexed_with_their_filters(app: SphinxTestApp) -> None:
     filters = sorted((e["data-pagefind-filter"], e.get_text()) for e in post.select("[data-pagefind-filter]"))
     assert filters == [
         ("author", "Ann Able"),
+        ("kind", "Post"),
         ("practice", "Practice One"),
         # Pagefind's interface shows filter values as HTML: no markup characters.
         ("series", "The Series & Co."),

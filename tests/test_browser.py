@@ -25,7 +25,20 @@ import pytest
 
 from kb import model
 
-from .browsing import CONTENT, PAGES, POSTS, ROOT, BuiltSite, Visit, result_paths, screenshot, search, served, tab
+from .browsing import (
+    CONTENT,
+    PAGES,
+    POSTS,
+    ROOT,
+    BuiltSite,
+    Visit,
+    message,
+    result_paths,
+    screenshot,
+    search,
+    served,
+    tab,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -100,7 +113,10 @@ def test_sorting_by_date_puts_the_newest_first(visit: Visit) -> None:
     page.select_option("#kb-search-sort", "date:desc")
     page.wait_for_url("**sort=date*")
     by_date = result_paths(page)
-    assert sorted(by_date) == sorted(relevance)
+    # Glossary terms have no date: Pagefind leaves them out of a sorted search, and the page says so.
+    assert "glossary.html" in relevance
+    assert sorted(by_date) == sorted(path for path in relevance if path != "glossary.html")
+    assert message(page).endswith(", posts only")
     dates = {f"{p.docname}.html": p.date.date() for p in POSTS}
     shown = [dates[p] for p in by_date]
     assert shown == sorted(shown, reverse=True)
@@ -121,8 +137,11 @@ def test_pages_opened_from_files_work_and_search_says_it_needs_a_server(site: Bu
 def test_search_works_when_the_site_is_served_below_a_folder(site: BuiltSite, browser: Any) -> None:
     with served(site.outdir.parent) as url, tab(browser, f"{url}{site.outdir.name}/") as visit:
         page = visit.go("search.html?q=endotoxin")
-        assert result_paths(page)[0] == f"{site.outdir.name}/posts/bacterial-endotoxin-testing-is-on-the-move.html"
-        page.click(".kb-search-result >> nth=0")
+        found = result_paths(page)
+        # The post, and the glossary's entry (Bacterial endotoxins, Endotoxin) at its address below the folder.
+        post = "posts/bacterial-endotoxin-testing-is-on-the-move.html"
+        assert {f"{site.outdir.name}/glossary.html", f"{site.outdir.name}/{post}"} <= set(found[:2])
+        page.click(f".kb-search-result[href$='{post}']")
         page.wait_for_load_state("load")
         assert page.title().startswith("Bacterial Endotoxin Testing")
 
@@ -310,3 +329,34 @@ def test_the_preview_shows_a_misspelled_tag_on_the_page_until_it_is_fixed(
         assert "Training" in page.inner_text("body")
         time.sleep(3)  # room for a second rebuild, which must not come
         assert rebuilds(log) == before + 1, log.read_text()
+
+
+# -- glossary terms in search ----------------------------------------------------
+
+
+def test_a_term_is_found_by_its_alias_and_filtered_by_kind(visit: Visit) -> None:
+    page = visit.go("search.html")
+    found = search(page, "corrective and preventive action")
+    assert found[0] == "glossary.html"
+    first = page.locator(".kb-search-result").first
+    assert first.get_attribute("href").endswith("/glossary.html#term-CAPA")
+    assert first.inner_text() == "CAPA · Corrective and preventive action"
+    assert page.locator(".kb-search-results > li").first.locator(".kb-post-meta").inner_text() == "Glossary term"
+    screenshot(page, "search-glossary-term")
+    # Only glossary terms, then only posts: each kind is a filter of its own, kept in the address.
+    page.check("#kb-search-filter-groups input[name=kind][value='Glossary term']")
+    page.wait_for_url("**filter=kind*")
+    assert result_paths(page) == ["glossary.html"]
+    page.uncheck("#kb-search-filter-groups input[name=kind][value='Glossary term']")
+    page.check("#kb-search-filter-groups input[name=kind][value=Post]")
+    page.wait_for_url("**filter=kind%3APost*")
+    posts = result_paths(page)
+    assert posts and "glossary.html" not in posts
+    assert set(posts) <= {f"{post.docname}.html" for post in POSTS}
+    screenshot(page, "search-kind-filter")
+    # The term's result leads to its entry.
+    page = visit.go("search.html?q=capa&filter=kind:Glossary term")
+    assert result_paths(page) == ["glossary.html"]
+    page.click(".kb-search-result >> nth=0")
+    page.wait_for_url("**/glossary.html#term-CAPA")
+    assert page.locator("dt#term-CAPA").is_visible()

@@ -279,7 +279,7 @@ def test_the_search_address_round_trips(visit: Visit) -> None:
 
 def test_search_results_look_like_listings(visit: Visit) -> None:
     page = open_page(visit, "search")
-    first = page.locator(".kb-search-results > li.kb-post-item").first
+    first = page.locator(".kb-search-results > li.kb-post-item:has(.kb-post-tags)").first  # a post, not a term
     link_colour = page.evaluate("getComputedStyle(document.querySelector('.bd-article p a')).color")
     assert first.locator(".kb-post-title a").evaluate("a => getComputedStyle(a).color") == link_colour
     meta = first.locator(".kb-post-meta").inner_text()

@@ -6,6 +6,7 @@ import gzip
 import json
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
 
@@ -60,10 +61,49 @@ def test_no_page_loads_anything_from_another_host(site: BuiltSite) -> None:
     assert offenders == {}
 
 
-def test_search_index_holds_every_post_and_nothing_else(site: BuiltSite) -> None:
+def glossary_entries(site: BuiltSite) -> list[tuple[str, list[str]]]:
+    """Each entry of the glossary page as a reader sees it: its anchor and its terms."""
+    entries: list[tuple[str, list[str]]] = []
+    terms: list[tuple[str, str]] = []
+    for element in site.page("glossary.html").select_one("dl.glossary").find_all(["dt", "dd"], recursive=False):
+        if element.name == "dt":
+            terms.append((element["id"], "".join(element.find_all(string=True, recursive=False)).strip()))
+        else:
+            entries.append((terms[0][0], [term for _, term in terms]))
+            terms = []
+    return entries
+
+
+def index_records(outdir: Path) -> list[dict[str, Any]]:
+    """Every record of the search index (Pagefind's fragments), in the index's order, which filters count by."""
+    from kb.search import read_pagefind
+
+    bundle = outdir / "pagefind"
+    (language,) = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))["languages"].values()
+    records = []
+    for name, _words in read_pagefind(bundle / f"pagefind.{language['hash']}.pf_meta")[1]:
+        data = gzip.decompress((bundle / "fragment" / f"{name}.pf_fragment").read_bytes())
+        records.append(json.loads(data.removeprefix(b"pagefind_dcd")))
+    return records
+
+
+def index_filter(outdir: Path, name: str) -> dict[str, list[int]]:
+    """One filter of the search index: each value and the records (their places in :func:`index_records`)."""
+    from kb.search import read_pagefind
+
+    for path in (outdir / "pagefind" / "filter").iterdir():
+        key, values = read_pagefind(path)
+        if key == name:
+            return dict(values)
+    raise AssertionError(f"the index has no filter {name!r}")
+
+
+def test_search_index_holds_every_post_and_each_glossary_entry_and_nothing_else(site: BuiltSite) -> None:
+    expected = len(POSTS) + len(glossary_entries(site))
+    assert len(glossary_entries(site)) > 20
     entry = json.loads((site.outdir / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8"))
-    assert sum(language["page_count"] for language in entry["languages"].values()) == len(POSTS)
-    assert f"kb: indexed {len(POSTS)} pages for search" in site.log
+    assert sum(language["page_count"] for language in entry["languages"].values()) == expected
+    assert f"kb: indexed {expected} pages for search" in site.log
     assert (site.outdir / "pagefind" / "pagefind-ui.js").is_file()
     pages = site.outdir.rglob("*.html")
     bodies = {
@@ -85,11 +125,34 @@ def test_post_carries_its_filters_and_sort_key(site: BuiltSite, post: model.Post
     assert facets["tag"] == set(post.tags)
     assert facets["practice"] == {post.practice}
     assert facets["year"] == {str(post.date.year)}
+    assert facets["kind"] == {"Post"}
     if post.series:
         assert facets["series"] == {CONTENT.series[post.series].title}
     assert page.select_one('[data-pagefind-sort="date"]').get_text() == post.date.date().isoformat()
     # The filters are metadata, not text to search or show in excerpts.
     assert page.select_one(".kb-search-data").has_attr("data-pagefind-ignore")
+
+
+def test_each_glossary_entry_is_a_result_of_its_own_found_by_any_of_its_terms(site: BuiltSite) -> None:
+    """A search for any term of an entry (CAPA, or corrective and preventive action) finds that entry,
+    which leads to its anchor on the glossary page; the "kind" filter tells terms from posts."""
+    records = index_records(site.outdir)
+    by_url = {record["meta"].get("url"): record for record in records}
+    glossary = site.page("glossary.html")
+    for anchor, terms in glossary_entries(site):
+        record = by_url[f"glossary.html#{anchor}"]
+        assert glossary.find(id=anchor) is not None
+        assert record["meta"]["title"] == " · ".join(terms)
+        assert all(term in record["content"] for term in terms), (terms, record["content"][:200])
+        assert record["filters"] == {"kind": ["Glossary term"]}
+    capa = by_url["glossary.html#term-CAPA"]["content"]
+    assert "Corrective and preventive action" in capa and "removes the causes of problems" in capa
+    kinds = index_filter(site.outdir, "kind")
+    assert sorted(kinds) == ["Glossary term", "Post"]
+    terms = {records[index]["meta"]["url"] for index in kinds["Glossary term"]}
+    assert terms == {f"glossary.html#{anchor}" for anchor, _ in glossary_entries(site)}
+    posts = {records[index]["url"] for index in kinds["Post"]}
+    assert posts == {f"/{post.docname}.html" for post in POSTS}
 
 
 def test_search_page_explains_it_needs_a_server(site: BuiltSite) -> None:
@@ -233,7 +296,8 @@ def test_fragments_are_kept_only_from_a_finished_index_of_the_same_pagefind(left
     assert build(corpus, outdir).returncode == 0
     bundle = outdir / search.BUNDLE_DIR
     fragments = {path: path.read_bytes() for path in (bundle / "fragment").iterdir()}
-    assert len(fragments) == 3
+    glossary = BeautifulSoup((outdir / "glossary.html").read_text(encoding="utf-8"), "html.parser")
+    assert len(fragments) == 3 + len(glossary.select("dl.glossary > dd"))  # the posts and the glossary's entries
     # The fragment of post-00000, which stays as it is (post-00001 changes below).
     damaged = next(path for path, data in fragments.items() if b"post-00000" in gzip.decompress(data))
     damaged.write_bytes(b"cut short")  # as if the last indexing had been stopped, or wrote another format
@@ -246,9 +310,9 @@ def test_fragments_are_kept_only_from_a_finished_index_of_the_same_pagefind(left
         post.write_text(post.read_text(encoding="utf-8") + "\nOne more sentence.\n", encoding="utf-8")
     result = build(corpus, outdir)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "kb: indexed 3 pages for search" in result.stdout
+    assert f"kb: indexed {len(fragments)} pages for search" in result.stdout
     now = {path: path.read_bytes() for path in (bundle / "fragment").iterdir()}
-    assert len(now) == 3
+    assert len(now) == len(fragments)
     assert now[damaged] == fragments[damaged]
     if left == "unfinished":
         assert now == fragments
