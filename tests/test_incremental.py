@@ -120,6 +120,14 @@ def use_a_term(src: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8") + "\nEvery {term}`CAPA` is checked.\n", encoding="utf-8")
 
 
+def define_a_term(src: Path) -> None:
+    """A glossary definition reworded: the glossary page, and the term's search result, follow."""
+    path = src / "glossary.md"
+    text = path.read_text(encoding="utf-8")
+    assert "  A system that removes the causes" in text
+    path.write_text(text.replace("  A system that removes the causes", "  A quality system that removes the causes"))
+
+
 def add_post(src: Path) -> None:
     text = (src / "posts" / "post-00002.md").read_text(encoding="utf-8")
     new = src / "posts" / "post-00101.md"
@@ -142,6 +150,7 @@ EDITS: list[Callable[[Path], None]] = [
     review_a_post,
     cite_a_regulation,
     use_a_term,
+    define_a_term,
 ]
 
 #: Build-time noise: the moment a feed was generated.
