@@ -40,14 +40,20 @@ def test_an_alias_leads_to_its_entry(site: BuiltSite) -> None:
     assert used_in(site, "LAL") == used_in(site, "Limulus amebocyte lysate") != []
 
 
-def test_an_unknown_term_fails_the_build_with_the_closest_ones(tmp_path: Path) -> None:
+def site_with_glossary(tmp_path: Path, sentence: str) -> tuple[Path, Path]:
+    """A small site whose glossary defines Change control, and the post that ends with *sentence*."""
     src = tmp_path / "site"
     shutil.copytree(ROOT / "tests" / "roots" / "test-series", src)
     (src / "glossary.md").write_text(
         "---\norphan: true\n---\n# Terms\n\n```{glossary}\nChange control\n  Managing changes.\n```\n"
     )
     post = src / "posts" / "myths-1.md"
-    post.write_text(post.read_text(encoding="utf-8") + "\nUnder {term}`change kontrol`.\n", encoding="utf-8")
+    post.write_text(post.read_text(encoding="utf-8") + f"\n{sentence}\n", encoding="utf-8")
+    return src, post
+
+
+def test_an_unknown_term_fails_the_build_with_the_closest_ones(tmp_path: Path) -> None:
+    src, post = site_with_glossary(tmp_path, "Under {term}`change kontrol`.")
     result = build(src, tmp_path / "html")
     assert result.returncode != 0
     line = len(post.read_text(encoding="utf-8").splitlines())
@@ -57,18 +63,13 @@ def test_an_unknown_term_fails_the_build_with_the_closest_ones(tmp_path: Path) -
 
 
 def test_a_hint_is_for_make_check_only_the_strict_build_passes(tmp_path: Path) -> None:
-    src = tmp_path / "site"
-    shutil.copytree(ROOT / "tests" / "roots" / "test-series", src)
-    (src / "glossary.md").write_text(
-        "---\norphan: true\n---\n# Terms\n\n```{glossary}\nChange control\n  Managing changes.\n```\n"
-    )
-    post = src / "posts" / "myths-1.md"
-    post.write_text(post.read_text(encoding="utf-8") + "\nUnder change control.\n", encoding="utf-8")
+    src, post = site_with_glossary(tmp_path, "Under change control.")
+    line = len(post.read_text(encoding="utf-8").splitlines())
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "kb", "check", "--hints"]
     checked = subprocess.run(command, cwd=src, env=env, capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stdout
-    assert "posts/myths-1.md:" in checked.stdout and ": hint: 'change control'" in checked.stdout
+    assert f"posts/myths-1.md:{line}: hint: 'change control' (a glossary term)" in checked.stdout
     result = build(src, tmp_path / "html")
     assert result.returncode == 0, result.stderr[-3000:]
     assert ": hint:" not in result.stdout + result.stderr
