@@ -153,7 +153,8 @@ def problems_of(
         review_every=every,
     )
     checked = rules.Settings.of(settings)
-    parsed = rules.read(site, checked, cache / "pages.pickle")
+    # Hints need the pages' text, which makes the cache far larger: a cache of its own.
+    parsed = rules.read(site, checked, cache / ("pages-prose.pickle" if hints else "pages.pickle"), prose=hints)
     found = rules.check(site, checked, include_held=drafts, parsed=parsed)
     return site, sorted({*site.problems, *found}), rules.hints(site, parsed) if hints else []
 

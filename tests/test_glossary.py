@@ -105,7 +105,7 @@ def hints_of(body: str) -> list[str]:
     extensions = ("colon_fence", "deflist", "fieldlist")
     glossary = terms.Glossary(terms.entries_of({"glossary.md": markdown.read(GLOSSARY, extensions)}))
     text = "---\ntitle: T\n---\n\n" + body
-    found = terms.post_hints("posts/p.md", markdown.read(text, extensions), glossary)
+    found = terms.post_hints("posts/p.md", markdown.read(text, extensions, prose=True), glossary)
     return [f"{hint.line}: {hint.written} -> {hint.markup}" for hint in sorted(found)]
 
 

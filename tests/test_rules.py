@@ -53,9 +53,11 @@ def test_directive_bodies_are_read_at_their_own_lines() -> None:
 
 def test_text_is_prose_only_with_its_line_breaks() -> None:
     text = "## A *heading*\n\nSome *emphasis*, `code`,\na [link](x.md) and {tag}`GMP` end.\n\n`only code`\n"
-    found = [(i.line, i.value) for i in markdown.read(text, EXTENSIONS) if i.kind == "text"]
+    found = [(i.line, i.value) for i in markdown.read(text, EXTENSIONS, prose=True) if i.kind == "text"]
     gap = markdown.NOT_TEXT
     assert found == [(3, f"Some emphasis, {gap},\na {gap}{gap} and {gap} end.")]
+    # Only hints read the text: the build and a plain check keep no copy of it.
+    assert [i for i in markdown.read(text, EXTENSIONS) if i.kind == "text"] == []
 
 
 def test_directive_options_in_yaml_form() -> None:

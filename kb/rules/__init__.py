@@ -174,11 +174,12 @@ class Pages:
     items: dict[str, tuple[markdown.Item, ...]]
 
 
-def read(site: model.Site, settings: Settings, cache: Path | None = None) -> Pages:
-    """Every page of *site*, parsed; *cache* keeps parsed pages between runs."""
+def read(site: model.Site, settings: Settings, cache: Path | None = None, *, prose: bool = False) -> Pages:
+    """Every page of *site*, parsed (with *prose*, their text too, for :func:`hints`); *cache* keeps
+    parsed pages between runs."""
     root = site.root
     found = documents(root, settings)
-    reader = markdown.Cache(cache, settings.extensions)
+    reader = markdown.Cache(cache, settings.extensions, prose=prose)
     items: dict[str, tuple[markdown.Item, ...]] = {}
     texts: dict[str, str] = {}
     for rel in found:
@@ -212,5 +213,8 @@ def check(
 
 
 def hints(site: model.Site, parsed: Pages) -> list[terms.Hint]:
-    """Glossary terms the posts mention without linking them (:mod:`kb.rules.terms`): information only."""
+    """Glossary terms the posts mention without linking them (:mod:`kb.rules.terms`): information only.
+
+    *parsed* holds the pages' prose (:func:`read` with *prose*).
+    """
     return terms.hints(site, parsed.items)

@@ -116,7 +116,7 @@ def split_options(body: str) -> tuple[list[tuple[str, str]], str, int]:
     return options, "".join(lines[taken:]), taken
 
 
-def _inline(token: Token, line: int, items: list[Item], *, prose: bool = True) -> None:
+def _inline(token: Token, line: int, items: list[Item], *, prose: bool) -> None:
     """HTML, links, images and roles of one paragraph (or heading), at their own line; and,
     in *prose*, the paragraph's plain text."""
     first, text, in_link = line, [], 0
@@ -158,8 +158,9 @@ def _terms(body: str, first_line: int, items: list[Item]) -> None:
             entry = ""
 
 
-def _walk(md: MarkdownIt, text: str, first_line: int, items: list[Item], depth: int = 0) -> None:
-    """Record the items of *text*, whose first line is line *first_line* of the file."""
+def _walk(md: MarkdownIt, text: str, first_line: int, items: list[Item], *, prose: bool, depth: int = 0) -> None:
+    """Record the items of *text*, whose first line is line *first_line* of the file (with *prose*,
+    ``text`` items too)."""
     tokens = md.parse(text)
     for index, token in enumerate(tokens):
         line = first_line + (token.map[0] if token.map else 0)
@@ -176,7 +177,7 @@ def _walk(md: MarkdownIt, text: str, first_line: int, items: list[Item], depth: 
             if name == "glossary":
                 _terms(body, line + 1 + taken, items)
             if name not in NOT_MARKDOWN and body.strip() and depth < 20:
-                _walk(md, body, line + 1 + taken, items, depth + 1)
+                _walk(md, body, line + 1 + taken, items, prose=prose, depth=depth + 1)
         elif kind == "heading_open":
             title = tokens[index + 1].content if index + 1 < len(tokens) else ""
             items.append(Item("heading", line, name=token.tag, value=title))
@@ -187,15 +188,15 @@ def _walk(md: MarkdownIt, text: str, first_line: int, items: list[Item], depth: 
             inline = tokens[index + 1]
             if len(inline.content) <= SHORT_PARAGRAPH:
                 items.append(Item("paragraph", line, value=" ".join(inline.content.split())))
-            _inline(inline, line, items)
+            _inline(inline, line, items, prose=prose)
         elif kind == "inline" and tokens[index - 1].type not in ("heading_open", "paragraph_open"):
-            _inline(token, line, items)
+            _inline(token, line, items, prose=prose)
 
 
-def read(text: str, extensions: tuple[str, ...]) -> tuple[Item, ...]:
+def read(text: str, extensions: tuple[str, ...], *, prose: bool = False) -> tuple[Item, ...]:
     """Every item of a page's text (front matter included, so lines are the file's)."""
     items: list[Item] = []
-    _walk(parser(extensions), text, 1, items)
+    _walk(parser(extensions), text, 1, items, prose=prose)
     return tuple(items)
 
 
@@ -203,12 +204,15 @@ class Cache:
     """Pages already read, by the hash of their text, kept in one file between runs.
 
     The file holds the entries used by the last run; it is ignored when written
-    by another version of this module or of MyST's parser.
+    by another version of this module or of MyST's parser, or with or without
+    *prose* (``text`` items, which only hints need: they make the file twenty
+    times larger, so the build and a plain ``make check`` keep a file without).
     """
 
-    def __init__(self, path: Path | None, extensions: tuple[str, ...]) -> None:
+    def __init__(self, path: Path | None, extensions: tuple[str, ...], *, prose: bool = False) -> None:
         self.path = path
         self.extensions = extensions
+        self.prose = prose
         self.known: dict[bytes, tuple[Item, ...]] = {}
         self.used: dict[bytes, tuple[Item, ...]] = {}
         self.known = stamped.load(path, self.stamp()) or {}
@@ -217,13 +221,14 @@ class Cache:
         from myst_parser import __version__ as myst_version
 
         code = Path(__file__).read_bytes()
-        return hashlib.sha256(code + f"{FACTS_VERSION} {myst_version} {self.extensions}".encode()).hexdigest()
+        facts = f"{FACTS_VERSION} {myst_version} {self.extensions} {self.prose}"
+        return hashlib.sha256(code + facts.encode()).hexdigest()
 
     def read(self, text: str) -> tuple[Item, ...]:
         key = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
         items = self.known.get(key)
         if items is None:
-            items = read(text, self.extensions)
+            items = read(text, self.extensions, prose=self.prose)
         self.used[key] = items
         return items
 
