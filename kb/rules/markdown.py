@@ -119,32 +119,39 @@ def split_options(body: str) -> tuple[list[tuple[str, str]], str, int]:
 def _inline(token: Token, line: int, items: list[Item], *, prose: bool) -> None:
     """HTML, links, images and roles of one paragraph (or heading), at their own line; and,
     in *prose*, the paragraph's plain text."""
-    first, text, in_link = line, [], 0
+    if prose and (text := _prose(token)).replace(NOT_TEXT, "").strip():
+        items.append(Item("text", line, value=text))
     for child in token.children or ():
         kind = child.type
-        breaks = child.content.count("\n") if kind in ("text", "code_inline") else 0
         if kind in ("softbreak", "hardbreak"):
             line += 1
         elif kind == "html_inline":
             items.append(Item("html", line, value=child.content))
         elif kind == "link_open":
             items.append(Item("link", line, value=str(child.attrGet("href") or "")))
-            in_link += 1
-        elif kind == "link_close":
-            in_link -= 1
         elif kind == "image":
             items.append(Item("image", line, value=str(child.attrGet("src") or "")))
         elif kind == "myst_role":
             items.append(Item("role", line, name=str(child.meta.get("name", "")), value=child.content))
+        if kind in ("text", "code_inline") and "\n" in child.content:
+            line += child.content.count("\n")
+
+
+def _prose(token: Token) -> str:
+    """The plain text of a paragraph, its line breaks kept: emphasis keeps its words; code, roles,
+    links, images and HTML are each :data:`NOT_TEXT` (and the line breaks they hold)."""
+    text, in_link = [], 0
+    for child in token.children or ():
+        kind = child.type
+        in_link += (kind == "link_open") - (kind == "link_close")
         if kind in ("softbreak", "hardbreak"):
             text.append("\n")
         elif kind == "text" and not in_link:
             text.append(child.content)
         elif not kind.endswith(("_open", "_close")) or kind == "link_open":
-            text.append(NOT_TEXT + "\n" * breaks)  # emphasis keeps its words; anything else is not text
-        line += breaks
-    if prose and any(not piece.startswith(NOT_TEXT) and piece.strip() for piece in text):
-        items.append(Item("text", first, value="".join(text)))
+            breaks = child.content.count("\n") if kind in ("text", "code_inline") else 0
+            text.append(NOT_TEXT + "\n" * breaks)
+    return "".join(text)
 
 
 def _terms(body: str, first_line: int, items: list[Item]) -> None:
