@@ -77,14 +77,15 @@ class Glossary:
     """The glossary's terms, each with its entry, ready to be found in text.
 
     Terms are found with ``str.find`` in the lowered text, not with one
-    regular expression of every term: at 2,000 posts that is the difference
-    between a tenth of a second and seconds.
+    regular expression of every term: at 2,000 posts, 0.4 s of CPU where the
+    expression took over 2 s.
     """
 
     def __init__(self, entries: dict[str, str]) -> None:
         #: Every term as the glossary writes it -> its entry (the entry's first term).
         self.entries = entries
         self.lower = {term: " ".join(term.lower().split()) for term in entries}
+        self.abbreviations = frozenset(term for term in entries if is_abbreviation(term))
         #: For each term, the longer terms holding it ("Qualification" in "Supplier qualification"), and where.
         self.inside: dict[str, list[tuple[str, int]]] = {term: [] for term in entries}
         for term, words in self.lower.items():
@@ -95,7 +96,7 @@ class Glossary:
     def first(self, term: str, text: str, low: str) -> tuple[int, int] | None:
         """Where *term* is first mentioned in *text* (*low* lowered): a word or phrase of its own, an
         abbreviation as written, not part of a longer term; a plural in ``s`` counts."""
-        needle, written = self.lower[term], text if is_abbreviation(term) else low
+        needle, written = self.lower[term], text if term in self.abbreviations else low
         start = low.find(needle)
         while start >= 0:
             end = start + len(needle)
