@@ -163,10 +163,10 @@ def term_record(entry: Entry, url: str, language: str) -> str:
     )
 
 
-def stage_terms(app: Sphinx, entries: list[Entry], folder: Path) -> None:
-    """Write each glossary entry into *folder* as a page of its own (see :func:`term_record`)."""
+def stage_terms(app: Sphinx, glossary: list[Entry], folder: Path) -> None:
+    """Write each entry of the *glossary* into *folder* as a page of its own (see :func:`term_record`)."""
     language = app.config.language or "en"
-    for entry in entries:
+    for entry in glossary:
         target = folder / entry.docname / f"{entry.anchor}.html"
         target.parent.mkdir(parents=True, exist_ok=True)
         url = f"{app.builder.get_target_uri(entry.docname)}#{entry.anchor}"
