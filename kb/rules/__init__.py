@@ -14,6 +14,7 @@ never raw lines, and import nothing from Sphinx.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass
@@ -35,7 +36,10 @@ DEFAULTS: dict[str, Any] = {
     "kb_timezone": "UTC",
     "myst_heading_anchors": 0,
     "kb_citations": {},
+    "kb_posts_per_page": 50,
 }
+#: How many posts each page of a listing shows unless ``conf.py`` says otherwise (``kb_posts_per_page``).
+POSTS_PER_PAGE = DEFAULTS["kb_posts_per_page"]
 #: Sphinx leaves these out of every build, whatever ``exclude_patterns`` says.
 ALWAYS_EXCLUDED = ("**/_sources", ".#*", "**/.#*", "*.lproj/**")
 
@@ -51,6 +55,8 @@ class Settings:
     heading_anchors: int = 0
     #: ``kb_citations``: the citation roles and what they accept (empty: kb.citations' defaults).
     citations: Any = None
+    #: ``kb_posts_per_page`` as written: checked by :func:`check_settings`.
+    posts_per_page: Any = POSTS_PER_PAGE
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> Settings:
@@ -70,6 +76,7 @@ class Settings:
             post_date_format=str(get("post_date_format")),
             heading_anchors=int(get("myst_heading_anchors") or 0),
             citations=get("kb_citations") or None,
+            posts_per_page=get("kb_posts_per_page"),
         )
 
 
@@ -142,4 +149,22 @@ def check(
         items[rel] = reader.read(text)
     reader.save()
     problems = pages.check_site(site, settings, found, texts, items, include_held=include_held)
-    return sorted(set(problems))
+    return sorted({*problems, *check_settings(root, settings)})
+
+
+def posts_per_page(value: Any) -> int | None:
+    """*value* as a number of posts per page of a listing, or None when it is not one."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+
+
+def check_settings(root: Path, settings: Settings) -> list[model.Problem]:
+    """Settings of ``conf.py`` that no page can be built with, at the line that sets them."""
+    if posts_per_page(settings.posts_per_page) is not None:
+        return []
+    line = 1
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        text = (root / "conf.py").read_text(encoding="utf-8")
+        line = next((n for n, ln in enumerate(text.splitlines(), 1) if ln.startswith("kb_posts_per_page")), 1)
+    message = f"kb_posts_per_page = {settings.posts_per_page!r} is not a number of posts"
+    fix = f"set it to a whole number of at least 1, such as {POSTS_PER_PAGE} (the default)"
+    return [model.Problem("conf.py", line, message, fix, "paging")]

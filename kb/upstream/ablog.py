@@ -11,7 +11,7 @@ import ablog.blog
 import ablog.post
 from sphinx.util import logging
 
-from kb import keys, model
+from kb import keys, model, tags
 from kb.pages import leftover
 from kb.upstream import require
 
@@ -159,23 +159,14 @@ def site_fingerprint(app: Sphinx, shared: str) -> str:
     return keys.digest((shared, posts))
 
 
-def posts_on(context: dict[str, Any]) -> list[Any] | None:
-    """The posts a collection or catalog page shows, or None when it is not known."""
-    shown = context.get("collection", context.get("catalog"))
-    if isinstance(shown, ablog.blog.Catalog):
-        return [post for collection in shown for post in collection]
-    if isinstance(shown, ablog.blog.Collection):
-        return list(shown)
-    return None
-
-
 def page_key(app: Sphinx, shared: str, pagename: str, context: dict[str, Any], template: str) -> str | None:
-    """What one collection page is written from: its posts as last read, and everything shared."""
-    posts = posts_on(context)
-    if posts is None:
+    """What one page of a listing is written from: the posts it shows as last read
+    (``kb_shown``, see :func:`kb.tags.every_listing_page`), and everything shared."""
+    shown = context.get("kb_shown")
+    if shown is None:
         return None
     scalars = sorted((k, v) for k, v in context.items() if isinstance(v, str | int | float | bool | type(None)))
-    read = [] if template == TITLES_ONLY else [(post.docname, app.env.all_docs.get(post.docname)) for post in posts]
+    read = [] if template == TITLES_ONLY else [(docname, app.env.all_docs.get(docname)) for docname in shown]
     return keys.digest((shared, pagename, template, scalars, read))
 
 
@@ -206,9 +197,9 @@ def collect_changed_pages(app: Sphinx, generate: Callable[[Sphinx], Any]) -> Ite
         return
     pages: dict[str, str | None] = {}
     app.kb_archive_state = {"fingerprint": fingerprint, "pages": pages}  # type: ignore[attr-defined]
-    for pagename, context, template in generate(app) or ():
-        if leftover(app.config.blog_path, pagename):  # never written, so gone from the sitemap too
-            continue
+    # A page never written is gone from the sitemap too.
+    published = (page for page in generate(app) or () if not leftover(app.config.blog_path, page[0]))
+    for pagename, context, template in tags.every_listing_page(app, published):
         name = app.builder.get_outfilename(pagename).relative_to(outdir).as_posix()  # type: ignore[attr-defined]
         pages[name] = key = page_key(app, shared, pagename, context, template)
         if key is not None and before.get(name) == key and (outdir / name).is_file():
