@@ -54,8 +54,9 @@ class Page:
     #: The listing's first page, at the address the listing always had.
     first: str
     number: int
-    #: How many pages the listing has.
+    #: How many pages the listing has, and posts.
     count: int
+    total: int
     start: int
     stop: int
 
@@ -71,7 +72,7 @@ class Page:
 def pages_of(first: str, total: int, per_page: int) -> list[Page]:
     """Every page of a listing of *total* posts (one page, maybe empty, when there are none)."""
     count = max(1, math.ceil(total / per_page))
-    return [Page(first, n, count, (n - 1) * per_page, min(total, n * per_page)) for n in range(1, count + 1)]
+    return [Page(first, n, count, total, (n - 1) * per_page, min(total, n * per_page)) for n in range(1, count + 1)]
 
 
 def per_page(config: Config) -> int:

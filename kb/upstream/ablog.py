@@ -140,17 +140,23 @@ def collection_pages_when_changed(app: Sphinx) -> None:
 
 def shared_key(app: Sphinx) -> str:
     """What every collection page may show besides its own posts: settings,
-    templates, the pages that are not posts, the vocabulary, authors and series,
-    and where each post is filed (so that counts and lists of other posts stay right)."""
+    templates, the pages that are not posts (the navigation), the vocabulary,
+    authors and series."""
     posts = getattr(app.env, "ablog_posts", {})
     pages = sorted((doc, when) for doc, when in app.env.all_docs.items() if doc not in posts)
-    filed = sorted(
-        (doc, [(i["date"], i["update"], i["title"], i["tags"], i["author"], i["category"]) for i in infos])
-        for doc, infos in posts.items()
-    )
     site = getattr(app.env, "kb_site", None)
     terms = (site.tags, site.practices, site.authors, site.series) if site is not None else ()
-    return keys.digest((keys.build_key(app), pages, filed, terms))
+    return keys.digest((keys.build_key(app), pages, terms))
+
+
+def filed_key(app: Sphinx) -> str:
+    """Where every post is filed (date, title, tags, authors, practice): all that
+    a page of titles and dates shows of its posts."""
+    filed = sorted(
+        (doc, [(i["date"], i["update"], i["title"], i["tags"], i["author"], i["category"]) for i in infos])
+        for doc, infos in getattr(app.env, "ablog_posts", {}).items()
+    )
+    return keys.digest(filed)
 
 
 def site_fingerprint(app: Sphinx, shared: str) -> str:
@@ -159,15 +165,18 @@ def site_fingerprint(app: Sphinx, shared: str) -> str:
     return keys.digest((shared, posts))
 
 
-def page_key(app: Sphinx, shared: str, pagename: str, context: dict[str, Any], template: str) -> str | None:
-    """What one page of a listing is written from: the posts it shows as last read
-    (``kb_shown``, see :func:`kb.tags.every_listing_page`), and everything shared."""
+def page_key(app: Sphinx, shared: str, filed: str, pagename: str, context: dict[str, Any], template: str) -> str | None:
+    """What one page of a listing is written from: its place in the listing and
+    the posts it shows (``kb_paging`` and ``kb_shown``, see
+    :func:`kb.tags.every_listing_page`) as last read, or, for a page of titles
+    and dates, where every post is filed; and everything shared.  So a post
+    filed elsewhere, or read again, rewrites only the pages that show it."""
     shown = context.get("kb_shown")
     if shown is None:
         return None
     scalars = sorted((k, v) for k, v in context.items() if isinstance(v, str | int | float | bool | type(None)))
-    read = [] if template == TITLES_ONLY else [(docname, app.env.all_docs.get(docname)) for docname in shown]
-    return keys.digest((shared, pagename, template, scalars, read))
+    read = filed if template == TITLES_ONLY else [(docname, app.env.all_docs.get(docname)) for docname in shown]
+    return keys.digest((shared, pagename, template, scalars, repr(context.get("kb_paging")), read))
 
 
 def archive_state_path(app: Sphinx) -> Path:
@@ -190,7 +199,7 @@ def collect_changed_pages(app: Sphinx, generate: Callable[[Sphinx], Any]) -> Ite
     outdir = app.builder.outdir
     state = archive_state(app)
     before: dict[str, str | None] = state.get("pages", {})
-    shared = shared_key(app)
+    shared, filed = shared_key(app), filed_key(app)
     fingerprint = site_fingerprint(app, shared)
     if state.get("fingerprint") == fingerprint and all((outdir / name).is_file() for name in before):
         app.kb_archive_state = None  # type: ignore[attr-defined]
@@ -201,7 +210,7 @@ def collect_changed_pages(app: Sphinx, generate: Callable[[Sphinx], Any]) -> Ite
     published = (page for page in generate(app) or () if not leftover(app.config.blog_path, page[0]))
     for pagename, context, template in tags.every_listing_page(app, published):
         name = app.builder.get_outfilename(pagename).relative_to(outdir).as_posix()  # type: ignore[attr-defined]
-        pages[name] = key = page_key(app, shared, pagename, context, template)
+        pages[name] = key = page_key(app, shared, filed, pagename, context, template)
         if key is not None and before.get(name) == key and (outdir / name).is_file():
             continue
         yield pagename, context, template
