@@ -4,17 +4,18 @@ listing (tag, practice, author and archive pages), with a pager.
 Page 1 of a listing keeps the address it always had (``blog/tag/gmp.html``,
 ``authors/MR.html``); page *n* is below it, ``<page 1>/page/<n>.html``
 (``blog/tag/gmp/page/2.html``).  One scheme for every listing, chosen because
-no other page can take such an address: tag and practice slugs, author keys
-and years hold no ``/`` (``blog/tag/gmp-2.html`` would be the page of a tag
-named "GMP 2"), and every further page of a listing sits in its own folder.
+no other page can take such an address: tag and practice slugs and author
+keys hold no ``/`` (``blog/tag/gmp-2.html`` would be the page of a tag named
+"GMP 2"), and the further pages of a listing sit in a folder of their own.
 
-:class:`Page` says which posts a page shows; :func:`pager` what its pager
-shows, the one template ``kb/pager.html`` draws it (every listing page
-includes it) and ``layout.html`` writes the same pages as ``<link rel="prev">``
-and ``<link rel="next">`` in the head.  Which pages a listing has is decided
-where its pages are made: ABlog's pages and the further pages of author
-profiles by :func:`kb.tags.every_listing_page`, page 1 of a profile by
-:mod:`kb.authors`.
+A :class:`Page` says which of a listing's posts (newest first) a page shows;
+:func:`pager` what its pager shows, drawn by the one template
+``kb/pager.html``, which every listing page includes.  A page's neighbours in
+its listing become its ``prev`` and ``next``, which Sphinx's layout links in
+the head (``rel="prev"``, ``rel="next"``).  Which pages a listing has is
+decided where its pages are made: ABlog's pages, and the further pages of
+author profiles, by :func:`kb.tags.every_listing_page`; page 1 of a profile
+by :mod:`kb.authors`.
 """
 
 from __future__ import annotations

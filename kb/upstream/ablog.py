@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ablog
@@ -17,7 +18,6 @@ from kb.upstream import require
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Set
-    from pathlib import Path
 
     from docutils import nodes
     from sphinx.application import Sphinx
@@ -117,9 +117,10 @@ def collection_pages_when_changed(app: Sphinx) -> None:
     ABlog renders every one of those pages on every build, even when nothing
     changed (``generate_archive_pages``, connected to ``html-collect-pages``):
     at 500 posts a rebuild with no change took as long as writing every post
-    (abakan-zz/ablog issue 24).  A page is rendered again only when one of its
-    posts was read again or something every page shows changed (see
-    :func:`shared_key`).  ABlog never deletes the page of a tag nobody uses any
+    (abakan-zz/ablog issue 24).  A page is rendered again only when the posts
+    it shows were read again, its place in its listing changed (listings come
+    in pages, :mod:`kb.paging`), or something every page shows changed (see
+    :func:`page_key`).  ABlog never deletes the page of a tag nobody uses any
     more; this is the one place that does.
 
     ABlog's ``generate_atom_feeds`` credits only the last author of each post
@@ -141,12 +142,29 @@ def collection_pages_when_changed(app: Sphinx) -> None:
 def shared_key(app: Sphinx) -> str:
     """What every collection page may show besides its own posts: settings,
     templates, the pages that are not posts (the navigation), the vocabulary,
-    authors and series."""
+    authors and series.
+
+    The pages as written and what their tables of contents include, not when
+    they were read: Sphinx reads every page with a ``:glob:`` table of contents
+    again whenever a post is added (the author and series indexes), which
+    changes nothing these pages show."""
     posts = getattr(app.env, "ablog_posts", {})
-    pages = sorted((doc, when) for doc, when in app.env.all_docs.items() if doc not in posts)
+    pages = sorted(
+        (doc, written(app.env.doc2path(doc)), app.env.toctree_includes.get(doc, []))
+        for doc in app.env.all_docs
+        if doc not in posts
+    )
     site = getattr(app.env, "kb_site", None)
     terms = (site.tags, site.practices, site.authors, site.series) if site is not None else ()
     return keys.digest((keys.build_key(app), pages, terms))
+
+
+def written(path: Path) -> str | None:
+    """A digest of the file at *path* as it is now."""
+    try:
+        return keys.digest(path.read_bytes())
+    except OSError:
+        return None
 
 
 def filed_key(app: Sphinx) -> str:
