@@ -188,26 +188,31 @@ def every_listing_page(
     app: Sphinx, pages: Iterable[tuple[str, dict[str, Any], str]]
 ) -> Iterator[tuple[str, dict[str, Any], str]]:
     """ABlog's pages, each listing as pages of at most ``kb_posts_per_page`` posts,
-    then the further pages of each author's profile (page 1 is the profile).
-
-    Each page of a listing knows its place (``kb_paging``, a :class:`kb.paging.Page`)
-    and the posts it shows (``kb_shown``), which decide when it is written again
-    (:func:`kb.upstream.ablog.page_key`)."""
+    then the further pages of each author's profile (page 1 is the profile)."""
     size = paging.per_page(app.config)
     for pagename, context, template in pages:
         posts = listing_posts(app.env, context)
         if posts is None:
             yield pagename, context, template
-            continue
-        for page in paging.pages_of(pagename, len(posts), size):
-            shown = [post.docname for post in page.of(posts)]
-            yield page.name, {**context, "kb_paging": page, "kb_shown": shown}, template
-    for author in sorted(site_of(app.env).authors.values(), key=lambda a: a.key):
-        posts = select(site_of(app.env), {"author": author.key})
-        for page in paging.pages_of(author.docname, len(posts), size)[1:]:
-            shown = [post.docname for post in page.of(posts)]
-            context = {"parents": [], "title": f"Posts by {author.name}", "header": "Posts by"}
-            yield page.name, {**context, "kb_author": author.key, "kb_paging": page, "kb_shown": shown}, COLLECTION
+        else:
+            yield from pages_of_listing(pagename, context, template, posts, size)
+    site = site_of(app.env)
+    for author in sorted(site.authors.values(), key=lambda a: a.key):
+        context = {"title": f"Posts by {author.name}", "kb_author": author.key}
+        posts = select(site, {"author": author.key})
+        yield from pages_of_listing(author.docname, context, COLLECTION, posts, size)[1:]
+
+
+def pages_of_listing(
+    first: str, context: dict[str, Any], template: str, posts: list[model.Post], size: int
+) -> list[tuple[str, dict[str, Any], str]]:
+    """Every page of the listing of *posts* whose first page is *first*.  Each knows
+    its place (``kb_paging``, a :class:`kb.paging.Page`) and the posts it shows
+    (``kb_shown``), which decide when it is written again (:func:`kb.upstream.ablog.page_key`)."""
+    return [
+        (page.name, {**context, "kb_paging": page, "kb_shown": [post.docname for post in page.of(posts)]}, template)
+        for page in paging.pages_of(first, len(posts), size)
+    ]
 
 
 def collection_page(app: Sphinx, pagename: str, context: dict[str, Any]) -> dict[str, Any]:
@@ -286,6 +291,8 @@ def on_html_page_context(
     page: paging.Page = context["kb_paging"]
     if page.number > 1:
         context["title"] = f"{context.get('title', '')}, page {page.number} of {page.count}"
+    if "kb_author" in context:  # an author's further page: in the breadcrumbs below the authors, as the profile
+        context["parents"] = [{"link": context["pathto"](f"{model.AUTHORS_DIR}/index"), "title": "Authors"}]
     # Themes print ``title`` as HTML (for documents Sphinx renders it); ABlog
     # passes a tag's raw name, so escape it once here.  (``feed_title`` is
     # escaped where it is printed, in _templates/page.html.)

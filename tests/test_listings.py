@@ -155,7 +155,8 @@ def test_every_listing_shows_each_of_its_posts_once_over_its_pages(app: SphinxTe
             # Listings are not search results, on any of their pages.
             assert soup.select("[data-pagefind-body]") == []
         assert seen == [titles[p.docname] for p in posts], first
-    # The posts of the profile's first page are those of a listing that starts there.
+    # The profile is the first page of the author's posts; its further pages sit below the authors, as it does.
     profile = soup_of(app, "authors/AA")
     assert profile.select_one(".kb-profile-head") is not None
     assert len(profile.select(".kb-post-list .kb-post-item")) == 2
+    assert soup_of(app, "authors/AA/page/2").select_one('.related a[href="../../index.html"]').get_text() == "Authors"
