@@ -141,5 +141,6 @@ def on_html_page_context(
 def setup(app: Sphinx) -> dict[str, Any]:
     # "html": the pages are written again, with their new share of the posts, when it changes.
     app.add_config_value("kb_posts_per_page", POSTS_PER_PAGE, "html", types=frozenset({int}))
+    # After kb.authors and kb.tags have given each page of a listing its place.
     app.connect("html-page-context", on_html_page_context, priority=700)
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -155,6 +155,7 @@ def test_every_listing_shows_each_of_its_posts_once_over_its_pages(app: SphinxTe
             # Listings are not search results, on any of their pages.
             assert soup.select("[data-pagefind-body]") == []
         assert seen == [titles[p.docname] for p in posts], first
+    assert soup_of(app, site.published[0].docname).select("[data-pagefind-body]"), "posts are indexed"
     # The profile is the first page of the author's posts; its further pages sit below the authors, as it does.
     profile = soup_of(app, "authors/AA")
     assert profile.select_one(".kb-profile-head") is not None
