@@ -113,6 +113,10 @@ def walk(app: SphinxTestApp, first: str) -> list[tuple[str, BeautifulSoup]]:
         name = posixpath.normpath(posixpath.join(posixpath.dirname(name), following["href"])).removesuffix(".html")
 
 
+def head_feeds(soup: BeautifulSoup) -> list[str]:
+    return [link["title"] for link in soup.select('head link[rel=alternate][type="application/atom+xml"]')]
+
+
 def head_link(soup: BeautifulSoup, rel: str) -> str | None:
     found = soup.select(f"head link[rel={rel}]")
     assert len(found) <= 1, found
@@ -152,6 +156,8 @@ def test_every_listing_shows_each_of_its_posts_once_over_its_pages(app: SphinxTe
             assert head_link(soup, "prev") == (pager_prev["href"] if pager_prev else None)
             assert head_link(soup, "next") == (pager_next["href"] if pager_next else None)
             assert (pager_prev is None) == (number == 1) and (pager_next is None) == (number == len(pages))
+            # Every page announces the listing's feeds.
+            assert head_feeds(soup) == head_feeds(pages[0][1])
             # Listings are not search results, on any of their pages.
             assert soup.select("[data-pagefind-body]") == []
         assert seen == [titles[p.docname] for p in posts], first
