@@ -7,7 +7,10 @@ by :mod:`kb.model`; this module shows it to readers:
   ``_templates/ablog/collection.html`` and ``catalog.html`` from values
   prepared here (``html-page-context``): each listed post as the HTML of
   :func:`kb.render.listed_html`, the one renderer of a listed post, and every
-  other value as text for the template to escape.
+  other value as text for the template to escape.  Each listing comes in
+  pages of ``kb_posts_per_page`` posts (:mod:`kb.paging`): ABlog's pages, and
+  the further pages of authors' profiles, are made by
+  :func:`every_listing_page`.
 * ``{kb-tags}`` lists every tag with its description and count, as a cloud
   sized by count; ``{kb-practices}`` lists the practice areas.
 * A tag nobody uses any more leaves nothing behind: its page is removed with
