@@ -219,17 +219,17 @@ def pages_of_listing(
 
 
 def collection_page(app: Sphinx, pagename: str, context: dict[str, Any]) -> dict[str, Any]:
-    """Everything ``collection.html`` shows: title, description, count, feed, this page's posts."""
+    """Everything ``collection.html`` shows: title, description, count, feed, this page's posts (``kb_shown``)."""
     env, builder = app.env, app.builder
     page: paging.Page = context["kb_paging"]
-    posts = listing_posts(env, context) or []
-    items = [(p, listed_html(env, builder, pagename, p)) for p in page.of(posts)]
+    posts = [site_of(env).posts[docname] for docname in context["kb_shown"]]
+    items = [(p, listed_html(env, builder, pagename, p)) for p in posts]
     shown: dict[str, Any] = {
         "kind": "collection",
         "label": "",
         "title": f"{context.get('header', '')} {context.get('collection', '')}".strip(),
         "description": "",
-        "count": posts_label(len(posts)),
+        "count": posts_label(page.total),
         "page": f"page {page.number} of {page.count}" if page.count > 1 else "",
         "feed": None,
         "posts": [item for _, item in items],
@@ -260,14 +260,12 @@ def collection_page(app: Sphinx, pagename: str, context: dict[str, Any]) -> dict
 def catalog_page(app: Sphinx, pagename: str, context: dict[str, Any]) -> list[dict[str, Any]]:
     """This page's share of a catalog's posts, in the catalog's groups (the archive's
     years): each group's name, link, count and the posts of it on this page."""
-    page: paging.Page = context["kb_paging"]
     header = context.get("header", "")
+    shown = set(context["kb_shown"])
     out = []
-    before = 0  # posts of the groups before this one
     for collection in context["catalog"]:
         posts = model_posts(app.env, collection)
-        here = posts[max(0, page.start - before) : max(0, page.stop - before)]
-        before += len(posts)
+        here = [post for post in posts if post.docname in shown]
         if not here:
             continue
         out.append(
