@@ -38,6 +38,9 @@ kb_repository_branch = "main"
 kb_history_ignore_commits = [
     "fb719310e4eb25346c0145393677f217eed35ede",  # the import of the first posts, authors and series
 ]
+# Tag, practice, author and archive pages list this many posts per page, then
+# continue on further pages (blog/tag/gmp/page/2.html).
+kb_posts_per_page = 50
 
 # -- sources -----------------------------------------------------------------
 root_doc = "index"

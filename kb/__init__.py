@@ -19,6 +19,7 @@ MODULES = (
     "kb.domain",
     "kb.render",
     "kb.listings",
+    "kb.paging",
     "kb.history",
     "kb.control",
     "kb.citations",

@@ -30,7 +30,7 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
 from sphinx_design.shared import create_component
 
-from kb import __version__, model
+from kb import __version__, model, paging
 from kb.content import domain_of, site_of
 from kb.feeds import feed_link
 from kb.listings import select
@@ -237,7 +237,24 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
         para += feed_link(builder, docname, "author", author.key, f"Atom feed of {author.name}'s posts")
         section += para
     section += nodes.rubric("", f"Posts by {author.name} ({len(posts)})", classes=["kb-posts-heading"])
-    section += render_list(app.env, builder, docname, posts)
+    page = first_page(app, author)
+    section += render_list(app.env, builder, docname, page.of(posts))
+    section += paging.pager_node(builder, page) or []
+
+
+def first_page(app: Sphinx, author: model.Author) -> paging.Page:
+    """The profile as page 1 of the author's posts (the further pages: :func:`kb.tags.every_listing_page`)."""
+    total = len(select(site_of(app.env), {"author": author.key}))
+    return paging.pages_of(author.docname, total, paging.per_page(app.config))[0]
+
+
+def on_html_page_context(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: nodes.document | None
+) -> None:
+    """Give a profile its place in the list of the author's posts (the head's link to page 2)."""
+    author = author_of(pagename, site_of(app.env))
+    if author is not None:
+        context["kb_paging"] = first_page(app, author)
 
 
 # -- the author index -----------------------------------------------------------
@@ -369,4 +386,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-resolved", on_doctree_resolved_grid)
     app.connect("env-get-updated", on_env_get_updated)
     app.connect("html-collect-pages", on_html_collect_pages)
+    app.connect("html-page-context", on_html_page_context)
     return {"version": __version__, "env_version": 2, "parallel_read_safe": True, "parallel_write_safe": True}

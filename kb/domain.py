@@ -63,8 +63,10 @@ Beside the environment (files in the doctree folder, or the output):
   so a post that only looks different rewrites only the pages that link to it.
 * ``kb-feeds.json``: what each feed was written from (:mod:`kb.feeds`), so an
   unchanged feed is not written again.
-* ``kb-archive-pages.json`` and ``kb-templates``: ABlog's archive pages as last
-  written and compiled templates (:mod:`kb.upstream`).
+* ``kb-archive-pages.json`` and ``kb-templates``: what each page of the
+  listings written through ABlog (tag, practice and archive pages, the further
+  pages of authors' profiles: :mod:`kb.paging`) was last written from, and
+  compiled templates (:mod:`kb.upstream`).
 * ``pagefind/kb-indexed.json``: the posts and glossary pages the search index
   holds (:mod:`kb.search`).
 

@@ -281,10 +281,12 @@ def on_html_page_context(
     context["archive_feed"] = False
     site = site_of(app.env)
     here = app.builder.get_target_uri(pagename)
+    # Every page of a listing announces the feeds of its first page (kb.paging).
+    first = getattr(context.get("kb_paging"), "first", pagename)
     links = [
         f'<link rel="alternate" type="application/atom+xml" title="{escape(title)}" '
         f'href="{escape(relative_uri(here, uri))}" />'
-        for title, uri in page_feeds(site, app.config.blog_title or app.config.project, pagename)
+        for title, uri in page_feeds(site, app.config.blog_title or app.config.project, first)
     ]
     context["metatags"] = context.get("metatags", "") + "\n" + "\n".join(links)
 

@@ -7,7 +7,10 @@ by :mod:`kb.model`; this module shows it to readers:
   ``_templates/ablog/collection.html`` and ``catalog.html`` from values
   prepared here (``html-page-context``): each listed post as the HTML of
   :func:`kb.render.listed_html`, the one renderer of a listed post, and every
-  other value as text for the template to escape.
+  other value as text for the template to escape.  Each listing comes in
+  pages of ``kb_posts_per_page`` posts (:mod:`kb.paging`): ABlog's pages, and
+  the further pages of authors' profiles, are made by
+  :func:`every_listing_page`.
 * ``{kb-tags}`` lists every tag with its description and count, as a cloud
   sized by count; ``{kb-practices}`` lists the practice areas.
 * A tag nobody uses any more leaves nothing behind: its page is removed with
@@ -26,12 +29,14 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
 
-from kb import __version__, model
+from kb import __version__, model, paging
 from kb.content import domain_of, post_of, site_of
+from kb.feeds import feed_uri
+from kb.listings import select
 from kb.render import CATALOG_LINE, PRACTICE_PAGES, TAG_PAGES, link, listed_html
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from sphinx.application import Sphinx
     from sphinx.builders import Builder
@@ -44,6 +49,8 @@ CLOUD_SIZES = 5
 #: Where each kind of term has its pages and its feeds (``feeds/tag/<slug>.xml``).
 TERM_PAGES = {"tag": TAG_PAGES, "practice": PRACTICE_PAGES}
 FEED_FOLDERS = {"tag": "feeds/tag", "practice": "feeds/practice"}
+#: ABlog's templates of a page of one tag, practice or year (and of an author's further pages), and of a catalog.
+COLLECTION, CATALOG = "ablog/collection.html", "ablog/catalog.html"
 
 
 def feed_of(kind: str, term: model.Term) -> str:
@@ -169,57 +176,104 @@ def by_month(items: list[tuple[model.Post, dict[str, Any]]]) -> list[dict[str, A
     return years
 
 
-def collection_page(app: Sphinx, pagename: str, collection: Any, header: str) -> dict[str, Any]:
-    """Everything ``collection.html`` shows: title, description, count, feed, posts."""
+def listing_posts(env: BuildEnvironment, context: dict[str, Any]) -> list[model.Post] | None:
+    """The posts a listing page lists, newest first (a catalog's group after group); None for another page."""
+    if "kb_author" in context:
+        return select(site_of(env), {"author": context["kb_author"]})
+    if "collection" in context:
+        return model_posts(env, context["collection"])
+    if "catalog" in context:
+        return [post for collection in context["catalog"] for post in model_posts(env, collection)]
+    return None
+
+
+def every_listing_page(
+    app: Sphinx, pages: Iterable[tuple[str, dict[str, Any], str]]
+) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """ABlog's pages, each listing as pages of at most ``kb_posts_per_page`` posts,
+    then the further pages of each author's profile (page 1 is the profile)."""
+    size = paging.per_page(app.config)
+    for pagename, context, template in pages:
+        posts = listing_posts(app.env, context)
+        if posts is None:
+            yield pagename, context, template
+        else:
+            yield from pages_of_listing(pagename, context, template, posts, size)
+    site = site_of(app.env)
+    for author in sorted(site.authors.values(), key=lambda a: a.key):
+        context = {"title": f"Posts by {author.name}", "kb_author": author.key}
+        posts = select(site, {"author": author.key})
+        yield from pages_of_listing(author.docname, context, COLLECTION, posts, size)[1:]
+
+
+def pages_of_listing(
+    first: str, context: dict[str, Any], template: str, posts: list[model.Post], size: int
+) -> list[tuple[str, dict[str, Any], str]]:
+    """Every page of the listing of *posts* whose first page is *first*.  Each knows
+    its place (``kb_paging``, a :class:`kb.paging.Page`) and the posts it shows
+    (``kb_shown``), which decide when it is written again (:func:`kb.upstream.ablog.page_key`)."""
+    return [
+        (page.name, {**context, "kb_paging": page, "kb_shown": [post.docname for post in page.of(posts)]}, template)
+        for page in paging.pages_of(first, len(posts), size)
+    ]
+
+
+def collection_page(app: Sphinx, pagename: str, context: dict[str, Any]) -> dict[str, Any]:
+    """Everything ``collection.html`` shows: title, description, count, feed, this page's posts (``kb_shown``)."""
     env, builder = app.env, app.builder
-    site = site_of(env)
-    posts = model_posts(env, collection)
+    page: paging.Page = context["kb_paging"]
+    posts = [site_of(env).posts[docname] for docname in context["kb_shown"]]
     items = [(p, listed_html(env, builder, pagename, p)) for p in posts]
-    catalog = getattr(getattr(collection, "catalog", None), "name", "")
-    page: dict[str, Any] = {
+    shown: dict[str, Any] = {
         "kind": "collection",
         "label": "",
-        "title": f"{header} {collection}".strip(),
+        "title": f"{context.get('header', '')} {context.get('collection', '')}".strip(),
         "description": "",
-        "count": posts_label(len(posts)),
+        "count": posts_label(page.total),
+        "page": f"page {page.number} of {page.count}" if page.count > 1 else "",
         "feed": None,
         "posts": [item for _, item in items],
         "years": None,
         "show_years": False,
     }
+    here = builder.get_target_uri(pagename)
+    catalog = getattr(getattr(context.get("collection"), "catalog", None), "name", "")
     kind = {"tags": "tag", "category": "practice"}.get(catalog)
     if kind:
-        slug = pagename.rpartition("/")[2]
-        term = next((t for t in terms_of(site, kind).values() if t.slug == slug), None)
+        slug = page.first.rpartition("/")[2]
+        term = next((t for t in terms_of(site_of(env), kind).values() if t.slug == slug), None)
         if term is not None:
-            here = builder.get_target_uri(pagename)
-            page.update(
-                kind=kind,
-                label="Tag" if kind == "tag" else "Practice",
-                title=term.name,
-                description=term.description,
-                feed=relative_uri(here, feed_of(kind, term)),
-            )
+            label = "Tag" if kind == "tag" else "Practice"
+            feed = relative_uri(here, feed_of(kind, term))
+            shown.update(kind=kind, label=label, title=term.name, description=term.description, feed=feed)
+    elif "kb_author" in context:
+        author = site_of(env).authors[context["kb_author"]]
+        feed = relative_uri(here, feed_uri("author", author.key))
+        shown.update(kind="author", label="Author", title=f"Posts by {author.name}", feed=feed)
     elif catalog == "archive":
-        page.update(kind="archive", title=f"Posts from {collection}", years=by_month(items))
-    elif pagename == app.config.blog_path:
-        page.update(kind="archive", title="All posts", years=by_month(items), show_years=True)
-    return page
+        shown.update(kind="archive", title=f"Posts from {context['collection']}", years=by_month(items))
+    elif page.first == app.config.blog_path:
+        shown.update(kind="archive", title="All posts", years=by_month(items), show_years=True)
+    return shown
 
 
-def catalog_page(app: Sphinx, pagename: str, catalog: Iterable[Any], header: str) -> list[dict[str, Any]]:
-    """Each non-empty collection of a catalog page: name, link, count, posts."""
+def catalog_page(app: Sphinx, pagename: str, context: dict[str, Any]) -> list[dict[str, Any]]:
+    """This page's share of a catalog's posts, in the catalog's groups (the archive's
+    years): each group's name, link, count and the posts of it on this page."""
+    header = context.get("header", "")
+    shown = set(context["kb_shown"])
     out = []
-    for collection in catalog:
+    for collection in context["catalog"]:
         posts = model_posts(app.env, collection)
-        if not posts:
+        here = [post for post in posts if post.docname in shown]
+        if not here:
             continue
         out.append(
             {
                 "name": f"{header} {collection}".strip(),
                 "url": app.builder.get_relative_uri(pagename, collection.docname),
                 "count": posts_label(len(posts)),
-                "posts": [listed_html(app.env, app.builder, pagename, p, CATALOG_LINE) for p in posts],
+                "posts": [listed_html(app.env, app.builder, pagename, p, CATALOG_LINE) for p in here],
             }
         )
     return out
@@ -228,18 +282,24 @@ def catalog_page(app: Sphinx, pagename: str, catalog: Iterable[Any], header: str
 def on_html_page_context(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: nodes.document | None
 ) -> None:
-    """Give ABlog's collection and catalog pages plain values; note which term pages are written."""
-    if templatename == "ablog/collection.html" and "collection" in context:
-        context["kb_page"] = collection_page(app, pagename, context["collection"], context.get("header", ""))
-    elif templatename == "ablog/catalog.html" and "catalog" in context:
-        context["kb_catalog"] = catalog_page(app, pagename, context["catalog"], context.get("header", ""))
-    if templatename in ("ablog/collection.html", "ablog/catalog.html"):
-        # Themes print ``title`` as HTML (for documents Sphinx renders it); ABlog
-        # passes a tag's raw name, so escape it once here.  (``feed_title`` is
-        # escaped where it is printed, in _templates/page.html.)
-        context["kb_title"] = context.get("title", "")
-        if "title" in context:
-            context["title"] = html.escape(str(context["title"]), quote=True)
+    """Give each page of ABlog's listings (and of authors' further pages) plain values for its share of the posts."""
+    if "kb_paging" not in context or templatename not in (COLLECTION, CATALOG):
+        return
+    if templatename == COLLECTION:
+        context["kb_page"] = collection_page(app, pagename, context)
+    else:
+        context["kb_catalog"] = catalog_page(app, pagename, context)
+    page: paging.Page = context["kb_paging"]
+    if page.number > 1:
+        context["title"] = f"{context.get('title', '')}, page {page.number} of {page.count}"
+    if "kb_author" in context:  # an author's further page: in the breadcrumbs below the authors, as the profile
+        context["parents"] = [{"link": context["pathto"](f"{model.AUTHORS_DIR}/index"), "title": "Authors"}]
+    # Themes print ``title`` as HTML (for documents Sphinx renders it); ABlog
+    # passes a tag's raw name, so escape it once here.  (``feed_title`` is
+    # escaped where it is printed, in _templates/page.html.)
+    context["kb_title"] = context.get("title", "")
+    if "title" in context:
+        context["title"] = html.escape(str(context["title"]), quote=True)
 
 
 # -- incremental builds --------------------------------------------------------------

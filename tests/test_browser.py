@@ -360,3 +360,84 @@ def test_a_term_is_found_by_its_alias_and_filtered_by_kind(visit: Visit) -> None
     page.click(".kb-search-result >> nth=0")
     page.wait_for_url("**/glossary.html#term-CAPA")
     assert page.locator("dt#term-CAPA").is_visible()
+
+
+# -- listings in pages -----------------------------------------------------------------
+
+#: The tag of most posts, and so few posts to a page that its listing spans three pages or more.
+PAGED_TAG = max(CONTENT.tags.values(), key=lambda tag: sum(tag.name in post.tags for post in POSTS))
+POSTS_PER_PAGE = 3
+
+
+@pytest.fixture(scope="module")
+def paged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """The real site built with three posts to a page of a listing, and its address when served."""
+    from .conftest import build
+
+    outdir = tmp_path_factory.mktemp("paged") / "html"
+    result = build(ROOT, outdir, "-D", f"kb_posts_per_page={POSTS_PER_PAGE}")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    with served(outdir) as url:
+        yield outdir, url
+
+
+def listing_page_seen(visit: Visit) -> list[str]:
+    """The titles a page of a listing shows; its head must name the same neighbours as its pager."""
+    page = visit.page
+    pager = page.locator("nav.kb-pager")
+    assert pager.get_attribute("aria-label")
+    for rel in ("prev", "next"):
+        head = page.eval_on_selector_all(f"head link[rel={rel}]", "links => links.map(l => l.href)")
+        body = pager.locator(f"a[rel={rel}]").evaluate_all("links => links.map(a => a.href)")
+        assert head == body, rel
+    current = pager.locator("[aria-current=page]")
+    assert current.count() == 1
+    number = int(current.inner_text())
+    assert visit.path_of(page.url).endswith(".html" if number == 1 else f"/page/{number}.html")
+    return page.locator(".kb-post-list .kb-post-title a").all_inner_texts()
+
+
+def test_a_reader_walks_a_tags_pages_and_meets_every_post_once(browser: Any, paged: tuple[Path, str]) -> None:
+    """Next to the end, a page by its number, Previous; each post of the tag on exactly one page."""
+    outdir, url = paged
+    first = f"blog/tag/{PAGED_TAG.slug}.html"
+    with tab(browser, url) as visit:
+        page = visit.go(first)
+        seen = {visit.path_of(page.url): listing_page_seen(visit)}
+        while (following := page.locator(".kb-pager a[rel=next]")).count():
+            following.click()
+            page.wait_for_load_state("load")
+            seen[visit.path_of(page.url)] = listing_page_seen(visit)
+            assert len(seen) <= len(POSTS), list(seen)
+        assert len(seen) >= 3
+        assert all(0 < len(titles) <= POSTS_PER_PAGE for titles in seen.values())
+        titles = [title for shown in seen.values() for title in shown]
+        assert titles == [post.title for post in POSTS if PAGED_TAG.name in post.tags]
+        page.locator(".kb-pager a", has_text=re.compile(r"^\s*2\s*$")).click()
+        page.wait_for_load_state("load")
+        assert visit.path_of(page.url) == f"blog/tag/{PAGED_TAG.slug}/page/2.html"
+        page.locator(".kb-pager a[rel=prev]").click()
+        page.wait_for_load_state("load")
+        assert visit.path_of(page.url) == first
+        for width, viewport in (("1280", {"width": 1280, "height": 900}), ("390", {"width": 390, "height": 844})):
+            for mode in ("light", "dark"):
+                visit.open_tab(viewport=viewport, mode=mode)
+                shown = visit.go(f"blog/tag/{PAGED_TAG.slug}/page/2.html")
+                assert shown.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+                screenshot(shown, f"tag-page-2-{width}-{mode}")
+    # The sitemap lists every page of the tag, which are the pages a reader reaches.
+    listed = re.findall(r"<loc>[^<]*/(blog/tag/[^<]*)</loc>", (outdir / "sitemap.xml").read_text(encoding="utf-8"))
+    assert {loc for loc in listed if loc == first or loc.startswith(first.removesuffix(".html") + "/")} == set(seen)
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_a_page_of_a_listing_has_no_serious_accessibility_violations(
+    browser: Any, paged: tuple[Path, str], axe_source: str, mode: str
+) -> None:
+    with tab(browser, paged[1]) as visit:
+        page = visit.open_tab(mode=mode)
+        visit.go(f"blog/tag/{PAGED_TAG.slug}/page/2.html")
+        page.add_script_tag(content=axe_source)
+        results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        serious = [f"{v['id']}: {v['help']}" for v in results["violations"] if v["impact"] in ("serious", "critical")]
+        assert serious == []

@@ -1,7 +1,8 @@
 """Incremental builds give exactly the pages a clean build gives.
 
 A small generated site (the real configuration, extensions and vocabulary, 12
-posts) is built once; then, edit after edit, it is rebuilt incrementally into
+posts, two to a page of a listing so that listings span several pages) is
+built once; then, edit after edit, it is rebuilt incrementally into
 the same folder and, separately, from scratch.  Every page and feed must be the
 same in both, and no page of a removed post may be left behind.  This is the
 safety net of every ``env-get-updated`` rule (``kb/listings.py``, ``kb/related.py``...) and of the
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from kb import bench
+from kb import bench, model
 
 from .conftest import build
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 POSTS = 12
+#: Posts per page of a listing in the corpus: a few posts make listings of several pages.
+PER_PAGE = 2
 
 
 def front_matter(path: Path, key: str, value: str | None) -> None:
@@ -63,6 +66,16 @@ def change_tags(src: Path) -> None:
 
 def change_author(src: Path) -> None:
     front_matter(src / "posts" / "post-00007.md", "author", "A19")
+
+
+def third_post_of_an_author(src: Path) -> None:
+    """The author's listing grows to a second page (``authors/A19/page/2.html``)."""
+    front_matter(src / "posts" / "post-00009.md", "author", "[A19, A10]")
+
+
+def add_backdated_post(src: Path) -> None:
+    """A post dated among older ones: the pages of its listings shift from where it falls."""
+    copy_post(src, "post-00003", "post-00102", "An older post: ", "2019-01-08")
 
 
 def add_series_part(src: Path) -> None:
@@ -128,13 +141,18 @@ def define_a_term(src: Path) -> None:
     path.write_text(text.replace("  A system that removes the causes", "  A quality system that removes the causes"))
 
 
-def add_post(src: Path) -> None:
-    text = (src / "posts" / "post-00002.md").read_text(encoding="utf-8")
-    new = src / "posts" / "post-00101.md"
-    new.write_text(text.replace('title: "', 'title: "A new post: ', 1), encoding="utf-8")
-    front_matter(new, "date", "2019-03-02")
+def copy_post(src: Path, source: str, name: str, prefix: str, date: str) -> None:
+    """A new post *name*, outside any series: the text of *source*, its title prefixed, dated *date*."""
+    text = (src / "posts" / f"{source}.md").read_text(encoding="utf-8")
+    new = src / "posts" / f"{name}.md"
+    new.write_text(text.replace('title: "', f'title: "{prefix}', 1), encoding="utf-8")
+    front_matter(new, "date", date)
     front_matter(new, "series", None)
     front_matter(new, "part", None)
+
+
+def add_post(src: Path) -> None:
+    copy_post(src, "post-00002", "post-00101", "A new post: ", "2019-03-02")
 
 
 EDITS: list[Callable[[Path], None]] = [
@@ -143,9 +161,11 @@ EDITS: list[Callable[[Path], None]] = [
     retitle_series,
     change_tags,
     change_author,
+    third_post_of_an_author,
     add_series_part,
     delete_post,
     add_post,
+    add_backdated_post,
     commit_a_change,
     review_a_post,
     cite_a_regulation,
@@ -195,6 +215,8 @@ def differences(incremental: dict[str, str], clean: dict[str, str]) -> list[str]
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     src = bench.generate(tmp_path_factory.mktemp("incremental"), POSTS).kb
+    with (src / "conf.py").open("a", encoding="utf-8") as conf:
+        conf.write(f"kb_posts_per_page = {PER_PAGE}\n")
     # A page with ABlog's own list of posts, which must follow every change too.
     (src / "recent.md").write_text(
         "---\norphan: true\n---\n\n# Recent\n\n```{postlist} 5\n:excerpts:\n```\n", encoding="utf-8"
@@ -212,6 +234,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_kind_of_edit_rebuilds_like_a_clean_build(corpus: Path, tmp_path: Path) -> None:
     """Edits accumulate, as in real work; after each, compare with a clean build."""
+    paged: set[str] = set()  # the listings seen with more than one page
     for number, edit in enumerate(EDITS):
         edit(corpus)
         result = build(corpus, corpus / "_build" / "html")
@@ -220,8 +243,12 @@ def test_every_kind_of_edit_rebuilds_like_a_clean_build(corpus: Path, tmp_path: 
         shutil.copytree(corpus, clean, ignore=shutil.ignore_patterns("_build", "__pycache__"))
         reference = build(clean, clean / "_build" / "html")
         assert reference.returncode == 0, f"{edit.__name__}: {reference.stderr[-3000:]}"
-        found = differences(pages(corpus / "_build" / "html"), pages(clean / "_build" / "html"))
+        incremental = pages(corpus / "_build" / "html")
+        found = differences(incremental, pages(clean / "_build" / "html"))
         assert found == [], f"after {edit.__name__}: {found}"
+        paged.update(name.partition("/page/")[0] for name in incremental if "/page/" in name)
+    # Every kind of listing spanned pages: a tag, a practice, an author and the archive.
+    assert {name.rpartition("/")[0] for name in paged} >= {"blog/tag", "blog/category", "authors", "blog"}
 
 
 def test_a_rebuild_without_changes_writes_nothing(corpus: Path) -> None:
@@ -278,6 +305,33 @@ def test_a_rebuild_without_changes_writes_nothing(corpus: Path) -> None:
     others = {p for p in listed if p.stem != "index" and "post-00011.html" not in p.read_text(encoding="utf-8")}
     assert linking | {outdir / "authors" / "index.html", outdir / "series" / "index.html"} <= rewritten
     assert others and not rewritten & others
+
+
+def test_a_new_post_rewrites_exactly_the_pages_of_listings_that_change(corpus: Path) -> None:
+    """A post dated among older ones shifts the pages of its listings from where
+    it falls; no other page of a listing is written again."""
+    outdir = corpus / "_build" / "html"
+
+    def listing_pages() -> dict[Path, tuple[int, str]]:
+        files = [*(outdir / "blog" / "tag").rglob("*.html"), *(outdir / "blog" / "category").rglob("*.html")]
+        files += (outdir / "authors").glob("*/page/*.html")
+        return {p: (p.stat().st_mtime_ns, p.read_text(encoding="utf-8")) for p in files}
+
+    assert build(corpus, outdir).returncode == 0
+    before = listing_pages()
+    copy_post(corpus, "post-00005", "post-00200", "Yet another older post: ", "2019-01-12")
+    result = build(corpus, outdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    after = listing_pages()
+    assert before.keys() <= after.keys()
+    rewritten = {p for p in before if after[p][0] != before[p][0]}
+    changed = {p for p in before if after[p][1] != before[p][1]}
+    assert rewritten == changed
+    site = model.load(corpus)
+    own = {outdir / "blog" / "tag" / f"{site.tags[tag].slug}.html" for tag in site.posts["posts/post-00200"].tags}
+    assert own <= changed
+    assert any("/page/" in p.as_posix() for p in changed)
+    assert set(before) - changed, "pages of other listings are left as they were"
 
 
 def test_related_posts_are_rewritten_exactly_where_the_rule_gives_another_answer(

@@ -1,15 +1,21 @@
-"""Which pages a changed post rewrites: the named record of what pages show of it."""
+"""Listings: which pages a changed post rewrites (the named record of what
+pages show of it), and listings in pages of ``kb_posts_per_page`` posts."""
 
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 import types
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kb import bench, listings, model
+import pytest
+from bs4 import BeautifulSoup
+
+from kb import bench, listings, model, paging, rules
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from sphinx.testing.util import SphinxTestApp
 
 
 def environment(site: model.Site, links: dict[str, list[str]]) -> tuple[types.SimpleNamespace, types.SimpleNamespace]:
@@ -47,3 +53,117 @@ def test_records_kept_by_another_version_rewrite_every_page_that_shows_posts(tmp
     pages = set(listings.on_env_get_updated(app, env))
     assert pages == {p.docname for p in site.published} | set(env.domains["kb"].listings)
     assert listings.on_env_get_updated(app, env) == []  # now kept as records of this version
+
+
+# -- pages of a listing -------------------------------------------------------------
+
+
+def test_a_listing_is_split_into_pages_below_its_first_address() -> None:
+    pages = paging.pages_of("blog/tag/gmp", 5, 2)
+    assert [p.name for p in pages] == ["blog/tag/gmp", "blog/tag/gmp/page/2", "blog/tag/gmp/page/3"]
+    posts = list("abcde")
+    assert [p.of(posts) for p in pages] == [["a", "b"], ["c", "d"], ["e"]]
+    assert {(p.count, p.total) for p in pages} == {(3, 5)}
+    # A listing of no posts, or of exactly one page, has one page and no pager.
+    assert [p.name for p in paging.pages_of("authors/MR", 0, 2)] == ["authors/MR"]
+    assert [p.of(posts[:2]) for p in paging.pages_of("authors/MR", 2, 2)] == [["a", "b"]]
+    assert paging.pager(types.SimpleNamespace(), paging.pages_of("authors/MR", 2, 2)[0]) is None
+
+
+@pytest.mark.parametrize("count", [2, 3, 7, 16, 40])
+def test_the_pager_shows_the_ends_and_the_pages_near_the_current_one(count: int) -> None:
+    for current in range(1, count + 1):
+        shown = paging.shown_numbers(current, count)
+        numbers = [n for n in shown if n is not None]
+        assert numbers == sorted(set(numbers))
+        near = range(max(1, current - paging.AROUND), min(count, current + paging.AROUND) + 1)
+        assert {1, count, *near} <= set(numbers)
+        # A gap stands for two pages or more, never for one that could be shown instead.
+        for index, number in enumerate(shown):
+            if number is None:
+                assert shown[index + 1] - shown[index - 1] > 2
+                assert None not in (shown[index - 1], shown[index + 1])
+
+
+@pytest.mark.parametrize("value", [0, -3, "50", 2.5, True, None])
+def test_a_wrong_number_of_posts_per_page_is_a_problem_at_its_line_of_conf_py(tmp_path: Path, value: object) -> None:
+    (tmp_path / "conf.py").write_text(f'project = "x"\n\nkb_posts_per_page = {value!r}\n', encoding="utf-8")
+    settings = rules.Settings.of({"kb_posts_per_page": value})
+    [problem] = rules.check_settings(tmp_path, settings)
+    assert (problem.path, problem.line) == ("conf.py", 3)
+    assert repr(value) in problem.message and "at least 1" in problem.fix
+    assert rules.check_settings(tmp_path, rules.Settings.of({"kb_posts_per_page": 7})) == []
+    assert rules.check_settings(tmp_path, rules.Settings.of({})) == []  # the default
+
+
+def soup_of(app: SphinxTestApp, name: str) -> BeautifulSoup:
+    return BeautifulSoup((Path(app.outdir) / f"{name}.html").read_text(encoding="utf-8"), "html.parser")
+
+
+def walk(app: SphinxTestApp, first: str) -> list[tuple[str, BeautifulSoup]]:
+    """Every page of the listing at *first*, by following each page's "Next"."""
+    name, walked = first, []
+    while True:
+        soup = soup_of(app, name)
+        walked.append((name, soup))
+        following = soup.select_one(".kb-pager a[rel=next]")
+        if following is None:
+            return walked
+        assert len(walked) < 20, [n for n, _ in walked]
+        name = posixpath.normpath(posixpath.join(posixpath.dirname(name), following["href"])).removesuffix(".html")
+
+
+def head_feeds(soup: BeautifulSoup) -> list[str]:
+    return [link["title"] for link in soup.select('head link[rel=alternate][type="application/atom+xml"]')]
+
+
+def head_link(soup: BeautifulSoup, rel: str) -> str | None:
+    found = soup.select(f"head link[rel={rel}]")
+    assert len(found) <= 1, found
+    return found[0]["href"] if found else None
+
+
+@pytest.mark.sphinx("html", testroot="tags", confoverrides={"kb_posts_per_page": 2}, freshenv=True)
+def test_every_listing_shows_each_of_its_posts_once_over_its_pages(app: SphinxTestApp) -> None:
+    app.build()
+    assert app.warning.getvalue() == ""
+    site = app.env.kb_site
+    titles = {p.docname: p.title for p in site.published}
+    expected = {
+        "blog/tag/alpha": listings.select(site, {"tag": "Alpha"}),
+        "blog/category/practice-one": listings.select(site, {"practice": "Practice One"}),
+        "authors/AA": listings.select(site, {"author": "AA"}),
+        "blog/archive": site.published,
+    }
+    for first, posts in expected.items():
+        pages = walk(app, first)
+        assert [name for name, _ in pages] == [first] + [f"{first}/page/{n}" for n in range(2, len(pages) + 1)]
+        assert len(pages) == -(-len(posts) // 2) > 1, first
+        seen = []
+        for number, (name, soup) in enumerate(pages, 1):
+            if first == "blog/archive":
+                shown = [a.get_text() for a in soup.select(".kb-catalog-posts a")]
+            else:
+                shown = [a.get_text() for a in soup.select(".kb-post-list .kb-post-title a")]
+            assert 1 <= len(shown) <= 2, name
+            seen += shown
+            nav = soup.select_one("nav.kb-pager")
+            assert nav["aria-label"]
+            current = nav.select('[aria-current="page"]')
+            assert [a.get_text() for a in current] == [str(number)]
+            # The head names the same neighbours as the pager.
+            pager_prev, pager_next = (nav.select_one(f"a[rel={rel}]") for rel in ("prev", "next"))
+            assert head_link(soup, "prev") == (pager_prev["href"] if pager_prev else None)
+            assert head_link(soup, "next") == (pager_next["href"] if pager_next else None)
+            assert (pager_prev is None) == (number == 1) and (pager_next is None) == (number == len(pages))
+            # Every page announces the listing's feeds.
+            assert head_feeds(soup) == head_feeds(pages[0][1])
+            # Listings are not search results, on any of their pages.
+            assert soup.select("[data-pagefind-body]") == []
+        assert seen == [titles[p.docname] for p in posts], first
+    assert soup_of(app, site.published[0].docname).select("[data-pagefind-body]"), "posts are indexed"
+    # The profile is the first page of the author's posts; its further pages sit below the authors, as it does.
+    profile = soup_of(app, "authors/AA")
+    assert profile.select_one(".kb-profile-head") is not None
+    assert len(profile.select(".kb-post-list .kb-post-item")) == 2
+    assert soup_of(app, "authors/AA/page/2").select_one('.related a[href="../../index.html"]').get_text() == "Authors"

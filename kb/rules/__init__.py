@@ -19,6 +19,7 @@ holds (raw HTML, directives, links, roles); :func:`check_site` runs them all.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -41,7 +42,10 @@ DEFAULTS: dict[str, Any] = {
     "kb_timezone": "UTC",
     "myst_heading_anchors": 0,
     "kb_citations": {},
+    "kb_posts_per_page": 50,
 }
+#: How many posts each page of a listing shows unless ``conf.py`` says otherwise (``kb_posts_per_page``).
+POSTS_PER_PAGE = DEFAULTS["kb_posts_per_page"]
 #: Sphinx leaves these out of every build, whatever ``exclude_patterns`` says.
 ALWAYS_EXCLUDED = ("**/_sources", ".#*", "**/.#*", "*.lproj/**")
 
@@ -57,6 +61,8 @@ class Settings:
     heading_anchors: int = 0
     #: ``kb_citations``: the citation roles and what they accept (empty: kb.citations' defaults).
     citations: Any = None
+    #: ``kb_posts_per_page`` as written: checked by :func:`check_settings`.
+    posts_per_page: Any = POSTS_PER_PAGE
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> Settings:
@@ -76,6 +82,7 @@ class Settings:
             post_date_format=str(get("post_date_format")),
             heading_anchors=int(get("myst_heading_anchors") or 0),
             citations=get("kb_citations") or None,
+            posts_per_page=get("kb_posts_per_page"),
         )
 
 
@@ -209,7 +216,7 @@ def check(
     """
     found = parsed or read(site, settings, cache)
     problems = check_site(site, settings, found.found, found.texts, found.items, include_held=include_held)
-    return sorted(set(problems))
+    return sorted({*problems, *check_settings(site.root, settings)})
 
 
 def hints(site: model.Site, parsed: Pages) -> list[terms.Hint]:
@@ -218,3 +225,21 @@ def hints(site: model.Site, parsed: Pages) -> list[terms.Hint]:
     *parsed* holds the pages' prose (:func:`read` with *prose*).
     """
     return terms.hints(site, parsed.items)
+
+
+def posts_per_page(value: Any) -> int | None:
+    """*value* as a number of posts per page of a listing, or None when it is not one."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+
+
+def check_settings(root: Path, settings: Settings) -> list[model.Problem]:
+    """Settings of ``conf.py`` that no page can be built with, at the line that sets them."""
+    if posts_per_page(settings.posts_per_page) is not None:
+        return []
+    line = 1
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        text = (root / "conf.py").read_text(encoding="utf-8")
+        line = next((n for n, ln in enumerate(text.splitlines(), 1) if ln.startswith("kb_posts_per_page")), 1)
+    message = f"kb_posts_per_page = {settings.posts_per_page!r} is not a number of posts"
+    fix = f"set it to a whole number of at least 1, such as {POSTS_PER_PAGE} (the default)"
+    return [model.Problem("conf.py", line, message, fix, "paging")]

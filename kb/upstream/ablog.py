@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ablog
@@ -11,13 +12,12 @@ import ablog.blog
 import ablog.post
 from sphinx.util import logging
 
-from kb import keys, model
+from kb import keys, model, tags
 from kb.pages import leftover
 from kb.upstream import require
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Set
-    from pathlib import Path
 
     from docutils import nodes
     from sphinx.application import Sphinx
@@ -117,9 +117,10 @@ def collection_pages_when_changed(app: Sphinx) -> None:
     ABlog renders every one of those pages on every build, even when nothing
     changed (``generate_archive_pages``, connected to ``html-collect-pages``):
     at 500 posts a rebuild with no change took as long as writing every post
-    (abakan-zz/ablog issue 24).  A page is rendered again only when one of its
-    posts was read again or something every page shows changed (see
-    :func:`shared_key`).  ABlog never deletes the page of a tag nobody uses any
+    (abakan-zz/ablog issue 24).  A page is rendered again only when the posts
+    it shows were read again, its place in its listing changed (listings come
+    in pages, :mod:`kb.paging`), or something every page shows changed (see
+    :func:`page_key`).  ABlog never deletes the page of a tag nobody uses any
     more; this is the one place that does.
 
     ABlog's ``generate_atom_feeds`` credits only the last author of each post
@@ -140,17 +141,40 @@ def collection_pages_when_changed(app: Sphinx) -> None:
 
 def shared_key(app: Sphinx) -> str:
     """What every collection page may show besides its own posts: settings,
-    templates, the pages that are not posts, the vocabulary, authors and series,
-    and where each post is filed (so that counts and lists of other posts stay right)."""
+    templates, the pages that are not posts (the navigation), the vocabulary,
+    authors and series.
+
+    The pages as written and what their tables of contents include, not when
+    they were read: Sphinx reads every page with a ``:glob:`` table of contents
+    again whenever a post is added (the author and series indexes), which
+    changes nothing these pages show."""
     posts = getattr(app.env, "ablog_posts", {})
-    pages = sorted((doc, when) for doc, when in app.env.all_docs.items() if doc not in posts)
-    filed = sorted(
-        (doc, [(i["date"], i["update"], i["title"], i["tags"], i["author"], i["category"]) for i in infos])
-        for doc, infos in posts.items()
+    pages = sorted(
+        (doc, written(app.env.doc2path(doc)), app.env.toctree_includes.get(doc, []))
+        for doc in app.env.all_docs
+        if doc not in posts
     )
     site = getattr(app.env, "kb_site", None)
     terms = (site.tags, site.practices, site.authors, site.series) if site is not None else ()
-    return keys.digest((keys.build_key(app), pages, filed, terms))
+    return keys.digest((keys.build_key(app), pages, terms))
+
+
+def written(path: Path) -> str | None:
+    """A digest of the file at *path* as it is now."""
+    try:
+        return keys.digest(path.read_bytes())
+    except OSError:
+        return None
+
+
+def filed_key(app: Sphinx) -> str:
+    """Where every post is filed (date, title, tags, authors, practice): all that
+    a page of titles and dates shows of its posts."""
+    filed = sorted(
+        (doc, [(i["date"], i["update"], i["title"], i["tags"], i["author"], i["category"]) for i in infos])
+        for doc, infos in getattr(app.env, "ablog_posts", {}).items()
+    )
+    return keys.digest(filed)
 
 
 def site_fingerprint(app: Sphinx, shared: str) -> str:
@@ -159,24 +183,18 @@ def site_fingerprint(app: Sphinx, shared: str) -> str:
     return keys.digest((shared, posts))
 
 
-def posts_on(context: dict[str, Any]) -> list[Any] | None:
-    """The posts a collection or catalog page shows, or None when it is not known."""
-    shown = context.get("collection", context.get("catalog"))
-    if isinstance(shown, ablog.blog.Catalog):
-        return [post for collection in shown for post in collection]
-    if isinstance(shown, ablog.blog.Collection):
-        return list(shown)
-    return None
-
-
-def page_key(app: Sphinx, shared: str, pagename: str, context: dict[str, Any], template: str) -> str | None:
-    """What one collection page is written from: its posts as last read, and everything shared."""
-    posts = posts_on(context)
-    if posts is None:
+def page_key(app: Sphinx, shared: str, filed: str, pagename: str, context: dict[str, Any], template: str) -> str | None:
+    """What one page of a listing is written from: its place in the listing and
+    the posts it shows (``kb_paging`` and ``kb_shown``, see
+    :func:`kb.tags.every_listing_page`) as last read, or, for a page of titles
+    and dates, where every post is filed; and everything shared.  So a post
+    filed elsewhere, or read again, rewrites only the pages that show it."""
+    shown = context.get("kb_shown")
+    if shown is None:
         return None
     scalars = sorted((k, v) for k, v in context.items() if isinstance(v, str | int | float | bool | type(None)))
-    read = [] if template == TITLES_ONLY else [(post.docname, app.env.all_docs.get(post.docname)) for post in posts]
-    return keys.digest((shared, pagename, template, scalars, read))
+    read = filed if template == TITLES_ONLY else [(docname, app.env.all_docs.get(docname)) for docname in shown]
+    return keys.digest((shared, pagename, template, scalars, repr(context.get("kb_paging")), read))
 
 
 def archive_state_path(app: Sphinx) -> Path:
@@ -199,18 +217,18 @@ def collect_changed_pages(app: Sphinx, generate: Callable[[Sphinx], Any]) -> Ite
     outdir = app.builder.outdir
     state = archive_state(app)
     before: dict[str, str | None] = state.get("pages", {})
-    shared = shared_key(app)
+    shared, filed = shared_key(app), filed_key(app)
     fingerprint = site_fingerprint(app, shared)
     if state.get("fingerprint") == fingerprint and all((outdir / name).is_file() for name in before):
         app.kb_archive_state = None  # type: ignore[attr-defined]
         return
     pages: dict[str, str | None] = {}
     app.kb_archive_state = {"fingerprint": fingerprint, "pages": pages}  # type: ignore[attr-defined]
-    for pagename, context, template in generate(app) or ():
-        if leftover(app.config.blog_path, pagename):  # never written, so gone from the sitemap too
-            continue
+    # A page never written is gone from the sitemap too.
+    published = (page for page in generate(app) or () if not leftover(app.config.blog_path, page[0]))
+    for pagename, context, template in tags.every_listing_page(app, published):
         name = app.builder.get_outfilename(pagename).relative_to(outdir).as_posix()  # type: ignore[attr-defined]
-        pages[name] = key = page_key(app, shared, pagename, context, template)
+        pages[name] = key = page_key(app, shared, filed, pagename, context, template)
         if key is not None and before.get(name) == key and (outdir / name).is_file():
             continue
         yield pagename, context, template
