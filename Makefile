@@ -41,9 +41,11 @@ html-drafts: $(STAMP)  ## Build a preview with drafts and scheduled posts into _
 # One rebuild per save: sphinx-autobuild resolves each --ignore against this
 # folder, so a pattern such as '*/_build/*' ignored nothing, and the search
 # index's scratch folder in _build/ set off a second rebuild after every save.
-# Each previewed page starts with its problems (kb/problems.py).
+# Each previewed page starts with its problems (kb/problems.py). kb.preview
+# runs sphinx-autobuild and, after each build (the browser has reloaded),
+# brings search up to date from an index it keeps in memory.
 serve: $(STAMP)  ## Live preview with drafts and each page's problems on http://127.0.0.1:8000
-	KB_DRAFTS=1 $(BIN)/sphinx-autobuild --host 127.0.0.1 --port $(PORT) \
+	KB_DRAFTS=1 $(BIN)/python -m kb.preview $(BIN)/sphinx-autobuild --host 127.0.0.1 --port $(PORT) \
 	  --ignore $(BUILDDIR) --ignore $(VENV) --ignore tests --ignore .git \
 	  --re-ignore '(__pycache__|\.pyc$$|~$$|\.sw[px]$$|/\.?#[^/]*$$)' \
 	  -b html -d $(BUILDDIR)/doctrees-serve . $(BUILDDIR)/serve

@@ -24,6 +24,11 @@ Pagefind has no incremental mode (Pagefind issue 71): every build that
 changes a post indexes all of them again.  It does not write a file whose
 content-named file is already there, so the fragments of unchanged posts (most
 of the bundle) are kept from the last complete index (:func:`index_pages`).
+
+In ``make serve`` the build does not index at all: with ``KB_SEARCH_QUEUE``
+set, it ends by writing the list of its post pages into that file, and the
+preview's own indexer (kb/preview.py), which keeps Pagefind's index in memory
+between builds, brings search up to date after the page has been reloaded.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from html import escape
@@ -293,25 +299,27 @@ def pagefind_version(bundle: Path) -> str | None:
         return None
 
 
-def index_pages(bundle: Path, staged: Path, *, keep_fragments: bool = False) -> int:
-    """Index the pages below *staged* into *bundle*; return how many it holds.
+def index_pages(bundle: Path, write: Callable[[Path], None], *, keep_fragments: bool = False) -> int:
+    """Write an index into *bundle* with *write*; return how many pages it holds.
 
-    With *keep_fragments*, the fragments of the bundle's last complete index
-    that still hold a page are kept (see :func:`clear`), the others removed;
-    all are written again if another version of Pagefind wrote them.
+    *write* writes the whole index into the folder it is given: Pagefind's
+    command on the staged pages, or the preview's index kept in memory.  With
+    *keep_fragments*, the fragments of the bundle's last complete index that
+    still hold a page are kept (see :func:`clear`), the others removed; all
+    are written again if another version of Pagefind wrote them.
     """
     version = pagefind_version(bundle)
     kept = clear(bundle, keep_fragments=keep_fragments)
-    write_index(bundle, staged)
+    write(bundle)
     if kept and pagefind_version(bundle) != version:
         kept = clear(bundle, keep_fragments=False)
-        write_index(bundle, staged)
+        write(bundle)
     fragments = fragments_of(bundle)
     if suspects := mistaken(kept & fragments, fragments - kept):
         kept = clear(bundle, keep_fragments=True) - suspects
         for name in suspects:
             (bundle / "fragment" / f"{name}.pf_fragment").unlink()
-        write_index(bundle, staged)
+        write(bundle)
         fragments = fragments_of(bundle)
     for name in kept - fragments:  # pages changed or gone
         (bundle / "fragment" / f"{name}.pf_fragment").unlink()
@@ -321,7 +329,7 @@ def index_pages(bundle: Path, staged: Path, *, keep_fragments: bool = False) -> 
 def in_thread(bundle: Path, staged: Path, *, keep_fragments: bool = False) -> Future[int]:
     """:func:`index_pages` in a thread of its own, while Sphinx writes on."""
     pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(index_pages, bundle, staged, keep_fragments=keep_fragments)
+    future = pool.submit(index_pages, bundle, lambda folder: write_index(folder, staged), keep_fragments=keep_fragments)
     pool.shutdown(wait=False)
     return future
 
@@ -339,11 +347,80 @@ def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
     """
     if not searching(app):
         return []
+    if queue_file() is not None:
+        return [(SEARCH_PAGE, {}, "search.html")]  # the preview indexes once the build is done
     try:
         app.kb_search_job = start_index(app)  # type: ignore[attr-defined]
     except OSError as error:  # the pages could not be staged for the indexer
         not_built(Path(app.outdir), error)
     return [(SEARCH_PAGE, {}, "search.html")]
+
+
+#: Set by ``make serve`` (kb/preview.py): the file into which a build writes its
+#: post pages for the preview's indexer, instead of indexing them itself.
+QUEUE_VARIABLE = "KB_SEARCH_QUEUE"
+
+
+def queue_file() -> Path | None:
+    """Where this build hands its pages to the preview's indexer, if it does."""
+    value = os.environ.get(QUEUE_VARIABLE, "")
+    return Path(value) if value else None
+
+
+def build_posts(app: Sphinx) -> list[str]:
+    """The posts of this build, sorted.
+
+    Only these: the output folder may still hold pages of posts that have
+    since become drafts, which must not be found.
+    """
+    return sorted(docname for docname in app.env.found_docs if post_of(app.env, docname) is not None)
+
+
+def page_of(app: Sphinx, docname: str) -> Path:
+    """The page of *docname*, relative to the output folder."""
+    return Path(app.builder.get_outfilename(docname)).relative_to(app.outdir)
+
+
+@dataclass(frozen=True)
+class Handover:
+    """A build's post pages, handed over to the preview's indexer (kb/preview.py)."""
+
+    VERSION: ClassVar[int] = 1
+
+    outdir: Path
+    #: The post pages, relative to *outdir*, and their posts.
+    pages: tuple[str, ...]
+    posts: tuple[str, ...]
+    #: The build's process: the preview indexes once it has ended.
+    pid: int
+
+    def write(self, queue: Path) -> None:
+        """Put this hand-over into *queue* in one step, in place of any not yet taken."""
+        data = {"version": self.VERSION, "outdir": str(self.outdir), "pages": self.pages, "posts": self.posts}
+        partial = queue.with_name(f"{queue.name}.part")
+        partial.write_text(json.dumps({**data, "pid": self.pid}), encoding="utf-8")
+        partial.replace(queue)
+
+    @classmethod
+    def take(cls, queue: Path) -> Handover | None:
+        """The hand-over waiting in *queue*, removed from it; None if there is none."""
+        taken = queue.with_name(f"{queue.name}.taken")
+        try:
+            queue.replace(taken)
+        except FileNotFoundError:
+            return None
+        data = json.loads(taken.read_text(encoding="utf-8"))
+        taken.unlink()
+        if data.get("version") != cls.VERSION:
+            raise ValueError(f"{queue}: hand-over version {data.get('version')!r}, expected {cls.VERSION}")
+        return cls(Path(data["outdir"]), tuple(data["pages"]), tuple(data["posts"]), data["pid"])
+
+
+def hand_over(app: Sphinx, queue: Path) -> None:
+    """Hand this build's post pages over to the preview's indexer."""
+    posts = build_posts(app)
+    pages = tuple(page_of(app, docname).as_posix() for docname in posts)
+    Handover(Path(app.outdir).resolve(), pages, tuple(posts), os.getpid()).write(queue)
 
 
 #: Beside the index: the posts (and glossary pages) it holds, to tell whether the next build may keep it.
@@ -386,16 +463,14 @@ class IndexJob:
 def start_index(app: Sphinx) -> IndexJob | None:
     """Index the post pages and the glossary's entries in the background, unless the index is current."""
     outdir = Path(app.outdir)
-    # The posts of this build only: the output folder may still hold pages of
-    # posts that have since become drafts, which must not be found.
-    posts = sorted(docname for docname in app.env.found_docs if post_of(app.env, docname) is not None)
+    posts = build_posts(app)
     terms = entries(app.env)
     indexed = posts + sorted({entry.docname for entry in terms})  # a glossary page written again is indexed again
     expected = len(posts) + len(terms)
     if index_is_current(outdir, indexed, [outdir / app.builder.get_target_uri(d) for d in indexed]):
         logger.info("kb: search index is up to date (%d pages)", expected)
         return None
-    pages = [Path(app.builder.get_outfilename(docname)).relative_to(outdir) for docname in posts]
+    pages = [page_of(app, docname) for docname in posts]
     logger.info("kb: indexing %d pages for search", expected)
     bundle = outdir / BUNDLE_DIR
     # The marker is written last: without it the last index is not trusted.
@@ -424,7 +499,11 @@ def not_built(outdir: Path, error: Exception) -> None:
 
 
 def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
-    """Wait for the search index and check that it holds every post."""
+    """Wait for the search index and check that it holds every post (or hand it over)."""
+    if (queue := queue_file()) is not None:
+        if exception is None and searching(app):
+            hand_over(app, queue)
+        return
     job: IndexJob | None = app.__dict__.pop("kb_search_job", None)
     if job is None:
         return

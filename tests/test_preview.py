@@ -1,0 +1,183 @@
+"""The preview's search index (kb/preview.py): kept in memory, the same as Pagefind's command gives."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kb import preview, search
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><title>{title}</title></head>
+<body><nav>Navigation is never indexed</nav>
+<div data-pagefind-body><h1>{title}</h1><p>{text}</p>
+<div class="kb-related">Related titles are not this page's text</div>
+<div data-pagefind-ignore hidden><span data-pagefind-filter="tag">{tag}</span>
+<span data-pagefind-sort="date">{date}</span></div></div></body></html>
+"""
+
+#: The posts of the first build: (text, tag) by page.
+FIRST = {
+    "posts/deviation.html": ("Deviation handling starts with a record of the batch.", "GMP"),
+    "posts/capa.html": ("Corrective actions follow the investigation of each deviation.", "GMP"),
+    "posts/training.html": ("Training records show that the procedure was read.", "Training"),
+    "posts/audit.html": ("An audit checks the records against the procedure.", "Audits"),
+    "posts/risk.html": ("Risk assessment ranks each failure by its severity.", "Risk"),
+}
+#: Words searched for in both indexes: some in every version, some in one only.
+QUERIES = ("record", "procedur", "deviat", "batch", "zanzibar", "kestrel", "sever", "navig", "relat")
+
+
+def ended_process() -> int:
+    """The number of a process that has ended, as a build's has when its pages are handed over."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def write_pages(outdir: Path, posts: dict[str, tuple[str, str]]) -> search.Handover:
+    """Write *posts* as a build would (only those that changed), and the hand-over it would make."""
+    for number, (page, (text, tag)) in enumerate(sorted(posts.items())):
+        html = PAGE.format(title=Path(page).stem.title(), text=text, tag=tag, date=f"2024-01-{number + 1:02d}")
+        path = outdir / page
+        if not path.is_file() or path.read_text(encoding="utf-8") != html:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(html, encoding="utf-8")
+    for path in (outdir / "posts").glob("*.html"):
+        if f"posts/{path.name}" not in posts:
+            path.unlink()
+    pages = tuple(sorted(posts))
+    return search.Handover(outdir, pages, tuple(page.removesuffix(".html") for page in pages), ended_process())
+
+
+def indexed_by_command(folder: Path, posts: dict[str, tuple[str, str]]) -> Path:
+    """The bundle that Pagefind's command (as ``make html`` runs it) makes of *posts*."""
+    write_pages(folder / "site", posts)
+    bundle = folder / "bundle"
+    search.index_pages(bundle, lambda into: search.write_index(into, folder / "site"))
+    return bundle
+
+
+def decoded(bundle: Path) -> dict[str, object]:
+    """Everything a search can return from *bundle*, by page address rather than by file name."""
+    entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
+    (language,) = entry["languages"].values()
+    _, pages, chunks, filters, sorts, *_ = search.read_pagefind(bundle / f"pagefind.{language['hash']}.pf_meta")
+    urls = [preview.fragment_url(bundle, name) for name, _ in pages]
+    fragments = {
+        url: json.loads(gzip.decompress((bundle / "fragment" / f"{name}.pf_fragment").read_bytes())[12:])
+        for url, (name, _) in zip(urls, pages, strict=True)
+    }
+    words = {}
+    for *_, name in chunks:
+        for word, where, *rest in search.read_pagefind(bundle / "index" / f"{name}.pf_index")[0]:
+            words[word] = (sorted(json.dumps([urls[page], *data]) for page, *data in absolute(where)), rest)
+    facets = {}
+    for _, name in filters:
+        facet, values = search.read_pagefind(bundle / "filter" / f"{name}.pf_filter")
+        facets[facet] = {value: sorted(urls[page] for page in numbers) for value, numbers in values}
+    return {
+        "fragments": fragments,
+        "words": words,
+        "filters": facets,
+        "sorts": {key: [urls[page] for page in order] for key, order in sorts},
+    }
+
+
+def absolute(where: list[list[object]]) -> list[list[object]]:
+    """Pagefind's list of pages for a word, with page numbers instead of steps between them."""
+    number, out = 0, []
+    for step, *data in where:
+        number += step
+        out.append([number, *data])
+    return out
+
+
+CHANGES = {
+    "one page changed, one added": {
+        **FIRST,
+        "posts/capa.html": ("Corrective actions follow a kestrel sighting near zanzibar.", "CAPA"),
+        "posts/zanzibar.html": ("A new post about zanzibar batch records.", "GMP"),
+    },
+    "one page gone": {page: value for page, value in FIRST.items() if page != "posts/risk.html"},
+}
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=list(CHANGES))
+def test_the_index_kept_in_memory_finds_what_pagefinds_command_finds(change: str, tmp_path: Path) -> None:
+    outdir = tmp_path / "serve"
+    indexer = preview.Indexer()
+    try:
+        assert indexer.update(write_pages(outdir, FIRST)).startswith("indexed 5 pages afresh")
+        assert preview.found(outdir / search.BUNDLE_DIR, "deviat") == ["/posts/capa.html", "/posts/deviation.html"]
+        done = indexer.update(write_pages(outdir, CHANGES[change]))
+    finally:
+        indexer.close()
+    # Only changed and new pages are indexed again; a page gone needs a new index.
+    assert done.startswith("indexed 2 changed pages again" if "added" in change else "indexed 4 pages afresh")
+    reference = indexed_by_command(tmp_path / "reference", CHANGES[change])
+    bundle = outdir / search.BUNDLE_DIR
+    for word in QUERIES:
+        assert preview.found(bundle, word) == preview.found(reference, word), word
+    assert decoded(bundle) == decoded(reference)
+    if "added" in change:
+        assert preview.found(bundle, "zanzibar") == ["/posts/capa.html", "/posts/zanzibar.html"]
+        assert preview.found(bundle, "investig") == []  # the old text of the changed page is gone
+    else:
+        assert preview.found(bundle, "sever") == []
+    assert preview.found(bundle, "navig") == preview.found(bundle, "relat") == []
+    # The bundle holds only the fragments its index uses.
+    assert {p.stem for p in (bundle / "fragment").iterdir()} == search.fragments_of(bundle)
+    assert json.loads((bundle / search.INDEXED_FILE).read_text()) == sorted(p[:-5] for p in CHANGES[change])
+
+
+def test_an_index_not_yet_on_the_disk_is_waited_for(tmp_path: Path) -> None:
+    """Pagefind's service answers before its last files are written: each file is checked whole."""
+    bundle = indexed_by_command(tmp_path, FIRST)
+    assert preview.unwritten(bundle) == []
+    chunk = next((bundle / "index").iterdir())
+    whole = chunk.read_bytes()
+    chunk.write_bytes(whole[: len(whole) // 2])
+    assert [line.split(":")[0] for line in preview.unwritten(bundle)] == [str(chunk)]
+    (bundle / "pagefind-entry.json").write_text('{"version": "1.5.2", "langu', encoding="utf-8")
+    assert len(preview.unwritten(bundle)) == 1
+
+
+def test_a_hand_over_is_taken_once_and_only_in_its_own_format(tmp_path: Path) -> None:
+    queue = tmp_path / "request.json"
+    assert search.Handover.take(queue) is None
+    handover = search.Handover(tmp_path, ("posts/a.html",), ("posts/a",), 12)
+    handover.write(queue)
+    handover.write(queue)  # a newer build's hand-over replaces one not yet taken
+    assert search.Handover.take(queue) == handover
+    assert search.Handover.take(queue) is None
+    queue.write_text(json.dumps({"version": 0, "pages": []}), encoding="utf-8")
+    with pytest.raises(ValueError, match="hand-over version 0, expected 1"):
+        search.Handover.take(queue)
+
+
+def test_a_failed_update_is_reported_and_the_next_starts_afresh(tmp_path: Path) -> None:
+    outdir = tmp_path / "serve"
+    queue = tmp_path / "request.json"
+    indexer = preview.Indexer()
+    try:
+        write_pages(outdir, FIRST).write(queue)
+        assert preview.index_next(indexer, queue).startswith("search: indexed 5 pages afresh")
+        assert preview.index_next(indexer, queue) is None  # nothing waiting
+        handover = write_pages(outdir, FIRST)
+        (outdir / "posts" / "audit.html").unlink()  # gone before it could be read again
+        (outdir / "posts" / "risk.html").write_text("<html><body>changed</body></html>", encoding="utf-8")
+        handover.write(queue)
+        done = preview.index_next(indexer, queue)
+        assert done.startswith("search index not updated: [Errno 2] No such file or directory")
+        assert "posts/audit.html" in done
+        assert indexer.index is None
+        write_pages(outdir, FIRST).write(queue)
+        assert preview.index_next(indexer, queue).startswith("search: indexed 5 pages afresh")
+    finally:
+        indexer.close()
