@@ -69,10 +69,13 @@ SEARCH_PAGE = "search"
 #: Where Pagefind writes its index and interface, inside the output folder.
 BUNDLE_DIR = "pagefind"
 #: Parts of a post body that are not its text: the byline (already filters),
-#: heading anchors, and navigation blocks that repeat other posts' titles.
+#: heading anchors, and navigation blocks that repeat other posts' titles;
+#: in the preview, each page's problems and the link to all of them.
 #: The title stays: Pagefind ranks a match in the h1 above one in the text.
 NOT_CONTENT = (
     ".headerlink",
+    ".kb-problems",
+    ".kb-problems-all",
     ".kb-byline",
     ".kb-held",
     ".kb-series-banner",

@@ -264,8 +264,9 @@ def preview(tmp_path: Path) -> Iterator[tuple[Path, str, Path]]:
     root = tmp_path / "site"
     shutil.copytree(ROOT / "tests" / "roots" / "test-parity", root)
     shutil.copy2(ROOT / "Makefile", root)
-    with (root / "conf.py").open("a", encoding="utf-8") as conf:  # else Chromium asks for /favicon.ico
-        conf.write(f"html_favicon = {str(ROOT / '_static' / 'favicon.svg')!r}\n")
+    with (root / "conf.py").open("a", encoding="utf-8") as conf:  # the site's theme and search page
+        conf.write(f"html_favicon = {str(ROOT / '_static' / 'favicon.svg')!r}\n")  # else Chromium asks for one
+        conf.write(f"html_theme = 'pydata_sphinx_theme'\nhtml_static_path = [{str(ROOT / '_static')!r}]\n")
     (root / "posts" / "misspelled.md").write_text(MISSPELLED, encoding="utf-8")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -441,3 +442,35 @@ def test_a_page_of_a_listing_has_no_serious_accessibility_violations(
         results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
         serious = [f"{v['id']}: {v['help']}" for v in results["violations"] if v["impact"] in ("serious", "critical")]
         assert serious == []
+
+
+def searches_done(log: Path) -> int:
+    """How many times the preview's indexer has brought search up to date (kb/preview.py)."""
+    return log.read_text(errors="replace").count("kb: search:")
+
+
+def wait_for(done: Any, log: Path) -> None:
+    for _attempt in range(600):  # generous: the machine may be busy
+        if done():
+            return
+        time.sleep(0.2)
+    raise AssertionError(log.read_text(errors="replace")[-4000:])
+
+
+def test_search_in_the_preview_finds_a_saved_edit_after_the_reload(
+    browser: Any, preview: tuple[Path, str, Path]
+) -> None:
+    root, url, log = preview
+    wait_for(lambda: searches_done(log) == 1, log)  # the first build's pages, indexed afresh
+    before = rebuilds(log)
+    path = root / "posts" / "good.md"
+    head, _, body = path.read_text(encoding="utf-8").partition("\n---\n\n")
+    path.write_text(f"{head}\n---\n\nKestrelwing sightings come first. {body}", encoding="utf-8")
+    wait_for(lambda: searches_done(log) == 2, log)
+    assert "kb: search: indexed 1 changed page again" in log.read_text(errors="replace")
+    with tab(browser, url) as visit:
+        page = visit.go("search.html")
+        assert search(page, "kestrelwing") == ["posts/good.html"]
+        screenshot(page, "preview-search-finds-an-edit")
+    time.sleep(3)  # room for a second rebuild, which indexing must not set off
+    assert rebuilds(log) == before + 1, log.read_text()

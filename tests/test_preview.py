@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -181,3 +183,21 @@ def test_a_failed_update_is_reported_and_the_next_starts_afresh(tmp_path: Path) 
         assert preview.index_next(indexer, queue).startswith("search: indexed 5 pages afresh")
     finally:
         indexer.close()
+
+
+def test_indexing_waits_until_the_build_has_ended(tmp_path: Path) -> None:
+    """The browser reloads when the build's process ends: only then is search touched."""
+    outdir = tmp_path / "serve"
+    queue = tmp_path / "request.json"
+    build = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1)"])
+    reaper = threading.Thread(target=build.wait)  # as sphinx-autobuild waits for its builds
+    reaper.start()
+    handover = write_pages(outdir, FIRST)
+    dataclasses.replace(handover, pid=build.pid).write(queue)
+    indexer = preview.Indexer()
+    try:
+        assert preview.index_next(indexer, queue).startswith("search: indexed 5 pages afresh")
+        assert build.poll() == 0
+    finally:
+        indexer.close()
+        reaper.join()
