@@ -48,6 +48,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -342,6 +343,15 @@ def preview_corpus_latency(workdir: Path, size: int = PREVIEW_CORPUS) -> dict[st
     return {"site": f"{size} posts", **edit_in_preview(corpus.kb, corpus.kb / corpus.posts[-1])}
 
 
+def search_finds(bundle: Path, page: str, word: str) -> bool:
+    """Whether the preview's search index in *bundle* finds *word* in *page*."""
+    from kb.preview import found
+
+    with contextlib.suppress(OSError, ValueError, EOFError, KeyError, IndexError):  # while being written
+        return f"/{page}" in found(bundle, word)
+    return False
+
+
 def edit_in_preview(site: Path, post: Path) -> dict[str, Any]:
     """Start the Makefile's preview of *site*, then save a new first paragraph into *post* several times.
 
@@ -349,8 +359,6 @@ def edit_in_preview(site: Path, post: Path) -> dict[str, Any]:
     (edit-to-visible), then the preview's search index until it finds the new
     word (edit-to-search); the number of rebuilds each save set off is counted.
     """
-    from kb.preview import found
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -362,18 +370,14 @@ def edit_in_preview(site: Path, post: Path) -> dict[str, Any]:
     page = post.relative_to(site).with_suffix(".html").as_posix()
     bundle = site / "_build" / "serve" / "pagefind"
 
-    def until(done: Any, within: float) -> float:
+    def until(done: Callable[[], bool], within: float) -> float:
+        """Seconds until *done*; TimeoutError (with the log) after *within*, or if the preview stopped."""
         start = time.perf_counter()
         while not done():
             if server.poll() is not None or time.perf_counter() - start > within:
                 raise TimeoutError(log.read_text(errors="replace")[-4000:])
             time.sleep(0.02)
         return time.perf_counter() - start
-
-    def finds(word: str) -> bool:
-        with contextlib.suppress(OSError, ValueError, EOFError, KeyError, IndexError):  # while being written
-            return f"/{page}" in found(bundle, word)
-        return False
 
     visible: list[float] = []
     searched: list[float] = []
@@ -386,7 +390,7 @@ def edit_in_preview(site: Path, post: Path) -> dict[str, Any]:
             visible.append(
                 until(lambda w=word: w.capitalize() in fetch(f"http://127.0.0.1:{port}/{page}"), PREVIEW_STEP_S)
             )
-            searched.append(visible[-1] + until(lambda w=word: finds(w), PREVIEW_STEP_S))
+            searched.append(visible[-1] + until(lambda w=word: search_finds(bundle, page, w), PREVIEW_STEP_S))
             time.sleep(1)  # the rest of the rebuild (feeds, archive pages) before the next save
         rebuilds = log.read_text(errors="replace").count("Rebuilding...")
     except TimeoutError as error:
