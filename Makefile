@@ -42,13 +42,15 @@ html-drafts: $(STAMP)  ## Build a preview with drafts and scheduled posts into _
 # folder, so a pattern such as '*/_build/*' ignored nothing, and the search
 # index's scratch folder in _build/ set off a second rebuild after every save.
 # Each previewed page starts with its problems (kb/problems.py). kb.preview
-# runs sphinx-autobuild and, after each build (the browser has reloaded),
-# brings search up to date from an index it keeps in memory.
+# brings search up to date after each build, once the browser has reloaded,
+# from an index it keeps in memory. The first build reads on all cores (-j
+# auto); a rebuild after a save is faster in one process (PERFORMANCE.md).
+SERVE_BUILD = -b html -d $(BUILDDIR)/doctrees-serve . $(BUILDDIR)/serve
 serve: $(STAMP)  ## Live preview with drafts and each page's problems on http://127.0.0.1:8000
-	KB_DRAFTS=1 $(BIN)/python -m kb.preview $(BIN)/sphinx-autobuild --host 127.0.0.1 --port $(PORT) \
+	KB_DRAFTS=1 $(BIN)/python -m kb.preview --first-build "$(BIN)/sphinx-build -j auto $(SERVE_BUILD)" \
+	  $(BIN)/sphinx-autobuild --no-initial --host 127.0.0.1 --port $(PORT) \
 	  --ignore $(BUILDDIR) --ignore $(VENV) --ignore tests --ignore .git \
-	  --re-ignore '(__pycache__|\.pyc$$|~$$|\.sw[px]$$|/\.?#[^/]*$$)' \
-	  -b html -d $(BUILDDIR)/doctrees-serve . $(BUILDDIR)/serve
+	  --re-ignore '(__pycache__|\.pyc$$|~$$|\.sw[px]$$|/\.?#[^/]*$$)' $(SERVE_BUILD)
 
 # The published build as readers get it; search needs http, so no file:// here.
 PORT ?= 8000

@@ -22,29 +22,34 @@ Pagefind's command on the same pages (``tests/test_preview.py``).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import gzip
 import itertools
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kb import search
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Sequence
+    from collections.abc import Coroutine, Sequence
 
     from pagefind.index import PagefindIndex
     from pagefind.service import PagefindService
+
+T = TypeVar("T")
 
 #: How often the queue is looked at, in seconds.
 POLL_S = 0.05
@@ -124,10 +129,11 @@ class Indexer:
     read: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        asyncio.set_event_loop(self.loop)  # Pagefind's service takes the current one
+        # A thread of its own, whatever loop the caller may run (a test's browser).
+        threading.Thread(target=self.loop.run_forever, name="pagefind", daemon=True).start()
 
-    def run(self, work: Awaitable[Any]) -> Any:
-        return self.loop.run_until_complete(work)
+    def run(self, work: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result()
 
     def update(self, request: search.Handover) -> str:
         """Bring the index up to date with the pages of *request*; say what was done."""
@@ -139,7 +145,7 @@ class Indexer:
             changed = [page for page in request.pages if self.read.get(page) != mtime(request.outdir / page)]
             if not changed:
                 return "search index is up to date"
-            self.run(asyncio.gather(*(self.add(request.outdir, page) for page in changed)))
+            self.run(gathered([self.add(request.outdir, page) for page in changed]))
             what = f"indexed {len(changed)} changed page{'s' * (len(changed) != 1)} again"
         bundle = request.outdir / search.BUNDLE_DIR
         marker = bundle / search.INDEXED_FILE
@@ -153,8 +159,11 @@ class Indexer:
         """A new index of *request*'s pages (Pagefind reads them all in one pass)."""
         from pagefind.service import PagefindService
 
+        async def launch() -> PagefindService:  # in the loop that will serve it
+            return await PagefindService().launch()
+
         self.close()
-        self.service = self.run(PagefindService().launch())
+        self.service = self.run(launch())
         self.index = self.run(self.service.create_index({"exclude_selectors": list(search.NOT_CONTENT)}))
         self.outdir = request.outdir
         self.read = {page: mtime(request.outdir / page) for page in request.pages}
@@ -188,6 +197,10 @@ class Indexer:
             with contextlib.suppress(Exception):  # it may have ended already
                 self.run(self.service.close())
         self.service, self.index, self.outdir, self.read = None, None, None, {}
+
+
+async def gathered(work: list[Coroutine[Any, Any, T]]) -> list[T]:
+    return await asyncio.gather(*work)
 
 
 def mtime(path: Path) -> int:
@@ -228,29 +241,36 @@ def stop(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
-def main(command: Sequence[str]) -> int:
-    """Run *command* (sphinx-autobuild and its options) with its builds' search indexed here."""
-    if not command:
-        print("usage: python -m kb.preview sphinx-autobuild [options] SOURCE OUTPUT", file=sys.stderr)
-        return 2
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run sphinx-autobuild with its builds' search indexed here; see the module's docstring."""
+    parser = argparse.ArgumentParser(prog="python -m kb.preview", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--first-build", metavar="COMMAND", help="a build to run first (then: --no-initial)")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="sphinx-autobuild and its options")
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.error("the command to run (sphinx-autobuild and its options) is missing")
     folder = Path(tempfile.mkdtemp(prefix="kb-preview-"))
-    queue = folder / "request.json"
+    env = {**os.environ, search.QUEUE_VARIABLE: str(folder / "request.json")}
     signal.signal(signal.SIGTERM, stop)
     indexer = Indexer()
-    child = subprocess.Popen(command, env={**os.environ, search.QUEUE_VARIABLE: str(queue)})
-    os.nice(NICENESS)  # after starting the builds; Pagefind's process inherits it
+    child = None
     try:
-        serve(indexer, queue, child)
+        if args.first_build:
+            subprocess.run(shlex.split(args.first_build), env=env, check=False)  # a failure shows in its log
+        child = subprocess.Popen(args.command, env=env)
+        os.nice(NICENESS)  # once the builds are started; Pagefind's process inherits it
+        serve(indexer, folder / "request.json", child)
     except KeyboardInterrupt:
         pass
     finally:
-        if child.poll() is None:
+        if child is not None and child.poll() is None:
             child.terminate()
-        child.wait()
+        if child is not None:
+            child.wait()
         indexer.close()
         shutil.rmtree(folder, ignore_errors=True)
-    return child.returncode
+    return 130 if child is None else child.returncode
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

@@ -259,14 +259,18 @@ The introduction.
 
 
 @pytest.fixture
-def preview(tmp_path: Path) -> Iterator[tuple[Path, str, Path]]:
-    """``make serve`` running on a small site with a misspelled tag: (site, address, log)."""
+def preview(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Path, str, Path]]:
+    """``make serve`` running on a small site with a misspelled tag: (site, address, log).
+
+    With the parameter ``"site theme"``, in the site's theme, whose search page works.
+    """
     root = tmp_path / "site"
     shutil.copytree(ROOT / "tests" / "roots" / "test-parity", root)
     shutil.copy2(ROOT / "Makefile", root)
-    with (root / "conf.py").open("a", encoding="utf-8") as conf:  # the site's theme and search page
-        conf.write(f"html_favicon = {str(ROOT / '_static' / 'favicon.svg')!r}\n")  # else Chromium asks for one
-        conf.write(f"html_theme = 'pydata_sphinx_theme'\nhtml_static_path = [{str(ROOT / '_static')!r}]\n")
+    with (root / "conf.py").open("a", encoding="utf-8") as conf:  # else Chromium asks for /favicon.ico
+        conf.write(f"html_favicon = {str(ROOT / '_static' / 'favicon.svg')!r}\n")
+        if getattr(request, "param", None) == "site theme":
+            conf.write(f"html_theme = 'pydata_sphinx_theme'\nhtml_static_path = [{str(ROOT / '_static')!r}]\n")
     (root / "posts" / "misspelled.md").write_text(MISSPELLED, encoding="utf-8")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -457,18 +461,21 @@ def wait_for(done: Any, log: Path) -> None:
     raise AssertionError(log.read_text(errors="replace")[-4000:])
 
 
+@pytest.mark.parametrize("preview", ["site theme"], indirect=True)
 def test_search_in_the_preview_finds_a_saved_edit_after_the_reload(
     browser: Any, preview: tuple[Path, str, Path]
 ) -> None:
     root, url, log = preview
     wait_for(lambda: searches_done(log) == 1, log)  # the first build's pages, indexed afresh
     before = rebuilds(log)
-    path = root / "posts" / "good.md"
-    head, _, body = path.read_text(encoding="utf-8").partition("\n---\n\n")
-    path.write_text(f"{head}\n---\n\nKestrelwing sightings come first. {body}", encoding="utf-8")
-    wait_for(lambda: searches_done(log) == 2, log)
-    assert "kb: search: indexed 1 changed page again" in log.read_text(errors="replace")
     with tab(browser, url) as visit:
+        visit.go("posts/good.html")  # open while the page is rebuilt: this tab takes the reload
+        path = root / "posts" / "good.md"
+        head, _, body = path.read_text(encoding="utf-8").partition("\n---\n\n")
+        path.write_text(f"{head}\n---\n\nKestrelwing sightings come first. {body}", encoding="utf-8")
+        wait_for(lambda: searches_done(log) == 2, log)
+        assert "kb: search: indexed 1 changed page again" in log.read_text(errors="replace")
+        visit.open_tab()
         page = visit.go("search.html")
         assert search(page, "kestrelwing") == ["posts/good.html"]
         screenshot(page, "preview-search-finds-an-edit")
