@@ -46,6 +46,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -352,12 +353,43 @@ def search_finds(bundle: Path, page: str, word: str) -> bool:
     return False
 
 
+class Reloads:
+    """When sphinx-autobuild tells the browser to reload (on its websocket), noted in a thread."""
+
+    def __init__(self, port: int) -> None:
+        from websockets.sync.client import connect
+
+        self.times: list[float] = []
+        self.socket = connect(f"ws://127.0.0.1:{port}/websocket-reload")
+        threading.Thread(target=self.listen, daemon=True).start()
+
+    def listen(self) -> None:
+        with contextlib.suppress(Exception):  # until the preview stops
+            for _message in self.socket:
+                self.times.append(time.perf_counter())
+
+    def since(self, moment: float) -> float | None:
+        """Seconds from *moment* to the first reload after it, if there was one."""
+        return next((t - moment for t in self.times if t > moment), None)
+
+
+def until(server: subprocess.Popen[bytes], log: Path, done: Callable[[], bool], within: float) -> float:
+    """Seconds until *done*; TimeoutError (with the log) after *within*, or if the preview stopped."""
+    start = time.perf_counter()
+    while not done():
+        if server.poll() is not None or time.perf_counter() - start > within:
+            raise TimeoutError(log.read_text(errors="replace")[-4000:])
+        time.sleep(0.02)
+    return time.perf_counter() - start
+
+
 def edit_in_preview(site: Path, post: Path) -> dict[str, Any]:
     """Start the Makefile's preview of *site*, then save a new first paragraph into *post* several times.
 
     After each save, the served page is polled until it shows the new text
-    (edit-to-visible), then the preview's search index until it finds the new
-    word (edit-to-search); the number of rebuilds each save set off is counted.
+    (edit-to-visible), the moment the browser is told to reload is noted, then
+    the preview's search index is polled until it finds the new word
+    (edit-to-search); the number of rebuilds each save set off is counted.
     """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -369,28 +401,22 @@ def edit_in_preview(site: Path, post: Path) -> dict[str, Any]:
         server = subprocess.Popen(command, cwd=site, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     page = post.relative_to(site).with_suffix(".html").as_posix()
     bundle = site / "_build" / "serve" / "pagefind"
-
-    def until(done: Callable[[], bool], within: float) -> float:
-        """Seconds until *done*; TimeoutError (with the log) after *within*, or if the preview stopped."""
-        start = time.perf_counter()
-        while not done():
-            if server.poll() is not None or time.perf_counter() - start > within:
-                raise TimeoutError(log.read_text(errors="replace")[-4000:])
-            time.sleep(0.02)
-        return time.perf_counter() - start
-
-    visible: list[float] = []
-    searched: list[float] = []
+    shown = f"http://127.0.0.1:{port}/{page}"
+    times: dict[str, list[float]] = {"seconds": [], "reload_seconds": [], "search_seconds": []}
     try:
-        until(lambda: "kb: search:" in log.read_text(errors="replace"), PREVIEW_START_S)
+        # The first build and its search index (the marker is written last), and sphinx-autobuild listening.
+        until(server, log, lambda: (bundle / "kb-indexed.json").is_file() and bool(fetch(shown)), PREVIEW_START_S)
+        reloads = Reloads(port)
         head, _, rest = post.read_text(encoding="utf-8").partition("\n---\n\n")
         for number in range(PREVIEW_EDITS):
             word = f"kbprobe{number}x{time.time_ns()}"
+            saved = time.perf_counter()
             post.write_text(f"{head}\n---\n\n{word.capitalize()}. {rest}", encoding="utf-8")
-            visible.append(
-                until(lambda w=word: w.capitalize() in fetch(f"http://127.0.0.1:{port}/{page}"), PREVIEW_STEP_S)
-            )
-            searched.append(visible[-1] + until(lambda w=word: search_finds(bundle, page, w), PREVIEW_STEP_S))
+            times["seconds"].append(until(server, log, lambda w=word: w.capitalize() in fetch(shown), PREVIEW_STEP_S))
+            until(server, log, lambda s=saved: reloads.since(s) is not None, PREVIEW_STEP_S)
+            times["reload_seconds"].append(reloads.since(saved))
+            until(server, log, lambda w=word: search_finds(bundle, page, w), PREVIEW_STEP_S)
+            times["search_seconds"].append(time.perf_counter() - saved)
             time.sleep(1)  # the rest of the rebuild (feeds, archive pages) before the next save
         rebuilds = log.read_text(errors="replace").count("Rebuilding...")
     except TimeoutError as error:
@@ -398,15 +424,8 @@ def edit_in_preview(site: Path, post: Path) -> dict[str, Any]:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait()
-    return {
-        "ok": True,
-        "edits": len(visible),
-        "seconds": visible,
-        "median_s": statistics.median(visible),
-        "search_seconds": searched,
-        "search_median_s": statistics.median(searched),
-        "rebuilds_per_save": rebuilds / len(visible),
-    }
+    medians = {key.replace("seconds", "median_s"): statistics.median(values) for key, values in times.items()}
+    return {"ok": True, "edits": PREVIEW_EDITS, **times, **medians, "rebuilds_per_save": rebuilds / PREVIEW_EDITS}
 
 
 def output_bytes(source: Path) -> int:
@@ -628,6 +647,8 @@ def preview_line(preview: dict[str, Any]) -> str:
         return ", ".join(f"{s:.2f}" for s in preview[key])
 
     line = f"{where}: save a post -> page shows it: median {preview['median_s']:.2f} s ({times('seconds')})"
+    if "reload_seconds" in preview:
+        line += f"; browser reloads: median {preview['reload_median_s']:.2f} s ({times('reload_seconds')})"
     if "search_seconds" in preview:
         line += f"; search finds it: median {preview['search_median_s']:.2f} s ({times('search_seconds')})"
     return f"{line}; {preview['rebuilds_per_save']:.1f} rebuilds per save"
