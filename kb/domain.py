@@ -70,6 +70,10 @@ Beside the environment (files in the doctree folder, or the output):
 * ``pagefind/kb-indexed.json``: the posts and glossary pages the search index
   holds (:mod:`kb.search`).
 
+In ``make serve``, beside the builds (:mod:`kb.preview`): Pagefind's index of
+the post pages, in memory, with the time each page had when it was read, so
+that after a save only the pages written since are indexed again.
+
 Worked out once per build and never kept: :meth:`KBDomain.per_build` (a
 series' parts, the related posts of this build) and the html builder's caches
 of links and listed posts (:mod:`kb.render`).

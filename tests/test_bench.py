@@ -64,10 +64,12 @@ def test_table_shows_ratios_to_the_reference() -> None:
     figures["check"] = {"seconds": 3.25, "cpu_s": 3.0, "ok": True}
     preview = {"ok": True, "seconds": [1.25, 1.5, 1.0], "median_s": 1.25, "rebuilds_per_save": 1.0}
     corpus = {**preview, "site": "2000 posts", "search_seconds": [2.5, 3.0, 3.5], "search_median_s": 3.0}
+    corpus |= {"reload_seconds": [1.5, 2.0, 2.5], "reload_median_s": 2.0}
     text = bench.table([figures], (preview, corpus, {"ok": False, "site": "2000 posts"}))
     assert re.search(r"make check \(s\) +3\.2", text)
     assert "real site: save a post -> page shows it: median 1.25 s (1.25, 1.50, 1.00); 1.0 rebuilds per save" in text
-    assert "2000 posts: save a post -> page shows it: median 1.25 s (1.25, 1.50, 1.00); search finds it" in text
+    assert "2000 posts: save a post -> page shows it: median 1.25 s (1.25, 1.50, 1.00); browser reloads" in text
+    assert "(1.25, 1.50, 1.00); browser reloads: median 2.00 s (1.50, 2.00, 2.50); search finds it" in text
     assert "search finds it: median 3.00 s (2.50, 3.00, 3.50); 1.0 rebuilds per save" in text
     assert "make serve, 2000 posts: the preview did not show the edit" in text
 
