@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import http.client
 import json
 import os
 import platform
@@ -313,7 +314,8 @@ PREVIEW_STEP_S = 120
 
 
 def fetch(url: str) -> str:
-    with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+    """The page at *url*; empty if it cannot be read whole (it may be being written)."""
+    with contextlib.suppress(OSError, http.client.HTTPException), urllib.request.urlopen(url, timeout=2) as response:
         return response.read().decode("utf-8", errors="replace")
     return ""
 
