@@ -4,11 +4,13 @@ sphinx-autobuild runs Sphinx in a new process for every save and reloads the
 browser once that process has ended.  If the build indexed search itself, the
 reload would wait for Pagefind, which reads and indexes every post again
 (Pagefind issue 71: no incremental mode).  So ``python -m kb.preview
-sphinx-autobuild ...`` runs sphinx-autobuild as its child with
-``KB_SEARCH_QUEUE`` set: each build then ends by handing over the list of its
-post pages (:func:`kb.search.hand_over`) instead of indexing them.  This
-process, at a lower priority, waits for the build's process to end (the
-browser is reloaded then), and brings the index up to date.
+[--first-build COMMAND] sphinx-autobuild ...`` runs the first build, then
+sphinx-autobuild, as its children with ``KB_SEARCH_QUEUE`` set: each build
+then ends by handing over the list of its post pages
+(:func:`kb.search.hand_over`) instead of indexing them.  This process, at a
+lower priority, waits for the build's process to end (the browser is reloaded
+then), and brings the index up to date.  (The first build is its own command
+so that it can read on all cores while the rebuilds do not: PERFORMANCE.md.)
 
 Pagefind's Python API keeps an index in memory and takes pages until it is
 written: a page added again under the same address replaces the old one, and
@@ -135,28 +137,28 @@ class Indexer:
     def run(self, work: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(work, self.loop).result()
 
-    def update(self, request: search.Handover) -> str:
-        """Bring the index up to date with the pages of *request*; say what was done."""
-        gone = self.read.keys() - set(request.pages)
-        if self.index is None or request.outdir != self.outdir or gone:
-            self.start(request)
-            what = f"indexed {len(request.pages)} pages afresh"
+    def update(self, handover: search.Handover) -> str:
+        """Bring the index up to date with the pages of *handover*; say what was done."""
+        gone = self.read.keys() - set(handover.pages)
+        if self.index is None or handover.outdir != self.outdir or gone:
+            self.start(handover)
+            what = f"indexed {len(handover.pages)} pages afresh"
         else:
-            changed = [page for page in request.pages if self.read.get(page) != mtime(request.outdir / page)]
+            changed = [page for page in handover.pages if self.read.get(page) != mtime(handover.outdir / page)]
             if not changed:
                 return "search index is up to date"
-            self.run(gathered([self.add(request.outdir, page) for page in changed]))
+            self.run(gathered([self.add(handover.outdir, page) for page in changed]))
             what = f"indexed {len(changed)} changed page{'s' * (len(changed) != 1)} again"
-        bundle = request.outdir / search.BUNDLE_DIR
+        bundle = handover.outdir / search.BUNDLE_DIR
         marker = bundle / search.INDEXED_FILE
-        keep_fragments = search.indexed_posts(request.outdir) is not None
+        keep_fragments = search.indexed_posts(handover.outdir) is not None
         marker.unlink(missing_ok=True)  # written last: without it the last index is not trusted
         count = search.index_pages(bundle, self.write, keep_fragments=keep_fragments)
-        marker.write_text(json.dumps(list(request.posts)), encoding="utf-8")
+        marker.write_text(json.dumps(list(handover.posts)), encoding="utf-8")
         return f"{what}; {count} pages in the index"
 
-    def start(self, request: search.Handover) -> None:
-        """A new index of *request*'s pages (Pagefind reads them all in one pass)."""
+    def start(self, handover: search.Handover) -> None:
+        """A new index of *handover*'s pages (Pagefind reads them all in one pass)."""
         from pagefind.service import PagefindService
 
         async def launch() -> PagefindService:  # in the loop that will serve it
@@ -165,11 +167,11 @@ class Indexer:
         self.close()
         self.service = self.run(launch())
         self.index = self.run(self.service.create_index({"exclude_selectors": list(search.NOT_CONTENT)}))
-        self.outdir = request.outdir
-        self.read = {page: mtime(request.outdir / page) for page in request.pages}
-        staged = Path(tempfile.mkdtemp(prefix="kb-search-", dir=request.outdir.parent))
+        self.outdir = handover.outdir
+        self.read = {page: mtime(handover.outdir / page) for page in handover.pages}
+        staged = Path(tempfile.mkdtemp(prefix="kb-search-", dir=handover.outdir.parent))
         try:
-            search.stage(request.outdir, [Path(page) for page in request.pages], staged)
+            search.stage(handover.outdir, [Path(page) for page in handover.pages], staged)
             self.run(self.index.add_directory(str(staged)))
         finally:
             shutil.rmtree(staged, ignore_errors=True)
