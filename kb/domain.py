@@ -71,8 +71,11 @@ Beside the environment (files in the doctree folder, or the output):
   holds (:mod:`kb.search`).
 
 In ``make serve``, beside the builds (:mod:`kb.preview`): Pagefind's index of
-the post pages, in memory, with the time each page had when it was read, so
-that after a save only the pages written since are indexed again.
+the post pages and glossary entries, in memory, with the time each page had
+when it was read, so that after a save only the pages written since are
+indexed again; and the glossary's entries as pages, in the folder
+``serve-glossary-entries`` beside the output (:func:`kb.search.hand_over`:
+an entry's page is written only when it changed).
 
 Worked out once per build and never kept: :meth:`KBDomain.per_build` (a
 series' parts, the related posts of this build) and the html builder's caches

@@ -6,8 +6,9 @@ reload would wait for Pagefind, which reads and indexes every post again
 (Pagefind issue 71: no incremental mode).  So ``python -m kb.preview
 [--first-build COMMAND] sphinx-autobuild ...`` runs the first build, then
 sphinx-autobuild, as its children with ``KB_SEARCH_QUEUE`` set: each build
-then ends by handing over the list of its post pages
-(:func:`kb.search.hand_over`) instead of indexing them.  This process, at a
+then ends by handing over the list of its post pages and of its glossary's
+entries, written as pages of their own beside the output folder
+(:func:`kb.search.hand_over`), instead of indexing them.  This process, at a
 lower priority, waits for the build's process to end (the browser is reloaded
 then), and brings the index up to date.  (The first build is its own command
 so that it can read on all cores while the rebuilds do not: PERFORMANCE.md.)
@@ -15,7 +16,7 @@ so that it can read on all cores while the rebuilds do not: PERFORMANCE.md.)
 Pagefind's Python API keeps an index in memory and takes pages until it is
 written: a page added again under the same address replaces the old one, and
 an index written again is written whole (Pagefind skips the files whose
-content-named file is already there).  So after a save only the post pages
+content-named file is already there).  So after a save only the pages
 written since they were last read are added again.  A post that is gone has
 no such step (Pagefind cannot remove a page), nor does a first build: then the
 index is made afresh from this build's pages.  Both give the same index as
@@ -121,7 +122,7 @@ def fragment_url(bundle: Path, name: str) -> str:
 
 @dataclass
 class Indexer:
-    """Pagefind's index of the preview's post pages, kept in memory between builds."""
+    """Pagefind's index of the preview's post pages and glossary entries, kept in memory between builds."""
 
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
     service: PagefindService | None = None
@@ -139,26 +140,26 @@ class Indexer:
 
     def update(self, handover: search.Handover) -> str:
         """Bring the index up to date with the pages of *handover*; say what was done."""
-        gone = self.read.keys() - set(handover.pages)
-        if self.index is None or handover.outdir != self.outdir or gone:
+        files = handover.files()
+        if self.index is None or handover.outdir != self.outdir or self.read.keys() - files.keys():
             self.start(handover)
-            what = f"indexed {len(handover.pages)} pages afresh"
+            what = f"indexed {len(files)} pages afresh"
         else:
-            changed = [page for page in handover.pages if self.read.get(page) != mtime(handover.outdir / page)]
+            changed = {page: path for page, path in files.items() if self.read.get(page) != mtime(path)}
             if not changed:
                 return "search index is up to date"
-            self.run(gathered([self.add(handover.outdir, page) for page in changed]))
+            self.run(gathered([self.add(page, path) for page, path in changed.items()]))
             what = f"indexed {len(changed)} changed page{'s' * (len(changed) != 1)} again"
         bundle = handover.outdir / search.BUNDLE_DIR
         marker = bundle / search.INDEXED_FILE
         keep_fragments = search.indexed_posts(handover.outdir) is not None
         marker.unlink(missing_ok=True)  # written last: without it the last index is not trusted
         count = search.index_pages(bundle, self.write, keep_fragments=keep_fragments)
-        marker.write_text(json.dumps(list(handover.posts)), encoding="utf-8")
+        marker.write_text(json.dumps(list(handover.indexed)), encoding="utf-8")
         return f"{what}; {count} pages in the index"
 
     def start(self, handover: search.Handover) -> None:
-        """A new index of *handover*'s pages (Pagefind reads them all in one pass)."""
+        """A new index of the pages of *handover* (Pagefind reads them all in one pass)."""
         from pagefind.service import PagefindService
 
         async def launch() -> PagefindService:  # in the loop that will serve it
@@ -168,20 +169,20 @@ class Indexer:
         self.service = self.run(launch())
         self.index = self.run(self.service.create_index({"exclude_selectors": list(search.NOT_CONTENT)}))
         self.outdir = handover.outdir
-        self.read = {page: mtime(handover.outdir / page) for page in handover.pages}
+        self.read = {page: mtime(path) for page, path in handover.files().items()}
         staged = Path(tempfile.mkdtemp(prefix="kb-search-", dir=handover.outdir.parent))
         try:
             search.stage(handover.outdir, [Path(page) for page in handover.pages], staged)
+            search.stage(handover.terms, [Path(page) for page in handover.term_pages], staged)
             self.run(self.index.add_directory(str(staged)))
         finally:
             shutil.rmtree(staged, ignore_errors=True)
 
-    async def add(self, outdir: Path, page: str) -> None:
-        """Index *page* again, in place of its last version (same address)."""
+    async def add(self, page: str, path: Path) -> None:
+        """Index *page* (read from *path*) again, in place of its last version (same address)."""
         assert self.index is not None
-        self.read[page] = mtime(outdir / page)  # before reading: a later change is seen next time
-        html = (outdir / page).read_text(encoding="utf-8")
-        await self.index.add_html_file(content=html, url=f"/{Path(page).as_posix()}")
+        self.read[page] = mtime(path)  # before reading: a later change is seen next time
+        await self.index.add_html_file(content=path.read_text(encoding="utf-8"), url=f"/{page}")
 
     def write(self, bundle: Path) -> None:
         """Write the whole index into *bundle*, and wait until it is on the disk."""

@@ -26,9 +26,10 @@ content-named file is already there, so the fragments of unchanged posts (most
 of the bundle) are kept from the last complete index (:func:`index_pages`).
 
 In ``make serve`` the build does not index at all: with ``KB_SEARCH_QUEUE``
-set, it ends by writing the list of its post pages into that file, and the
-preview's own indexer (kb/preview.py), which keeps Pagefind's index in memory
-between builds, brings search up to date after the page has been reloaded.
+set, it ends by writing the list of its post pages and glossary entries (as
+pages, in a folder beside the output) into that file, and the preview's own
+indexer (kb/preview.py), which keeps Pagefind's index in memory between
+builds, brings search up to date after the page has been reloaded.
 """
 
 from __future__ import annotations
@@ -172,14 +173,23 @@ def term_record(entry: Entry, url: str, language: str) -> str:
     )
 
 
-def stage_terms(app: Sphinx, glossary: list[Entry], folder: Path) -> None:
-    """Write each entry of the *glossary* into *folder* as a page of its own (see :func:`term_record`)."""
+def stage_terms(app: Sphinx, glossary: list[Entry], folder: Path) -> list[str]:
+    """Write each entry of the *glossary* into *folder* as a page of its own (see :func:`term_record`).
+
+    Returns their paths in *folder*.  A page already there as it would be
+    written is left as it is, so that its time says when it last changed.
+    """
     language = app.config.language or "en"
+    pages = []
     for entry in glossary:
-        target = folder / entry.docname / f"{entry.anchor}.html"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        url = f"{app.builder.get_target_uri(entry.docname)}#{entry.anchor}"
-        target.write_text(term_record(entry, url, language), encoding="utf-8")
+        page = f"{entry.docname}/{entry.anchor}.html"
+        text = term_record(entry, f"{app.builder.get_target_uri(entry.docname)}#{entry.anchor}", language)
+        target = folder / page
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        pages.append(page)
+    return pages
 
 
 def write_index(bundle: Path, site: Path) -> None:
@@ -386,22 +396,31 @@ def page_of(app: Sphinx, docname: str) -> Path:
 
 @dataclass(frozen=True)
 class Handover:
-    """A build's post pages, handed over to the preview's indexer (kb/preview.py)."""
+    """A build's pages for search, handed over to the preview's indexer (kb/preview.py)."""
 
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2
 
     outdir: Path
-    #: The post pages, relative to *outdir*, and their posts.
+    #: The post pages, relative to *outdir*.
     pages: tuple[str, ...]
-    posts: tuple[str, ...]
+    #: The folder of the glossary's entries as pages (:func:`stage_terms`), and those pages.
+    terms: Path
+    term_pages: tuple[str, ...]
+    #: The documents the index holds (:data:`INDEXED_FILE`).
+    indexed: tuple[str, ...]
     #: The build's process: the preview indexes once it has ended.
     pid: int
 
+    def files(self) -> dict[str, Path]:
+        """Every page to index, by its path in the index (which gives its address)."""
+        return {**{page: self.terms / page for page in self.term_pages}, **{p: self.outdir / p for p in self.pages}}
+
     def write(self, queue: Path) -> None:
         """Put this hand-over into *queue* in one step, in place of any not yet taken."""
-        data = {"version": self.VERSION, "outdir": str(self.outdir), "pages": self.pages, "posts": self.posts}
+        data = {"outdir": str(self.outdir), "pages": self.pages, "terms": str(self.terms)}
+        data |= {"term_pages": self.term_pages, "indexed": self.indexed, "pid": self.pid}
         partial = queue.with_name(f"{queue.name}.part")
-        partial.write_text(json.dumps({**data, "pid": self.pid}), encoding="utf-8")
+        partial.write_text(json.dumps({"version": self.VERSION, **data}), encoding="utf-8")
         partial.replace(queue)
 
     @classmethod
@@ -414,16 +433,30 @@ class Handover:
             return None
         data = json.loads(taken.read_text(encoding="utf-8"))
         taken.unlink()
-        if data.get("version") != cls.VERSION:
-            raise ValueError(f"{queue}: hand-over version {data.get('version')!r}, expected {cls.VERSION}")
-        return cls(Path(data["outdir"]), tuple(data["pages"]), tuple(data["posts"]), data["pid"])
+        if data.pop("version", None) != cls.VERSION:
+            raise ValueError(f"{queue}: a hand-over of another version, expected {cls.VERSION}")
+        pages, terms, indexed = (tuple(data[key]) for key in ("pages", "term_pages", "indexed"))
+        return cls(Path(data["outdir"]), pages, Path(data["terms"]), terms, indexed, data["pid"])
+
+
+def terms_folder(app: Sphinx) -> Path:
+    """Where a preview build keeps the glossary's entries as pages, beside its output folder."""
+    outdir = Path(app.outdir).resolve()
+    return outdir.parent / f"{outdir.name}-glossary-entries"
 
 
 def hand_over(app: Sphinx, queue: Path) -> None:
-    """Hand this build's post pages over to the preview's indexer."""
+    """Hand this build's post pages and glossary entries over to the preview's indexer."""
     posts = build_posts(app)
+    terms = entries(app.env)
+    folder = terms_folder(app)
+    term_pages = stage_terms(app, terms, folder)
+    for path in folder.rglob("*.html"):  # entries gone
+        if path.relative_to(folder).as_posix() not in term_pages:
+            path.unlink()
     pages = tuple(page_of(app, docname).as_posix() for docname in posts)
-    Handover(Path(app.outdir).resolve(), pages, tuple(posts), os.getpid()).write(queue)
+    indexed = (*posts, *sorted({entry.docname for entry in terms}))
+    Handover(Path(app.outdir).resolve(), pages, folder, tuple(term_pages), indexed, os.getpid()).write(queue)
 
 
 #: Beside the index: the posts (and glossary pages) it holds, to tell whether the next build may keep it.

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from kb import preview, search
+from kb.glossary import Entry
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><title>{title}</title></head>
@@ -42,8 +43,12 @@ def ended_process() -> int:
     return process.pid
 
 
-def write_pages(outdir: Path, posts: dict[str, tuple[str, str]]) -> search.Handover:
-    """Write *posts* as a build would (only those that changed), and the hand-over it would make."""
+#: The glossary's entries: definition by term.
+TERMS = {"CAPA": "Corrective and preventive action: what is done about a deviation."}
+
+
+def write_pages(outdir: Path, posts: dict[str, tuple[str, str]], terms: dict[str, str] = TERMS) -> search.Handover:
+    """Write *posts* and glossary *terms* as a build would (only those that changed), and its hand-over."""
     for number, (page, (text, tag)) in enumerate(sorted(posts.items())):
         html = PAGE.format(title=Path(page).stem.title(), text=text, tag=tag, date=f"2024-01-{number + 1:02d}")
         path = outdir / page
@@ -53,13 +58,24 @@ def write_pages(outdir: Path, posts: dict[str, tuple[str, str]]) -> search.Hando
     for path in (outdir / "posts").glob("*.html"):
         if f"posts/{path.name}" not in posts:
             path.unlink()
+    folder = outdir.parent / "terms"
+    term_pages = []
+    for term, definition in terms.items():
+        entry = Entry("glossary", term.lower(), (term,), definition)
+        term_pages.append(f"glossary/{entry.anchor}.html")
+        html = search.term_record(entry, f"glossary.html#{entry.anchor}", "en")
+        if not (folder / term_pages[-1]).is_file() or (folder / term_pages[-1]).read_text(encoding="utf-8") != html:
+            (folder / "glossary").mkdir(parents=True, exist_ok=True)
+            (folder / term_pages[-1]).write_text(html, encoding="utf-8")
     pages = tuple(sorted(posts))
-    return search.Handover(outdir, pages, tuple(page.removesuffix(".html") for page in pages), ended_process())
+    indexed = (*(page.removesuffix(".html") for page in pages), "glossary")
+    return search.Handover(outdir, pages, folder, tuple(term_pages), indexed, ended_process())
 
 
-def indexed_by_command(folder: Path, posts: dict[str, tuple[str, str]]) -> Path:
-    """The bundle that Pagefind's command (as ``make html`` runs it) makes of *posts*."""
-    write_pages(folder / "site", posts)
+def indexed_by_command(folder: Path, posts: dict[str, tuple[str, str]], terms: dict[str, str] = TERMS) -> Path:
+    """The bundle that Pagefind's command (as ``make html`` runs it) makes of *posts* and *terms*."""
+    handover = write_pages(folder / "site", posts, terms)
+    search.stage(handover.terms, [Path(page) for page in handover.term_pages], folder / "site")
     bundle = folder / "bundle"
     search.index_pages(bundle, lambda into: search.write_index(into, folder / "site"))
     return bundle
@@ -110,19 +126,32 @@ CHANGES = {
 }
 
 
-@pytest.mark.parametrize("change", CHANGES, ids=list(CHANGES))
+#: The glossary after a change of one definition.
+NEW_TERMS = {"CAPA": "Corrective and preventive action, after a kestrel sighting."}
+
+
+@pytest.mark.parametrize("change", [*CHANGES, "one glossary entry changed"])
 def test_the_index_kept_in_memory_finds_what_pagefinds_command_finds(change: str, tmp_path: Path) -> None:
     outdir = tmp_path / "serve"
+    posts, terms = CHANGES.get(change, FIRST), NEW_TERMS if "glossary" in change else TERMS
     indexer = preview.Indexer()
     try:
-        assert indexer.update(write_pages(outdir, FIRST)).startswith("indexed 5 pages afresh")
-        assert preview.found(outdir / search.BUNDLE_DIR, "deviat") == ["/posts/capa.html", "/posts/deviation.html"]
-        done = indexer.update(write_pages(outdir, CHANGES[change]))
+        assert indexer.update(write_pages(outdir, FIRST)).startswith("indexed 6 pages afresh")
+        assert preview.found(outdir / search.BUNDLE_DIR, "deviat") == [
+            "/glossary/capa.html",
+            "/posts/capa.html",
+            "/posts/deviation.html",
+        ]
+        done = indexer.update(write_pages(outdir, posts, terms))
     finally:
         indexer.close()
     # Only changed and new pages are indexed again; a page gone needs a new index.
-    assert done.startswith("indexed 2 changed pages again" if "added" in change else "indexed 4 pages afresh")
-    reference = indexed_by_command(tmp_path / "reference", CHANGES[change])
+    expected = {
+        "one page changed, one added": "indexed 2 changed pages again",
+        "one page gone": "indexed 5 pages afresh",
+    }
+    assert done.startswith(expected.get(change, "indexed 1 changed page again"))
+    reference = indexed_by_command(tmp_path / "reference", posts, terms)
     bundle = outdir / search.BUNDLE_DIR
     for word in QUERIES:
         assert preview.found(bundle, word) == preview.found(reference, word), word
@@ -130,12 +159,15 @@ def test_the_index_kept_in_memory_finds_what_pagefinds_command_finds(change: str
     if "added" in change:
         assert preview.found(bundle, "zanzibar") == ["/posts/capa.html", "/posts/zanzibar.html"]
         assert preview.found(bundle, "investig") == []  # the old text of the changed page is gone
-    else:
+    elif "gone" in change:
         assert preview.found(bundle, "sever") == []
+    else:
+        assert preview.found(bundle, "kestrel") == ["/glossary/capa.html"]
+        assert preview.found(bundle, "deviat") == ["/posts/capa.html", "/posts/deviation.html"]
     assert preview.found(bundle, "navig") == preview.found(bundle, "relat") == []
     # The bundle holds only the fragments its index uses.
     assert {p.stem for p in (bundle / "fragment").iterdir()} == search.fragments_of(bundle)
-    assert json.loads((bundle / search.INDEXED_FILE).read_text()) == sorted(p[:-5] for p in CHANGES[change])
+    assert json.loads((bundle / search.INDEXED_FILE).read_text()) == [*sorted(p[:-5] for p in posts), "glossary"]
 
 
 def test_an_index_not_yet_on_the_disk_is_waited_for(tmp_path: Path) -> None:
@@ -153,13 +185,15 @@ def test_an_index_not_yet_on_the_disk_is_waited_for(tmp_path: Path) -> None:
 def test_a_hand_over_is_taken_once_and_only_in_its_own_format(tmp_path: Path) -> None:
     queue = tmp_path / "request.json"
     assert search.Handover.take(queue) is None
-    handover = search.Handover(tmp_path, ("posts/a.html",), ("posts/a",), 12)
+    handover = search.Handover(
+        tmp_path, ("posts/a.html",), tmp_path / "terms", ("glossary/capa.html",), ("posts/a",), 12
+    )
     handover.write(queue)
     handover.write(queue)  # a newer build's hand-over replaces one not yet taken
     assert search.Handover.take(queue) == handover
     assert search.Handover.take(queue) is None
     queue.write_text(json.dumps({"version": 0, "pages": []}), encoding="utf-8")
-    with pytest.raises(ValueError, match="hand-over version 0, expected 1"):
+    with pytest.raises(ValueError, match="a hand-over of another version, expected 2"):
         search.Handover.take(queue)
 
 
@@ -169,7 +203,7 @@ def test_a_failed_update_is_reported_and_the_next_starts_afresh(tmp_path: Path) 
     indexer = preview.Indexer()
     try:
         write_pages(outdir, FIRST).write(queue)
-        assert preview.index_next(indexer, queue).startswith("search: indexed 5 pages afresh")
+        assert preview.index_next(indexer, queue).startswith("search: indexed 6 pages afresh")
         assert preview.index_next(indexer, queue) is None  # nothing waiting
         handover = write_pages(outdir, FIRST)
         (outdir / "posts" / "audit.html").unlink()  # gone before it could be read again
@@ -180,7 +214,7 @@ def test_a_failed_update_is_reported_and_the_next_starts_afresh(tmp_path: Path) 
         assert "posts/audit.html" in done
         assert indexer.index is None
         write_pages(outdir, FIRST).write(queue)
-        assert preview.index_next(indexer, queue).startswith("search: indexed 5 pages afresh")
+        assert preview.index_next(indexer, queue).startswith("search: indexed 6 pages afresh")
     finally:
         indexer.close()
 
@@ -196,7 +230,7 @@ def test_indexing_waits_until_the_build_has_ended(tmp_path: Path) -> None:
     dataclasses.replace(handover, pid=build.pid).write(queue)
     indexer = preview.Indexer()
     try:
-        assert preview.index_next(indexer, queue).startswith("search: indexed 5 pages afresh")
+        assert preview.index_next(indexer, queue).startswith("search: indexed 6 pages afresh")
         assert build.poll() == 0
     finally:
         indexer.close()
