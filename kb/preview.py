@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from kb import search
+from kb import pagefind_index, search
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine, Sequence
@@ -83,7 +83,7 @@ def unwritten(bundle: Path) -> list[str]:
         metas = [bundle / f"pagefind.{language['hash']}.pf_meta" for language in entry["languages"].values()]
         files = list(metas)
         for meta in metas:
-            _, pages, chunks, filters, *_ = search.read_pagefind(meta)
+            _, pages, chunks, filters, *_ = pagefind_index.read_pagefind(meta)
             files += [bundle / "fragment" / f"{name}.pf_fragment" for name, _ in pages]
             files += [bundle / "index" / f"{chunk[-1]}.pf_index" for chunk in chunks]
             files += [bundle / "filter" / f"{name}.pf_filter" for _, name in filters]
@@ -103,11 +103,11 @@ def found(bundle: Path, word: str) -> list[str]:
     entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
     addresses = set()
     for language in entry["languages"].values():
-        _, pages, chunks, *_ = search.read_pagefind(bundle / f"pagefind.{language['hash']}.pf_meta")
+        _, pages, chunks, *_ = pagefind_index.read_pagefind(bundle / f"pagefind.{language['hash']}.pf_meta")
         for first, last, name in chunks:  # each holds the words from *first* to words starting *last*
             if not first <= word or word[: len(last)] > last:
                 continue
-            for indexed, where, *_ in search.read_pagefind(bundle / "index" / f"{name}.pf_index")[0]:
+            for indexed, where, *_ in pagefind_index.read_pagefind(bundle / "index" / f"{name}.pf_index")[0]:
                 if indexed == word:  # each page's number is given as the step from the one before
                     numbers = itertools.accumulate(step for step, *_ in where)
                     addresses.update(fragment_url(bundle, pages[number][0]) for number in numbers)
@@ -117,7 +117,7 @@ def found(bundle: Path, word: str) -> list[str]:
 def fragment_url(bundle: Path, name: str) -> str:
     """The address of the page whose fragment is *name* (fragments are compressed JSON)."""
     data = gzip.decompress((bundle / "fragment" / f"{name}.pf_fragment").read_bytes())
-    return json.loads(data[len(search.PAGEFIND_MARK) :])["url"]
+    return json.loads(data[len(pagefind_index.PAGEFIND_MARK) :])["url"]
 
 
 @dataclass
@@ -154,7 +154,7 @@ class Indexer:
         marker = bundle / search.INDEXED_FILE
         keep_fragments = search.indexed_posts(handover.outdir) is not None
         marker.unlink(missing_ok=True)  # written last: without it the last index is not trusted
-        count = search.index_pages(bundle, self.write, keep_fragments=keep_fragments)
+        count = pagefind_index.index_pages(bundle, self.write, keep_fragments=keep_fragments)
         marker.write_text(json.dumps(list(handover.indexed)), encoding="utf-8")
         return f"{what}; {count} pages in the index"
 
@@ -167,13 +167,13 @@ class Indexer:
 
         self.close()
         self.service = self.run(launch())
-        self.index = self.run(self.service.create_index({"exclude_selectors": list(search.NOT_CONTENT)}))
+        self.index = self.run(self.service.create_index({"exclude_selectors": list(pagefind_index.NOT_CONTENT)}))
         self.outdir = handover.outdir
         self.read = {page: mtime(path) for page, path in handover.files().items()}
         staged = Path(tempfile.mkdtemp(prefix="kb-search-", dir=handover.outdir.parent))
         try:
-            search.stage(handover.outdir, [Path(page) for page in handover.pages], staged)
-            search.stage(handover.terms, [Path(page) for page in handover.term_pages], staged)
+            pagefind_index.stage(handover.outdir, [Path(page) for page in handover.pages], staged)
+            pagefind_index.stage(handover.terms, [Path(page) for page in handover.term_pages], staged)
             self.run(self.index.add_directory(str(staged)))
         finally:
             shutil.rmtree(staged, ignore_errors=True)

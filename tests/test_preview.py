@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kb import preview, search
+from kb import pagefind_index, preview, search
 from kb.glossary import Entry
 
 PAGE = """<!DOCTYPE html>
@@ -75,9 +75,9 @@ def write_pages(outdir: Path, posts: dict[str, tuple[str, str]], terms: dict[str
 def indexed_by_command(folder: Path, posts: dict[str, tuple[str, str]], terms: dict[str, str] = TERMS) -> Path:
     """The bundle that Pagefind's command (as ``make html`` runs it) makes of *posts* and *terms*."""
     handover = write_pages(folder / "site", posts, terms)
-    search.stage(handover.terms, [Path(page) for page in handover.term_pages], folder / "site")
+    pagefind_index.stage(handover.terms, [Path(page) for page in handover.term_pages], folder / "site")
     bundle = folder / "bundle"
-    search.index_pages(bundle, lambda into: search.write_index(into, folder / "site"))
+    pagefind_index.index_pages(bundle, lambda into: pagefind_index.write_index(into, folder / "site"))
     return bundle
 
 
@@ -85,7 +85,7 @@ def decoded(bundle: Path) -> dict[str, object]:
     """Everything a search can return from *bundle*, by page address rather than by file name."""
     entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
     (language,) = entry["languages"].values()
-    _, pages, chunks, filters, sorts, *_ = search.read_pagefind(bundle / f"pagefind.{language['hash']}.pf_meta")
+    _, pages, chunks, filters, sorts, *_ = pagefind_index.read_pagefind(bundle / f"pagefind.{language['hash']}.pf_meta")
     urls = [preview.fragment_url(bundle, name) for name, _ in pages]
     fragments = {
         url: json.loads(gzip.decompress((bundle / "fragment" / f"{name}.pf_fragment").read_bytes())[12:])
@@ -93,11 +93,11 @@ def decoded(bundle: Path) -> dict[str, object]:
     }
     words = {}
     for *_, name in chunks:
-        for word, where, *rest in search.read_pagefind(bundle / "index" / f"{name}.pf_index")[0]:
+        for word, where, *rest in pagefind_index.read_pagefind(bundle / "index" / f"{name}.pf_index")[0]:
             words[word] = (sorted(json.dumps([urls[page], *data]) for page, *data in absolute(where)), rest)
     facets = {}
     for _, name in filters:
-        facet, values = search.read_pagefind(bundle / "filter" / f"{name}.pf_filter")
+        facet, values = pagefind_index.read_pagefind(bundle / "filter" / f"{name}.pf_filter")
         facets[facet] = {value: sorted(urls[page] for page in numbers) for value, numbers in values}
     return {
         "fragments": fragments,
@@ -166,7 +166,7 @@ def test_the_index_kept_in_memory_finds_what_pagefinds_command_finds(change: str
         assert preview.found(bundle, "deviat") == ["/posts/capa.html", "/posts/deviation.html"]
     assert preview.found(bundle, "navig") == preview.found(bundle, "relat") == []
     # The bundle holds only the fragments its index uses.
-    assert {p.stem for p in (bundle / "fragment").iterdir()} == search.fragments_of(bundle)
+    assert {p.stem for p in (bundle / "fragment").iterdir()} == pagefind_index.fragments_of(bundle)
     assert json.loads((bundle / search.INDEXED_FILE).read_text()) == [*sorted(p[:-5] for p in posts), "glossary"]
 
 

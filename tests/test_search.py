@@ -76,7 +76,7 @@ def glossary_entries(site: BuiltSite) -> list[tuple[str, list[str]]]:
 
 def index_records(outdir: Path) -> list[dict[str, Any]]:
     """Every record of the search index (Pagefind's fragments), in the index's order, which filters count by."""
-    from kb.search import read_pagefind
+    from kb.pagefind_index import read_pagefind
 
     bundle = outdir / "pagefind"
     (language,) = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))["languages"].values()
@@ -89,7 +89,7 @@ def index_records(outdir: Path) -> list[dict[str, Any]]:
 
 def index_filter(outdir: Path, name: str) -> dict[str, list[int]]:
     """One filter of the search index: each value and the records (their places in :func:`index_records`)."""
-    from kb.search import read_pagefind
+    from kb.pagefind_index import read_pagefind
 
     for path in (outdir / "pagefind" / "filter").iterdir():
         key, values = read_pagefind(path)
@@ -213,7 +213,7 @@ def test_a_failed_index_is_reported_and_leaves_nothing_behind(
     """Indexing runs beside the end of the build; its failure still reaches the log."""
     from sphinx.testing.util import SphinxTestApp
 
-    from kb import bench, search
+    from kb import bench, pagefind_index, search
 
     def stage(outdir: object, pages: object, folder: Path) -> None:
         (folder / "posts").mkdir()
@@ -222,7 +222,7 @@ def test_a_failed_index_is_reported_and_leaves_nothing_behind(
     def write_index(bundle: object, staged: object) -> None:
         raise RuntimeError("the indexer stopped")
 
-    monkeypatch.setattr(search, failing_step, {"stage": stage, "write_index": write_index}[failing_step])
+    monkeypatch.setattr(pagefind_index, failing_step, {"stage": stage, "write_index": write_index}[failing_step])
     corpus = bench.generate(tmp_path_factory.mktemp("failing"), 3)
     app = SphinxTestApp("html", srcdir=corpus.kb, builddir=corpus.kb / "_build")  # type: ignore[arg-type]
     try:
@@ -239,14 +239,14 @@ def test_a_failed_index_is_reported_and_leaves_nothing_behind(
 def test_pagefind_failing_is_reported_with_its_own_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import pagefind.service
 
-    from kb import search
+    from kb import pagefind_index
 
     fake = tmp_path / "pagefind"
     fake.write_text("#!/bin/sh\necho 'Running Pagefind'\necho 'Error: no room left' >&2\nexit 3\n", "utf-8")
     fake.chmod(0o755)
     monkeypatch.setattr(pagefind.service, "get_executable", lambda: fake)
     with pytest.raises(RuntimeError, match="pagefind exited with status 3: Error: no room left"):
-        search.write_index(tmp_path / "bundle", tmp_path)
+        pagefind_index.write_index(tmp_path / "bundle", tmp_path)
 
 
 def test_only_pagefinds_own_files_are_read(tmp_path: Path) -> None:
@@ -255,7 +255,7 @@ def test_only_pagefinds_own_files_are_read(tmp_path: Path) -> None:
 
     import cbor2
 
-    from kb.search import PAGEFIND_MARK, read_pagefind
+    from kb.pagefind_index import PAGEFIND_MARK, read_pagefind
 
     meta = tmp_path / "pagefind.en.pf_meta"
     meta.write_bytes(gzip.compress(PAGEFIND_MARK + cbor2.dumps(["1.5.2", [["en_1234567", 120]]])))
@@ -278,7 +278,7 @@ def test_only_pagefinds_own_files_are_read(tmp_path: Path) -> None:
 def test_kept_fragments_whose_name_another_page_may_now_hold(
     kept: set[str], written: set[str], suspects: set[str]
 ) -> None:
-    from kb.search import mistaken
+    from kb.pagefind_index import mistaken
 
     assert mistaken(kept, written) == suspects
 
