@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import re
 import types
 from pathlib import Path
@@ -28,12 +29,68 @@ def test_corpus_is_valid_and_realistic(corpus: bench.Corpus) -> None:
     assert site.problems == []
     assert len(site.published) == POSTS
     assert len(site.authors) == bench.AUTHORS
-    assert all(1 <= len(post.tags) <= 4 for post in site.published)
+    assert len(site.tags) >= 60
     assert any(post.series for post in site.published)
     for name in corpus.posts:
         body = (corpus.kb / name).read_text(encoding="utf-8").partition("\n---\n")[2]
         assert 600 <= len(body.split()) <= 1000
         assert (corpus.reference / name).read_text(encoding="utf-8") == (corpus.kb / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def larger(tmp_path_factory: pytest.TempPathFactory) -> bench.Corpus:
+    return bench.generate(tmp_path_factory.mktemp("bench"), 300)
+
+
+def test_corpus_has_the_mix_of_the_real_posts(larger: bench.Corpus) -> None:
+    """Across the corpus, posts use every kind of block and link the real posts use."""
+    site = model.load(larger.kb)
+    assert site.problems == []
+    texts = [(larger.kb / name).read_text(encoding="utf-8") for name in larger.posts]
+    every = "\n".join(texts)
+    for markup in ("```{note}", "| --- |", "::::{tab-set}", "::::{grid}", "```{figure} figures/", "**", "](https://"):
+        assert markup in every, markup
+    assert len(set(re.findall(r"^```(python|yaml|json|bash|sql)$", every, re.M))) >= 3
+    for role in ("doc", "post", "part", "author", "series", "term", "cfr", "eu-gmp", "ich"):
+        assert f"{{{role}}}`" in every, role
+    assert {len(post.tags) for post in site.published} == set(range(1, 9))
+    assert max(len(post.authors) for post in site.published) > 1
+    parts = collections.Counter(post.series for post in site.published if post.series)
+    assert min(parts.values()) >= 2 and max(parts.values()) <= 10 and len(set(parts.values())) > 3
+    for text in texts:
+        assert 600 <= len(text.partition("\n---\n")[2].split()) <= 1000
+
+
+def test_corpus_cites_only_what_the_site_accepts() -> None:
+    from kb import citations
+
+    for written in bench.known_citations():
+        role, text = re.fullmatch(r"\{(.+)\}`(.+)`", written).groups()  # type: ignore[union-attr]
+        assert isinstance(citations.parse(role, text, citations.DEFAULT_CITATIONS), citations.Citation), written
+    assert "CAPA" in bench.glossary_terms(bench.ROOT / "glossary.md")
+
+
+def test_reference_builds_the_same_posts_with_stand_ins_for_our_roles(corpus: bench.Corpus) -> None:
+    """The reference resolves the site's own roles too (no warning, no error message in a page)."""
+    from bs4 import BeautifulSoup
+
+    app = make_app(corpus.reference, builddir=corpus.reference / "_build-test")
+    try:
+        app.build()
+        warnings = app.warning.getvalue()
+    finally:
+        app.cleanup()
+    assert warnings == ""
+    page = BeautifulSoup(
+        (app.outdir / corpus.posts[-1]).with_suffix(".html").read_text(encoding="utf-8"), "html.parser"
+    )
+    links = {a["href"].partition("#")[0] for a in page.select("a.reference.internal")}
+    assert {"../glossary.html", "../index.html"} <= links
+    assert any(re.fullmatch(r"post-\d{5}\.html", link) for link in links)
+    assert page.select_one(
+        "a.reference.external[href^='https://www.ecfr.gov'], a[href*='eudralex'], a[href*='ich.org']"
+    )
+    assert not page.select(".problematic, .system-message")
 
 
 def test_table_shows_ratios_to_the_reference() -> None:

@@ -76,7 +76,10 @@ def add_series_part(src: Path) -> None:
 
 
 def delete_post(src: Path) -> None:
-    victim = next(p for p in sorted((src / "posts").glob("*.md")) if "series:" not in p.read_text(encoding="utf-8"))
+    """Delete a post outside any series that no other post links to (a link to it would fail the build)."""
+    texts = {path: path.read_text(encoding="utf-8") for path in sorted((src / "posts").glob("*.md"))}
+    linked = " ".join(texts.values())
+    victim = next(p for p, text in texts.items() if "series:" not in text and f"{p.stem}`" not in linked)
     victim.unlink()
 
 
