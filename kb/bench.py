@@ -198,12 +198,13 @@ def blocks(rng: random.Random) -> list[str]:
 
 def body(rng: random.Random, inline: list[str]) -> str:
     """600-900 words: an introduction, then three to five ``##`` sections of prose
-    and :func:`blocks`, with the *inline* snippets spread over the sentences."""
+    and :func:`blocks`, with the *inline* snippets spread over their sentences."""
     target = rng.randint(600, 900)
     extras = blocks(rng)
     prose = max(200, target - 45 - sum(len(block.split()) for block in extras))
     rng.shuffle(inline)
-    parts = [paragraph(rng, 45, inline)]
+    # The introduction (the excerpt listings show) stays plain, as in the real posts.
+    parts = [paragraph(rng, 45)]
     sections = rng.randint(3, 5)
     per_section = prose // sections
     for number in range(sections):
