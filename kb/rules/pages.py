@@ -140,6 +140,7 @@ class Page:
     labels: frozenset[str]  # every label a {ref} may name (lower case)
     anchors: Callable[[str], frozenset[str]]  # docname -> the anchors a link may name in it
     terms: dict[str, str]  # every glossary term: lower case -> as the glossary writes it
+    posts: dict[str, str]  # every post the build reads: its label -> its docname
 
     @property
     def docname(self) -> str:
@@ -357,9 +358,9 @@ def roles(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
             if isinstance(found, Finding):
                 yield page.problem(item.line, found.message, found.fix, "citation")
         elif short == "post":
-            posts = {model.post_label(docname): docname for docname in page.built if docname in site.posts}
-            if target not in posts:
-                yield page.problem(item.line, f"unknown post {target!r}", model.did_you_mean(target, posts), "post")
+            if target not in page.posts:
+                message = model.did_you_mean(target, page.posts)
+                yield page.problem(item.line, f"unknown post {target!r}", message, "post")
         elif name in ("term", "std:term"):
             if target.lower() not in page.terms:
                 message = f"unknown term {target!r}: {model.did_you_mean(target, sorted(page.terms.values()))}"
@@ -584,7 +585,7 @@ def check_site(
         post = site.posts.get(docname)
         return post is None or (post.status != "invalid" and (post.published or include_held))
 
-    built = {rel.removesuffix(".md") for rel in found if in_build(rel.removesuffix(".md"))}
+    built = frozenset(rel.removesuffix(".md") for rel in found if in_build(rel.removesuffix(".md")))
     owners = labels_of(site, built, items)
     labels = frozenset(owners) | {"genindex", "modindex", "search", "py-modindex"} | ABLOG_LABELS
     problems: list[model.Problem] = [*duplicate_labels(site, owners), *excluded_posts(site, found, include_held)]
@@ -600,8 +601,9 @@ def check_site(
         for i in its
         if i.kind == "term"
     }
+    posts = {model.post_label(docname): docname for docname in built if docname in site.posts}
     for rel, page_items in items.items():
-        page = Page(rel, site, settings, frozenset(built), labels, anchors, terms)
+        page = Page(rel, site, settings, built, labels, anchors, terms, posts)
         problems += placement(page)
         problems += front_matter(page, texts[rel])
         for rule in (html, directives, links, roles, post_body):
