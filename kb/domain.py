@@ -64,10 +64,11 @@ Beside the environment (files in the doctree folder, or the output):
   written and compiled templates (:mod:`kb.upstream`).
 * ``pagefind/kb-indexed.json``: the posts the search index holds (:mod:`kb.search`).
 
-Worked out once per build and never kept: :meth:`KBDomain.per_build` (a
-series' parts, the related posts of this build, the posts and glossary terms
-that references name, the pages that hold the review queue and the regulations)
-and the html builder's caches of links and listed posts (:mod:`kb.render`).
+Worked out once per build and never kept: :meth:`kb.model.Site.memo` (the
+published posts in order, a series' parts), :meth:`KBDomain.per_build` (the
+related posts of this build, the posts and glossary terms that references name,
+the pages that hold the review queue and the regulations) and the html
+builder's caches of links and listed posts (:mod:`kb.render`).
 """
 
 from __future__ import annotations

@@ -80,15 +80,14 @@ def parts_by_series(site: model.Site, *, previews: bool) -> dict[str, list[model
 
 
 def parts(site: model.Site, key: str, *, previews: bool) -> list[model.Post]:
-    """The parts of series *key*, by :func:`parts_by_series`."""
-    return parts_by_series(site, previews=previews).get(key, [])
+    """The parts of series *key*, by :func:`parts_by_series` (worked out once per content model)."""
+    every = site.memo(("series parts", previews), lambda: parts_by_series(site, previews=previews))
+    return list(every.get(key, ()))
 
 
 def parts_of(env: BuildEnvironment, key: str) -> list[model.Post]:
     """The parts of series *key* in this build (a preview or not), worked out once per build."""
-    previews = env.config.kb_include_drafts
-    every = domain_of(env).per_build("series parts", lambda site: parts_by_series(site, previews=previews))
-    return list(every.get(key, ()))
+    return parts(site_of(env), key, previews=env.config.kb_include_drafts)
 
 
 def total_parts(series: model.Series, parts: list[model.Post]) -> int:
