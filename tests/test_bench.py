@@ -93,13 +93,22 @@ def test_reference_builds_the_same_posts_with_stand_ins_for_our_roles(corpus: be
     assert not page.select(".problematic, .system-message")
 
 
-def test_table_shows_ratios_to_the_reference() -> None:
-    figures = {
-        "posts": 10,
-        "reference": {"full_s": 2.0, "full_cpu_s": 3.0, "noop_s": 1.0, "peak_mb": 100.0, "output_mb": 1.0},
+def figures_of(size: int, full_s: float, reference_s: float) -> dict[str, object]:
+    """What :func:`kb.bench.measure` reports for one size, with the given full-build times."""
+    return {
+        "posts": size,
+        "reference": {
+            "full_s": reference_s,
+            "full_cpu_s": 1.5 * reference_s,
+            "noop_s": 1.0,
+            "peak_mb": 100.0,
+            "output_mb": 1.0,
+            "largest_page": "index.html",
+            "largest_page_kb": 12.0,
+        },
         "kb": {
-            "full_s": 4.0,
-            "full_cpu_s": 6.0,
+            "full_s": full_s,
+            "full_cpu_s": 1.5 * full_s,
             "noop_s": 0.2,
             "edit_s": 0.4,
             "retag_s": 0.4,
@@ -108,21 +117,39 @@ def test_table_shows_ratios_to_the_reference() -> None:
             "peak_mb": 150.0,
             "output_mb": 2.0,
             "kb_per_post": 195.3,
+            "largest_page": "glossary.html",
+            "largest_page_kb": 900.0,
             "edit_correct": True,
             "retag_correct": True,
         },
     }
+
+
+def test_table_shows_ratios_to_the_reference() -> None:
+    figures = figures_of(10, 4.0, 2.0)
     text = bench.table([figures])
     assert "2.00x" in text  # full build against the reference
     assert "5% full" in text  # no-op rebuild
     assert "20% full" in text  # reading the history after a new commit
     assert "correct" in text
+    assert re.search(r"largest page \(KB\) +900\.0 +12\.0", text)
+    assert "largest page             glossary.html (reference: index.html)" in text
     assert "make check" not in text.split("targets:")[0]
     figures["check"] = {"seconds": 3.25, "cpu_s": 3.0, "ok": True}
     preview = {"ok": True, "seconds": [1.25, 1.5, 1.0], "median_s": 1.25, "rebuilds_per_save": 1.0}
     text = bench.table([figures], preview)
     assert re.search(r"make check \(s\) +3\.2", text)
     assert "save a post -> page shows it: median 1.25 s (1.25, 1.50, 1.00); 1.0 rebuilds per save" in text
+
+
+def test_cost_per_post_is_compared_with_the_smallest_size_of_at_least_1000() -> None:
+    sizes = [figures_of(100, 1.0, 1.0), figures_of(1000, 20.0, 20.0), figures_of(2000, 44.0, 40.0)]
+    rows = [line for line in bench.table(sizes).splitlines() if "full build per post" in line]
+    assert re.search(r"^  100  full build per post \(ms\) +10\.0 +10\.0 +0\.50x 1000$", rows[0])
+    assert re.search(r"^ 1000  full build per post \(ms\) +20\.0 +20\.0 +1\.00x 1000$", rows[1])
+    assert re.search(r"^ 2000  full build per post \(ms\) +22\.0 +20\.0 +1\.10x 1000$", rows[2])
+    alone = bench.table([figures_of(100, 1.0, 1.0)])
+    assert re.search(r"full build per post \(ms\) +10\.0 +10\.0 *$", alone, re.M)  # no size to compare with
 
 
 def test_make_check_runs_on_the_corpus(corpus: bench.Corpus) -> None:
