@@ -87,6 +87,11 @@ AUTHORS = 20
 KB_OPTIONS = ("-W", "-n", "--keep-going", "-j", "auto")
 REFERENCE_OPTIONS = ("-j", "auto")
 FIRST_DATE = dt.date(2019, 1, 7)
+#: Posts are dated one a day from FIRST_DATE, several a day when there are more
+#: posts than these days: every post is in the past, so every post is published.
+DATE_SPAN_DAYS = 2500
+#: Most real posts record a review (``reviewed:``): so does this share, within the last days.
+REVIEWED, REVIEWED_WITHIN_DAYS = 0.85, 330
 #: The most ``make check`` may take at 2,000 posts.
 CHECK_TARGET_S = 5.0
 #: Top-level pages copied as they are; the others keep only their title.
@@ -239,8 +244,11 @@ def quoted(text: str) -> str:
 
 @dataclass(frozen=True)
 class Names:
-    """What a post may link to or cite: earlier posts, authors, series, terms, citations."""
+    """What a post may name: its tags and practice; what it may link to or cite:
+    earlier posts, authors, series, glossary terms, citations."""
 
+    tags: list[str]
+    practices: list[str]
     authors: list[str]
     series: list[str]
     terms: list[str]
@@ -368,16 +376,23 @@ def copy_site(kb: Path) -> None:
             shutil.copytree(ROOT / name, kb / name, ignore=shutil.ignore_patterns("__pycache__", "bench.py"))
 
 
-def front_matter(rng: random.Random, index: int, tags: list[str], names: Names, practices: list[str]) -> list[str]:
+def front_matter(rng: random.Random, index: int, size: int, names: Names) -> list[str]:
     title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 6))).capitalize() + f" {index}"
-    return [
+    date = FIRST_DATE + dt.timedelta(days=index * DATE_SPAN_DAYS // max(size, DATE_SPAN_DAYS))
+    authors = rng.sample(names.authors, rng.choice(AUTHORS_PER_POST))
+    lines = [
         "---",
         f"title: {quoted(title)}",
-        f"date: {(FIRST_DATE + dt.timedelta(days=index)).isoformat()}",
-        f"author: [{', '.join(rng.sample(names.authors, rng.choice(AUTHORS_PER_POST)))}]",
-        f"tags: [{', '.join(rng.sample(tags, rng.randint(*TAGS_PER_POST)))}]",
-        f"practice: {rng.choice(practices)}",
+        f"date: {date.isoformat()}",
+        f"author: [{', '.join(authors)}]",
+        f"tags: [{', '.join(rng.sample(names.tags, rng.randint(*TAGS_PER_POST)))}]",
+        f"practice: {rng.choice(names.practices)}",
     ]
+    reviewed = dt.date.today() - dt.timedelta(days=rng.randint(0, REVIEWED_WITHIN_DAYS))
+    if rng.random() < REVIEWED and reviewed >= date:
+        reviewer = rng.choice([key for key in names.authors if key not in authors])
+        lines.append(f"reviewed: {{by: {reviewer}, on: {reviewed.isoformat()}}}")
+    return lines
 
 
 def generate(folder: Path, size: int, seed: int = 2000) -> Corpus:
@@ -387,15 +402,14 @@ def generate(folder: Path, size: int, seed: int = 2000) -> Corpus:
     copy_site(kb)
     tags, practices = write_vocabulary(kb)
     plan = plan_series(rng, size)
-    names = Names(
-        write_authors(kb, practices), write_series(kb, plan), glossary_terms(ROOT / "glossary.md"), known_citations()
-    )
+    authors, series = write_authors(kb, practices), write_series(kb, plan)
+    names = Names(tags, practices, authors, series, glossary_terms(ROOT / "glossary.md"), known_citations())
     corpus = Corpus(size, kb, reference)
     for root in (kb, reference):
         (root / model.POSTS_DIR / FIGURE).parent.mkdir(parents=True)
         shutil.copy(ROOT / model.POSTS_DIR / FIGURE, root / model.POSTS_DIR / FIGURE)
     for index in range(size):
-        lines = front_matter(rng, index, tags, names, practices)
+        lines = front_matter(rng, index, size, names)
         part = plan.get(index)
         if part:
             lines += [f"series: {part[0]}", f"part: {part[1]}"]
@@ -864,15 +878,17 @@ def main(argv: list[str] | None = None) -> int:
             preview = preview_latency(Path(folder))
         for size in sizes:
             results.append(measure(size, Path(folder)))
-    report = {
-        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
-        "options": {"kb": KB_OPTIONS, "reference": REFERENCE_OPTIONS},
-        "results": results,
-        "preview": preview,
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2), encoding="utf-8")
+            # Written after each size: a long run that is stopped keeps what it measured.
+            report = {
+                "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
+                "options": {"kb": KB_OPTIONS, "reference": REFERENCE_OPTIONS},
+                "results": results,
+                "preview": preview,
+            }
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(json.dumps(report, indent=2), encoding="utf-8")
+            print(table(results[-1:]), file=sys.stderr, flush=True)
     print(table(results, preview))
     print(f"\nwritten to {args.output}")
     return 0 if all(not r["problems"] for r in results) and (preview is None or preview["ok"]) else 1
