@@ -357,10 +357,8 @@ def roles(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
             found = parse(name, item.value, sources)
             if isinstance(found, Finding):
                 yield page.problem(item.line, found.message, found.fix, "citation")
-        elif short == "post":
-            if target not in page.posts:
-                message = model.did_you_mean(target, page.posts)
-                yield page.problem(item.line, f"unknown post {target!r}", message, "post")
+        elif short == "post" and target not in page.posts:
+            yield page.problem(item.line, f"unknown post {target!r}", model.did_you_mean(target, page.posts), "post")
         elif name in ("term", "std:term"):
             if target.lower() not in page.terms:
                 message = f"unknown term {target!r}: {model.did_you_mean(target, sorted(page.terms.values()))}"
