@@ -76,11 +76,16 @@ def add_series_part(src: Path) -> None:
 
 
 def delete_post(src: Path) -> None:
-    """Delete a post outside any series that no other post links to (a link to it would fail the build)."""
-    texts = {path: path.read_text(encoding="utf-8") for path in sorted((src / "posts").glob("*.md"))}
-    linked = " ".join(texts.values())
-    victim = next(p for p, text in texts.items() if "series:" not in text and f"{p.stem}`" not in linked)
+    """Delete the newest post outside any series, and the links other posts had
+    to it, as its author would (a link to a deleted post fails the build)."""
+    posts = sorted((src / "posts").glob("*.md"), reverse=True)
+    victim = next(p for p in posts if "series:" not in p.read_text(encoding="utf-8"))
     victim.unlink()
+    link = re.compile(r"\{(?:doc|post)\}`" + re.escape(victim.stem) + "`")
+    for path in posts:
+        text = path.read_text(encoding="utf-8") if path != victim else ""
+        if link.search(text):
+            path.write_text(link.sub("another post", text), encoding="utf-8")
 
 
 def git(src: Path, *args: str) -> None:
