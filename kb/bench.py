@@ -1,16 +1,32 @@
 """How fast the knowledge base builds as it grows: ``make bench`` (``python -m kb.bench 100 1000``).
 
-For each size N, a corpus of N generated posts (600-900 words of neutral
-filler, 1-4 tags from the real vocabulary, some in series) is written into a
-temporary folder together with the site's real ``conf.py``, extensions, home
-page, 20 generated authors and the real vocabulary.  The knowledge base is
-checked the way ``make check`` checks it (a fresh process: all 2,000 posts
-must take under 5 s), then built the way ``make html`` builds it (strict,
-``-j auto``): a full build,
-a rebuild with nothing changed, a rebuild after editing one post's body and one
-after changing one post's tags; after each edit the output is checked for
-stale pages.  The same posts are also built with plain Sphinx + MyST and the
-``basic`` theme, the reference every figure is compared with.
+For each size N, a corpus of N generated posts is written into a temporary
+folder together with the site's real ``conf.py``, extensions, templates, home
+page and glossary, 20 generated authors and the real vocabulary with generated
+tags added up to 64.  The posts have the mix of the real ones (``posts/``):
+600-900 words of neutral filler in three to five sections, with admonitions,
+tables, bullet lists, fenced code in five languages, sphinx-design tabs and
+cards, a figure (a small SVG of the real site), bold, inline code and web
+links, links to earlier posts (``{doc}``, ``{post}``, the previous part of a
+series), to an author and a series, glossary terms and citations of every
+regulation the site knows (:data:`kb.citations.DEFAULT_CITATIONS`); 1-8 tags,
+1-3 authors, and about three in ten posts in series of 2-10 parts.  The
+introduction, which listings show, stays plain text, as in the real posts.
+
+The knowledge base is checked the way ``make check`` checks it (a fresh
+process: all 2,000 posts must take under 5 s), then built the way ``make
+html`` builds it (strict, ``-j auto``): a full build, a rebuild with nothing
+changed, a rebuild after editing one post's body and one after changing one
+post's tags; after each edit the output is checked for stale pages.
+
+The same posts are also built by the reference, every figure is compared with:
+plain Sphinx with the Markdown extensions the posts need (MyST with the same
+settings, sphinx-design) and the ``basic`` theme.  The reference must do the
+work of reading every post as the site does, so it also resolves the site's own
+roles (see *the reference* below): left unknown, each would become an error
+message, cheaper than a link, and flatter the comparison.  What the site adds
+on top (its theme, listing, tag, author and series pages, feeds, related
+posts, the search index) is what the ratios measure.
 
 The cost of reading the posts' history is measured on the same corpus made a
 git repository with 10 commits that each change every post: one read of the
@@ -26,8 +42,11 @@ until the new text shows: the edit-to-visible time a consultant waits
 post (target: 1.0 s to visible).
 
 Peak memory is the largest resident set of any process of a build (the main
-process or one of its parallel readers), as ``getrusage`` reports it.  Results
-are printed as a table and written to ``_build/bench/results.json``.
+process or one of its parallel readers), as ``getrusage`` reports it.  Output
+is reported per post and by its largest page (which, and how large); the
+full build's cost per post at each size is compared with that at the smallest
+size of at least 1,000 posts (1.00x: the build grows linearly).  Results are
+printed as a table and written to ``_build/bench/results.json``.
 """
 
 from __future__ import annotations
@@ -53,11 +72,18 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
+from docutils import nodes
+from sphinx.domains import Domain, ObjType
+from sphinx.roles import XRefRole
+from sphinx.util.nodes import make_refnode
 
 from kb import model
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SIZES = (100, 1000, 2000)
@@ -67,6 +93,11 @@ AUTHORS = 20
 KB_OPTIONS = ("-W", "-n", "--keep-going", "-j", "auto")
 REFERENCE_OPTIONS = ("-j", "auto")
 FIRST_DATE = dt.date(2019, 1, 7)
+#: Posts are dated one a day from FIRST_DATE, several a day when there are more
+#: posts than these days: every post is in the past, so every post is published.
+DATE_SPAN_DAYS = 2500
+#: Most real posts record a review (``reviewed:``): so does this share, within the last days.
+REVIEWED, REVIEWED_WITHIN_DAYS = 0.85, 330
 #: The most ``make check`` may take at 2,000 posts.
 CHECK_TARGET_S = 5.0
 #: Top-level pages copied as they are; the others keep only their title.
@@ -120,34 +151,145 @@ Price Reed Stone Tate Vale
 
 # -- the corpus --------------------------------------------------------------
 
+#: Tags in the benchmark's vocabulary: the real ones, then generated ones up to this many.
+VOCABULARY_TAGS = 64
+#: Tags per post, authors per post (weighted), parts per series.
+TAGS_PER_POST = (1, 8)
+AUTHORS_PER_POST = (1, 1, 1, 2, 3)
+SERIES_PARTS = (2, 10)
+#: The share of posts that are parts of a series.
+IN_SERIES = 0.3
+#: The figure the posts show, a small file of the real site.
+FIGURE = "figures/retrofit-phases.svg"
+#: A few lines of code per language, for fenced code blocks.
+CODE = {
+    "python": [
+        "limit = {n}",
+        "for record in batch.records:",
+        "    if record.days_open > limit:",
+        "        escalate(record)",
+    ],
+    "yaml": ["review:", "  every: {n} months", "  owner: quality", "  scope: [batch, deviation]"],
+    "json": ['{{"batch": "B-{n}",', ' "status": "released",', ' "checks": ["identity", "assay"]}}'],
+    "bash": ["make check", "make html", "grep -c deviation report-{n}.txt"],
+    "sql": ["SELECT batch, COUNT(*)", "FROM deviations", "WHERE days_open > {n}", "GROUP BY batch;"],
+}
+ADMONITIONS = ("note", "tip", "warning", "important")
 
-def sentence(rng: random.Random) -> str:
+
+def sentence(rng: random.Random, inline: list[str] | None = None) -> str:
+    """A sentence of filler; one of *inline*'s snippets (a link, a role...) replaces a word, if any are left."""
     words = [rng.choice(ADJECTIVES), rng.choice(WORDS), rng.choice(VERBS), "the", rng.choice(ADJECTIVES)]
     words += [rng.choice(WORDS) for _ in range(rng.randint(2, 9))]
-    return " ".join(words).capitalize() + "."
+    if inline:
+        words[rng.randrange(3, len(words))] = inline.pop()
+    return " ".join([words[0].capitalize(), *words[1:]]) + "."
 
 
-def paragraph(rng: random.Random, words: int) -> str:
+def paragraph(rng: random.Random, words: int, inline: list[str] | None = None) -> str:
     out: list[str] = []
     while sum(len(s.split()) for s in out) < words:
-        out.append(sentence(rng))
+        out.append(sentence(rng, inline))
     return " ".join(out)
 
 
-def body(rng: random.Random) -> str:
-    """600-900 words: an introduction, then three to five ``##`` sections."""
+def fenced(name: str, body: str, fence: str = "```") -> str:
+    return f"{fence}{name}\n{body}\n{fence}"
+
+
+def blocks(rng: random.Random) -> list[str]:
+    """The blocks beside prose, in the mix of the real posts: admonitions, tables,
+    code in several languages, sphinx-design tabs and cards, a figure, lists."""
+    found = [fenced("{" + rng.choice(ADMONITIONS) + "}", paragraph(rng, 30)) for _ in range(rng.randint(1, 2))]
+    if rng.random() < 0.5:
+        language = rng.choice(list(CODE))
+        found.append(fenced(language, "\n".join(CODE[language]).format(n=rng.randint(2, 90))))
+    if rng.random() < 0.4:
+        rows = [
+            f"| {rng.choice(WORDS).capitalize()} | {rng.choice(ADJECTIVES)} | {rng.randint(1, 30)} |"
+            for _ in range(rng.randint(3, 5))
+        ]
+        found.append("\n".join(["| Step | Owner | Days |", "| --- | --- | ---: |", *rows]))
+    if rng.random() < 0.5:
+        found.append("\n".join(f"- {sentence(rng)}" for _ in range(rng.randint(3, 5))))
+    if rng.random() < 0.2:
+        items = [fenced("{tab-item} " + rng.choice(WORDS).capitalize(), paragraph(rng, 25), ":::") for _ in "abc"]
+        found.append(fenced("{tab-set}", "\n\n".join(items), "::::"))
+    if rng.random() < 0.25:
+        cards = [
+            fenced("{grid-item-card} " + rng.choice(WORDS).capitalize(), paragraph(rng, 20), ":::")
+            for _ in range(rng.randint(2, 4))
+        ]
+        found.append(fenced("{grid} 1 1 2 2", "\n\n".join(cards), "::::"))
+    if rng.random() < 0.15:
+        found.append(fenced("{figure} " + FIGURE, f":alt: {sentence(rng)}\n\n{sentence(rng)}"))
+    return found
+
+
+def body(rng: random.Random, inline: list[str]) -> str:
+    """600-900 words: an introduction, then three to five ``##`` sections of prose
+    and :func:`blocks`, with the *inline* snippets spread over their sentences."""
     target = rng.randint(600, 900)
+    extras = blocks(rng)
+    prose = max(200, target - 45 - sum(len(block.split()) for block in extras))
+    rng.shuffle(inline)
+    # The introduction (the excerpt listings show) stays plain, as in the real posts.
     parts = [paragraph(rng, 45)]
     sections = rng.randint(3, 5)
-    per_section = (target - 45) // sections
-    for _ in range(sections):
+    per_section = prose // sections
+    for number in range(sections):
         parts.append(f"## {rng.choice(ADJECTIVES).capitalize()} {rng.choice(WORDS)} and {rng.choice(WORDS)}")
-        parts += [paragraph(rng, per_section // 2), paragraph(rng, per_section - per_section // 2)]
+        parts += [paragraph(rng, per_section // 2, inline), *extras[number::sections]]
+        parts.append(paragraph(rng, per_section - per_section // 2, inline))
     return "\n\n".join(parts) + "\n"
 
 
 def quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Names:
+    """What a post may name: its tags and practice; what it may link to or cite:
+    earlier posts, authors, series, glossary terms, citations."""
+
+    tags: list[str]
+    practices: list[str]
+    authors: list[str]
+    series: list[str]
+    terms: list[str]
+    citations: list[str]
+
+    def inline(self, rng: random.Random, index: int, part: tuple[str, int] | None) -> list[str]:
+        """The inline markup of one post: bold, code, a web link, links to other
+        posts (``{doc}``, ``{post}``, a previous part), an author, a series, glossary terms, citations."""
+        word = rng.choice(WORDS)
+        found = [f"**{rng.choice(ADJECTIVES)} {rng.choice(WORDS)}**" for _ in range(rng.randint(1, 3))]
+        found += [f"`{rng.choice(WORDS)}_{rng.choice(WORDS)}`" for _ in range(rng.randint(1, 2))]
+        found.append(f"[{word} guidance](https://example.org/{word})")
+        if index:
+            found += [f"{{doc}}`post-{rng.randrange(index):05d}`" for _ in range(rng.randint(1, 2))]
+            found.append(f"{{post}}`post-{rng.randrange(index):05d}`")
+        if part and part[1] > 1:
+            found.append(f"{{part}}`{part[0]}/{part[1] - 1}`")
+        found.append(f"{{author}}`{rng.choice(self.authors)}`")
+        found.append(f"{{series}}`{rng.choice(self.series)}`")
+        found += [f"{{term}}`{term}`" for term in rng.sample(self.terms, rng.randint(1, 3))]
+        found += rng.sample(self.citations, rng.randint(0, 2))
+        return found
+
+
+def glossary_terms(page: Path) -> list[str]:
+    """The terms the glossary page defines (the unindented lines of its ``{glossary}`` block)."""
+    block = page.read_text(encoding="utf-8").split("```{glossary}\n", 1)[1].split("\n```", 1)[0]
+    return [line for line in block.splitlines() if line.strip() and not line.startswith(" ")]
+
+
+def known_citations() -> list[str]:
+    """A citation of every document the site knows, written as the document's name."""
+    from kb.citations import DEFAULT_CITATIONS
+
+    return [f"{{{role}}}`{name}`" for role, source in DEFAULT_CITATIONS.items() for name in source["known"]]
 
 
 @dataclass
@@ -178,28 +320,57 @@ def write_authors(root: Path, practices: list[str]) -> list[str]:
     return keys
 
 
-def write_series(root: Path, count: int) -> list[str]:
+def plan_series(rng: random.Random, size: int) -> dict[int, tuple[str, int]]:
+    """Which posts are parts of a series: post index -> (series key, part).
+
+    About three in ten posts, taken in order of date and cut into series of 2-10
+    parts (a last one left alone joins the series before it)."""
+    members = [index for index in range(size) if rng.random() < IN_SERIES]
+    if len(members) < SERIES_PARTS[0]:
+        members = list(range(min(size, SERIES_PARTS[0])))
+    groups: list[list[int]] = []
+    while members:
+        length = rng.randint(*SERIES_PARTS)
+        groups.append(members[:length])
+        members = members[length:]
+    if len(groups) > 1 and len(groups[-1]) < SERIES_PARTS[0]:
+        groups[-2] += groups.pop()
+    return {
+        index: (f"series-{key:03d}", part)
+        for key, group in enumerate(groups)
+        for part, index in enumerate(group, start=1)
+    }
+
+
+def write_series(root: Path, plan: dict[int, tuple[str, int]]) -> list[str]:
     folder = root / model.SERIES_DIR
     folder.mkdir(parents=True)
     shutil.copy(ROOT / model.SERIES_DIR / "index.md", folder / "index.md")
-    keys = []
-    for index in range(count):
-        key = f"series-{index:03d}"
+    keys = sorted({key for key, _ in plan.values()})
+    for index, key in enumerate(keys):
         (folder / f"{key}.md").write_text(
             f"---\ntitle: Series {index}\nsummary: Generated series number {index}.\nstatus: ongoing\n---\n\n"
             f"The parts of generated series number {index}.\n",
             encoding="utf-8",
         )
-        keys.append(key)
     return keys
 
 
-def generate(folder: Path, size: int, seed: int = 2000) -> Corpus:
-    """Write both sites for *size* posts below *folder*."""
-    rng = random.Random(seed)
-    kb, reference = folder / "kb", folder / "reference"
+def write_vocabulary(root: Path) -> tuple[list[str], list[str]]:
+    """The real vocabulary with generated tags added up to :data:`VOCABULARY_TAGS`; (tags, practices)."""
+    vocabulary = yaml.safe_load((ROOT / model.VOCABULARY_FILE).read_text(encoding="utf-8"))
+    rng = random.Random(VOCABULARY_TAGS)
+    while len(vocabulary["tags"]) < VOCABULARY_TAGS:
+        name = f"{rng.choice(ADJECTIVES).capitalize()} {rng.choice(WORDS)}"
+        vocabulary["tags"].setdefault(name, {"description": f"Generated tag: {name.lower()}."})
+    (root / model.VOCABULARY_FILE).write_text(yaml.safe_dump(vocabulary, sort_keys=False), encoding="utf-8")
+    return list(vocabulary["tags"]), list(vocabulary["practices"])
+
+
+def copy_site(kb: Path) -> None:
+    """The real site's configuration, extensions, templates and top-level pages."""
     kb.mkdir(parents=True)
-    for name in ("conf.py", model.VOCABULARY_FILE, *SITE_PAGES):
+    for name in ("conf.py", *SITE_PAGES):
         shutil.copy(ROOT / name, kb / name)
     for page in ROOT.glob("*.md"):
         # The guide shows real posts: keep only its front matter.  README and PERFORMANCE are not pages.
@@ -209,36 +380,129 @@ def generate(folder: Path, size: int, seed: int = 2000) -> Corpus:
     for name in ("kb", "_static", "_templates"):
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, kb / name, ignore=shutil.ignore_patterns("__pycache__", "bench.py"))
-    vocabulary = yaml.safe_load((ROOT / model.VOCABULARY_FILE).read_text(encoding="utf-8"))
-    tags, practices = list(vocabulary["tags"]), list(vocabulary["practices"])
-    authors = write_authors(kb, practices)
-    series = write_series(kb, max(1, size // 25))
-    parts = dict.fromkeys(series, 0)
-    (kb / model.POSTS_DIR).mkdir()
-    (reference / model.POSTS_DIR).mkdir(parents=True)
+
+
+def front_matter(rng: random.Random, index: int, size: int, names: Names) -> list[str]:
+    title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 6))).capitalize() + f" {index}"
+    date = FIRST_DATE + dt.timedelta(days=index * DATE_SPAN_DAYS // max(size, DATE_SPAN_DAYS))
+    authors = rng.sample(names.authors, rng.choice(AUTHORS_PER_POST))
+    lines = [
+        "---",
+        f"title: {quoted(title)}",
+        f"date: {date.isoformat()}",
+        f"author: [{', '.join(authors)}]",
+        f"tags: [{', '.join(rng.sample(names.tags, rng.randint(*TAGS_PER_POST)))}]",
+        f"practice: {rng.choice(names.practices)}",
+    ]
+    reviewed = dt.date.today() - dt.timedelta(days=rng.randint(0, REVIEWED_WITHIN_DAYS))
+    if rng.random() < REVIEWED and reviewed >= date:
+        reviewer = rng.choice([key for key in names.authors if key not in authors])
+        lines.append(f"reviewed: {{by: {reviewer}, on: {reviewed.isoformat()}}}")
+    return lines
+
+
+def generate(folder: Path, size: int, seed: int = 2000) -> Corpus:
+    """Write both sites for *size* posts below *folder*."""
+    rng = random.Random(seed)
+    kb, reference = folder / "kb", folder / "reference"
+    copy_site(kb)
+    tags, practices = write_vocabulary(kb)
+    plan = plan_series(rng, size)
+    authors, series = write_authors(kb, practices), write_series(kb, plan)
+    names = Names(tags, practices, authors, series, glossary_terms(ROOT / "glossary.md"), known_citations())
     corpus = Corpus(size, kb, reference)
+    for root in (kb, reference):
+        (root / model.POSTS_DIR / FIGURE).parent.mkdir(parents=True)
+        shutil.copy(ROOT / model.POSTS_DIR / FIGURE, root / model.POSTS_DIR / FIGURE)
     for index in range(size):
-        title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 6))).capitalize() + f" {index}"
-        lines = [
-            "---",
-            f"title: {quoted(title)}",
-            f"date: {(FIRST_DATE + dt.timedelta(days=index)).isoformat()}",
-            f"author: [{', '.join(rng.sample(authors, rng.choice((1, 1, 1, 2))))}]",
-            f"tags: [{', '.join(rng.sample(tags, rng.randint(1, 4)))}]",
-            f"practice: {rng.choice(practices)}",
-        ]
-        if rng.random() < 0.3:
-            key = rng.choice(series)
-            parts[key] += 1
-            lines += [f"series: {key}", f"part: {parts[key]}"]
-        text = "\n".join([*lines, "---", "", body(rng)])
+        lines = front_matter(rng, index, size, names)
+        part = plan.get(index)
+        if part:
+            lines += [f"series: {part[0]}", f"part: {part[1]}"]
+        text = "\n".join([*lines, "---", "", body(rng, names.inline(rng, index, part))])
         name = f"{model.POSTS_DIR}/post-{index:05d}.md"
         (kb / name).write_text(text, encoding="utf-8")
         (reference / name).write_text(text, encoding="utf-8")
         corpus.posts.append(name)
+    write_reference(reference)
+    return corpus
+
+
+# -- the reference -----------------------------------------------------------
+#
+# The reference is plain Sphinx with the Markdown extensions the posts need
+# (MyST with the same settings, sphinx-design) and the ``basic`` theme.  The
+# posts also use roles only this site defines; were they unknown to the
+# reference, it would turn each into an error message instead of a link, a
+# little less work than ours, and a flattering comparison.  So the reference
+# loads this module as an extension (:func:`setup`): the cross-reference roles
+# (``{author}``, ``{series}``, ``{part}``, ``{post}``) become Sphinx
+# cross-references resolved to a page (a post, or the home page, the reference
+# having no author or series pages), and the citation roles links to the
+# official text; ``{term}`` is Sphinx's own, against a copy of the site's
+# glossary.  What the site adds on top (listing, tag, author and series pages,
+# feeds, related posts, the search index) is what the ratios measure.
+
+#: The site's own cross-reference roles, stubbed in the reference.
+STUB_XREFS = ("author", "series", "part", "post")
+
+
+class StubRole(XRefRole):
+    """A cross-reference role of the stub domain, written without its prefix."""
+
+    def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+        self.name = f"stub:{self.name}"
+        return super().run()
+
+
+class StubDomain(Domain):
+    """Resolves the site's cross-reference roles in the reference: a post to its page, the rest to the home page."""
+
+    name = "stub"
+    label = "Stand-ins for the knowledge base's roles"
+    object_types: ClassVar[dict[str, ObjType]] = {name: ObjType(name, name) for name in STUB_XREFS}
+    roles: ClassVar[dict[str, XRefRole]] = {name: XRefRole() for name in STUB_XREFS}
+
+    def resolve_xref(
+        self, env: Any, fromdocname: str, builder: Any, typ: str, target: str, node: Any, contnode: Any
+    ) -> nodes.reference:
+        docname = f"{model.POSTS_DIR}/{target}" if typ == "post" else env.config.root_doc
+        return make_refnode(builder, fromdocname, docname, "", contnode, target)
+
+    def resolve_any_xref(self, *args: Any) -> list[tuple[str, nodes.reference]]:
+        return []
+
+    def merge_domaindata(self, docnames: Any, otherdata: dict[str, Any]) -> None:
+        """Nothing to merge: the stand-ins keep no data."""
+
+
+def citation_stub(name: str, rawtext: str, text: str, *args: Any, **kwargs: Any) -> tuple[list[nodes.Node], list]:
+    """A citation as a link to the official text of its kind of document."""
+    from kb.citations import DEFAULT_CITATIONS
+
+    url = DEFAULT_CITATIONS[name]["forms"][0]["url"].partition("{")[0]
+    return [nodes.reference(rawtext, text, refuri=url)], []
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    """The reference's stand-ins for the site's own roles (see above)."""
+    from kb.citations import DEFAULT_CITATIONS
+
+    app.add_domain(StubDomain)
+    for name in STUB_XREFS:
+        app.add_role(name, StubRole())
+    for name in DEFAULT_CITATIONS:
+        app.add_role(name, citation_stub)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def write_reference(reference: Path) -> None:
+    """The reference's configuration, home page and glossary (its posts are written with the site's)."""
+    shutil.copy(ROOT / "glossary.md", reference / "glossary.md")
     (reference / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
         'project = "Reference"\n'
-        'extensions = ["myst_parser"]\n'
+        'extensions = ["myst_parser", "sphinx_design", "kb.bench"]\n'
         'source_suffix = {".md": "markdown"}\n'
         'myst_enable_extensions = ["colon_fence", "deflist", "fieldlist"]\n'
         "myst_title_to_header = True\n"
@@ -247,9 +511,8 @@ def generate(folder: Path, size: int, seed: int = 2000) -> Corpus:
         encoding="utf-8",
     )
     (reference / "index.md").write_text(
-        "# Reference\n\n```{toctree}\n:hidden:\n:glob:\n\nposts/*\n```\n", encoding="utf-8"
+        "# Reference\n\n```{toctree}\n:hidden:\n:glob:\n\nglossary\nposts/*\n```\n", encoding="utf-8"
     )
-    return corpus
 
 
 # -- measuring ---------------------------------------------------------------
@@ -434,6 +697,13 @@ def output_bytes(source: Path) -> int:
     return sum(p.stat().st_size for p in (source / "_build" / "html").rglob("*") if p.is_file())
 
 
+def largest_page(source: Path) -> dict[str, Any]:
+    """The largest HTML page of a built site: its path and size."""
+    root = source / "_build" / "html"
+    path = max(root.rglob("*.html"), key=lambda p: p.stat().st_size)
+    return {"largest_page": path.relative_to(root).as_posix(), "largest_page_kb": path.stat().st_size / 1024}
+
+
 def pages(source: Path) -> list[Path]:
     """Every page and feed of a built site."""
     root = source / "_build" / "html"
@@ -471,8 +741,11 @@ def edit_tags(corpus: Corpus, tags: list[str]) -> tuple[str, str, str]:
 
 
 def tag_page_lists(source: Path, tag: str, docname: str, site: model.Site) -> bool:
-    page = source / "_build" / "html" / "blog" / "tag" / f"{site.tags[tag].slug}.html"
-    return page.is_file() and f"{docname.rpartition('/')[2]}.html" in page.read_text(encoding="utf-8")
+    """Whether one of the pages of *tag*'s listing (the first, or ``page/N.html`` below it) links *docname*."""
+    first = source / "_build" / "html" / "blog" / "tag" / f"{site.tags[tag].slug}.html"
+    pages = [first, *first.with_suffix("").glob("page/*.html")]
+    link = f"{docname.rpartition('/')[2]}.html"
+    return any(page.is_file() and link in page.read_text(encoding="utf-8") for page in pages)
 
 
 #: Commits made in the corpus to measure reading its history; each changes every post.
@@ -525,6 +798,7 @@ def measure_reference(size: int, corpus: Corpus) -> dict[str, Any]:
         "noop_cpu_s": noop.cpu_seconds,
         "peak_mb": full.peak_mb,
         "output_mb": output_bytes(corpus.reference) / 1e6,
+        **largest_page(corpus.reference),
         "ok": full.ok,
     }
 
@@ -574,6 +848,7 @@ def measure(size: int, workdir: Path) -> dict[str, Any]:
         "peak_mb": max(r.peak_mb for r in (full, noop, edit, retag)),
         "output_mb": output / 1e6,
         "kb_per_post": output / 1024 / size,
+        **largest_page(corpus.kb),
         "edit_correct": not stale and edit.ok,
         "retag_correct": retagged,
         "ok": full.ok and noop.ok and edit.ok and retag.ok,
@@ -593,8 +868,11 @@ TARGETS = (
     "targets: full <= 1.0x reference; no-op <= 5% and one-post edit <= 10% of full; <= 100 KB/post; <= 800 MB;\n"
     f"make check <= {CHECK_TARGET_S:.0f} s at 2,000 posts; make serve edit-to-visible <= {PREVIEW_TARGET_S} s "
     f"(real site), <= {PREVIEW_CORPUS_TARGET_S} s ({PREVIEW_CORPUS:,} posts); search finds the edit "
-    f"<= {PREVIEW_SEARCH_TARGET_S:.0f} s"
+    f"<= {PREVIEW_SEARCH_TARGET_S:.0f} s;\n"
+    "at 10,000 posts: <= 60 KB/post, largest page <= 1 MB, <= 2.5 GB, cost per post <= 1.15x that at 1,000"
 )
+#: Full-build cost per post is compared with that of the smallest size at least this large.
+PER_POST_BASE = 1000
 
 
 def ratio(mine: float, theirs: float) -> str:
@@ -605,9 +883,21 @@ def share(mine: float, full: float) -> str:
     return f"{mine / full:.0%} full" if full else "-"
 
 
+def per_post(figures: dict[str, Any], base: dict[str, Any] | None) -> list[tuple[str, float, float, str]]:
+    """Full-build cost per post (ms), wall and CPU; the ratio is to the same cost at
+    the *base* size (the smallest of at least :data:`PER_POST_BASE` posts): 1.00x is linear."""
+    rows = []
+    for step, key in (("full build per post (ms)", "full_s"), ("CPU per post (ms)", "full_cpu_s")):
+        mine, theirs = (1000 * figures[side][key] / figures["posts"] for side in ("kb", "reference"))
+        shown = ratio(mine, 1000 * base["kb"][key] / base["posts"]) + f" {base['posts']}" if base else ""
+        rows.append((step, mine, theirs, shown))
+    return rows
+
+
 def table(results: list[dict[str, Any]], previews: tuple[dict[str, Any], ...] = ()) -> str:
     head = f"{'N':>5}  {'step':<24} {'kb':>10} {'reference':>10} {'ratio':>9}"
     lines = [head, "-" * len(head)]
+    base = min((f for f in results if f["posts"] >= PER_POST_BASE), key=lambda f: f["posts"], default=None)
     for figures in results:
         kb, ref = figures["kb"], figures["reference"]
         size = figures["posts"]
@@ -623,6 +913,8 @@ def table(results: list[dict[str, Any]], previews: tuple[dict[str, Any], ...] = 
             ("peak memory (MB)", kb["peak_mb"], ref["peak_mb"], ratio(kb["peak_mb"], ref["peak_mb"])),
             ("output (MB)", kb["output_mb"], ref["output_mb"], ratio(kb["output_mb"], ref["output_mb"])),
             ("output per post (KB)", kb["kb_per_post"], ref["output_mb"] * 1e6 / 1024 / size, ""),
+            ("largest page (KB)", kb["largest_page_kb"], ref["largest_page_kb"], ""),
+            *per_post(figures, base),
         ]
         if "check" in figures:
             rows.insert(0, ("make check (s)", figures["check"]["seconds"], None, ""))
@@ -631,6 +923,7 @@ def table(results: list[dict[str, Any]], previews: tuple[dict[str, Any], ...] = 
             lines.append(f"{size:>5}  {step:<24} {mine:10.1f} {other} {shown:>9}")
         verdict = "correct" if kb["edit_correct"] and kb["retag_correct"] else "STALE PAGES"
         lines.append(f"{size:>5}  {'incremental output':<24} {verdict:>10}")
+        lines.append(f"{size:>5}  {'largest page':<24} {kb['largest_page']} (reference: {ref['largest_page']})")
         lines.append("")
     for preview in previews:
         lines.append(preview_line(preview))
@@ -673,15 +966,17 @@ def main(argv: list[str] | None = None) -> int:
             previews += (preview_corpus_latency(Path(folder)),)
         for size in sizes:
             results.append(measure(size, Path(folder)))
-    report = {
-        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
-        "options": {"kb": KB_OPTIONS, "reference": REFERENCE_OPTIONS},
-        "results": results,
-        "previews": previews,
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2), encoding="utf-8")
+            # Written after each size: a long run that is stopped keeps what it measured.
+            report = {
+                "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
+                "options": {"kb": KB_OPTIONS, "reference": REFERENCE_OPTIONS},
+                "results": results,
+                "previews": previews,
+            }
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(json.dumps(report, indent=2), encoding="utf-8")
+            print(table(results[-1:]), file=sys.stderr, flush=True)
     print(table(results, previews))
     print(f"\nwritten to {args.output}")
     return 0 if all(not r["problems"] for r in results) and all(p["ok"] for p in previews) else 1

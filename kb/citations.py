@@ -26,7 +26,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__
-from kb.content import post_of, site_of
+from kb.content import pages_marked, post_of, site_of
 from kb.kept import PerDocument, rewritten
 from kb.render import link, relative
 
@@ -266,9 +266,9 @@ def regulations_nodes(app: Sphinx, docname: str) -> list[nodes.Node]:
 def post_citations(app: Sphinx, docname: str) -> nodes.Node | None:
     """ "Regulations cited": the post's citations in the order of first appearance."""
     found = list(dict.fromkeys(cited(app.env).get(docname, [])))
-    pages = [doc for doc, meta in app.env.metadata.items() if meta.get(REGULATIONS_PAGE)]
     if not found:
         return None
+    pages = pages_marked(app.env, REGULATIONS_PAGE)
     box = nodes.container(classes=["kb-post-citations"])
     box += nodes.rubric("", "Regulations cited")
     items = nodes.bullet_list()

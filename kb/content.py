@@ -126,6 +126,17 @@ def post_of(env: BuildEnvironment, docname: str) -> model.Post | None:
     return None
 
 
+def pages_marked(env: BuildEnvironment, key: str) -> list[str]:
+    """The pages whose metadata holds *key* (the directive of the review queue, of
+    the regulations page, marks its page), sorted.  Asked once every page is read,
+    and for every page written: worked out once per build."""
+
+    def find(site: model.Site) -> list[str]:
+        return sorted(doc for doc, meta in env.metadata.items() if meta.get(key) and doc in env.found_docs)
+
+    return domain_of(env).per_build(f"pages marked {key}", find)
+
+
 def ablog_date(moment: dt.datetime | None, timezone: str) -> str | None:
     """ABlog compares naive local dates: hand it wall-clock time in the site's zone."""
     if moment is None:

@@ -28,7 +28,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__, history, reviews
-from kb.content import post_of, site_of
+from kb.content import pages_marked, post_of, site_of
 from kb.render import DATE_FORMAT, link
 
 if TYPE_CHECKING:
@@ -213,7 +213,7 @@ def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
     now[QUEUE_PAGE] = (queue, len(site.published))
     changed = sorted(doc for doc in now.keys() | known.keys() if now.get(doc) != known.get(doc))
     env.kb_review_shown = now  # type: ignore[attr-defined]
-    queues = [doc for doc, meta in env.metadata.items() if meta.get(QUEUE_PAGE) and doc in env.found_docs]
+    queues = pages_marked(env, QUEUE_PAGE)
     return [doc for doc in changed if doc in env.found_docs] + (queues if QUEUE_PAGE in changed else [])
 
 
@@ -239,7 +239,7 @@ def on_html_page_context(
     app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: nodes.document | None
 ) -> None:
     """Every page's footer links the review queue, where the site has one."""
-    queues = sorted(doc for doc, meta in app.env.metadata.items() if meta.get(QUEUE_PAGE) and doc in app.env.found_docs)
+    queues = pages_marked(app.env, QUEUE_PAGE)
     context["kb_review_queue"] = queues[0] if queues else None
 
 

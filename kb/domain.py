@@ -77,9 +77,11 @@ indexed again; and the glossary's entries as pages, in the folder
 ``serve-glossary-entries`` beside the output (:func:`kb.search.hand_over`:
 an entry's page is written only when it changed).
 
-Worked out once per build and never kept: :meth:`KBDomain.per_build` (a
-series' parts, the related posts of this build) and the html builder's caches
-of links and listed posts (:mod:`kb.render`).
+Worked out once per build and never kept: :meth:`kb.model.Site.memo` (the
+published posts in order, a series' parts), :meth:`KBDomain.per_build` (the
+related posts of this build, the posts and glossary terms that references name,
+the pages that hold the review queue and the regulations) and the html
+builder's caches of links and listed posts (:mod:`kb.render`).
 """
 
 from __future__ import annotations
@@ -235,7 +237,9 @@ class KBDomain(Domain):
     def target(self, typ: str, target: str) -> tuple[str, str, str] | tuple[str, str] | str:
         """Where a reference of type *typ* to *target* leads (see :func:`target_of`)."""
         if typ == "post":
-            posts = {model.post_label(post.docname): post for post in self.published_posts()}
+            posts = self.per_build(
+                "posts by label", lambda site: {model.post_label(p.docname): p for p in self.published_posts()}
+            )
             post = posts.get(target)
             return (
                 (post.docname, "", post.title)
@@ -243,16 +247,18 @@ class KBDomain(Domain):
                 else f"unknown post {target!r}: {model.did_you_mean(target, posts)}"
             )
         if typ == "term":
-            terms = {
-                name.lower(): (name, where)
-                for (kind, name), where in self.env.domains.standard_domain.objects.items()
-                if kind == "term"
-            }
+            # References are resolved once every document is read: the glossary is complete.
+            terms = self.per_build("glossary terms", lambda site: self.glossary_terms())
             if target.lower() in terms:
                 name, (docname, anchor) = terms[target.lower()]
                 return docname, anchor, name
             return f"unknown term {target!r}: {model.did_you_mean(target, [name for name, _ in terms.values()])}"
         return target_of(self.env, typ, target)
+
+    def glossary_terms(self) -> dict[str, tuple[str, tuple[str, str]]]:
+        """Every glossary term, by its lower-case name: ``(name, (docname, anchor))``."""
+        objects = self.env.domains.standard_domain.objects
+        return {name.lower(): (name, where) for (kind, name), where in objects.items() if kind == "term"}
 
     def published_posts(self) -> list[model.Post]:
         """The posts of this build (drafts too in a preview)."""

@@ -231,7 +231,14 @@ def feed_key(app: Sphinx, site: model.Site, feed: Feed) -> str:
     authors = [(site.authors[key], app.env.all_docs.get(site.authors[key].docname)) for key in credits]
     about = (feed.kind, feed.key, feed.title, feed.subtitle)
     updated = [history.last_update_of(app.env, post) for post in posts]
-    return keys.digest((keys.build_key(app), about, posts, read, authors, updated))
+    linked = linked_titles(app) if feed.kind == "main" and app.config.blog_feed_fulltext else []
+    return keys.digest((keys.build_key(app), about, posts, read, authors, updated, linked))
+
+
+def linked_titles(app: Sphinx) -> list[tuple[str, str]]:
+    """Every page's title: a full-text entry shows the title of each page its post
+    links to ({doc}, {series}, {part}...), which may change while the post does not."""
+    return sorted((docname, title.astext()) for docname, title in app.env.titles.items())
 
 
 def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:

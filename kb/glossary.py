@@ -22,8 +22,8 @@ from sphinx import addnodes
 from sphinx.util import logging
 
 from kb import __version__
-from kb.content import post_of, site_of
-from kb.kept import PerDocument, flagged, rewritten
+from kb.content import pages_marked, post_of, site_of
+from kb.kept import PerDocument, rewritten
 from kb.render import link
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class Entry:
 def entries(env: BuildEnvironment) -> list[Entry]:
     """Every entry of the glossary pages, in the order of each page (search indexes each as a result)."""
     found = []
-    for docname in flagged(env, GLOSSARY_PAGE):
+    for docname in pages_marked(env, GLOSSARY_PAGE):
         for glossary in env.get_doctree(docname).findall(addnodes.glossary):
             for item in glossary.findall(nodes.definition_list_item):
                 terms = list(item.findall(nodes.term))

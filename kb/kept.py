@@ -8,8 +8,8 @@ Both keep their records the same way, so the one way lives here:
   the document and merged from parallel readers, so ``-j auto`` and
   incremental builds see what a full build sees;
 * :func:`rewritten`: the pages to write again (``env-get-updated``) when what
-  they list differs from what the last build listed; :func:`flagged` names
-  those pages, by a flag in their metadata.
+  they list differs from what the last build listed, found by a flag in their
+  metadata (:func:`kb.content.pages_marked`).
 
 Every name kept this way is listed in :mod:`kb.domain`.
 """
@@ -17,6 +17,8 @@ Every name kept this way is listed in :mod:`kb.domain`.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from kb.content import pages_marked
 
 if TYPE_CHECKING:
     from collections.abc import Set
@@ -56,9 +58,4 @@ def rewritten(env: BuildEnvironment, name: str, shown: object, flag: str) -> lis
     """
     before = env.__dict__.get(name)
     env.__dict__[name] = shown
-    return [] if shown == before else flagged(env, flag)
-
-
-def flagged(env: BuildEnvironment, flag: str) -> list[str]:
-    """The documents of this build whose metadata sets *flag* (the pages of one kind), sorted."""
-    return sorted(doc for doc, meta in env.metadata.items() if meta.get(flag) and doc in env.found_docs)
+    return [] if shown == before else pages_marked(env, flag)

@@ -80,15 +80,14 @@ def parts_by_series(site: model.Site, *, previews: bool) -> dict[str, list[model
 
 
 def parts(site: model.Site, key: str, *, previews: bool) -> list[model.Post]:
-    """The parts of series *key*, by :func:`parts_by_series`."""
-    return parts_by_series(site, previews=previews).get(key, [])
+    """The parts of series *key*, by :func:`parts_by_series` (worked out once per content model)."""
+    every = site.memo(("series parts", previews), lambda: parts_by_series(site, previews=previews))
+    return list(every.get(key, ()))
 
 
 def parts_of(env: BuildEnvironment, key: str) -> list[model.Post]:
     """The parts of series *key* in this build (a preview or not), worked out once per build."""
-    previews = env.config.kb_include_drafts
-    every = domain_of(env).per_build("series parts", lambda site: parts_by_series(site, previews=previews))
-    return list(every.get(key, ()))
+    return parts(site_of(env), key, previews=env.config.kb_include_drafts)
 
 
 def total_parts(series: model.Series, parts: list[model.Post]) -> int:
@@ -302,21 +301,24 @@ def series_entry(env: BuildEnvironment, builder: Builder, fromdoc: str, series: 
 
 
 def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
-    """Register series pages, and pages linking a series or a part, as listings.
+    """Register series pages, and pages linking a series or a part, as listings of that series.
 
-    Both show what a series holds (a {part}`key/2` link shows that part's
-    title), so they are rewritten when a part is added, renumbered or retitled.
+    Both show what the series holds (a {part}`key/2` link shows that part's
+    title), so they are rewritten when a part of it is added, renumbered or
+    retitled; not when a post of another series, or of none, moves (a page
+    registered for any post would be rewritten after every change of tags).
     """
     env = app.env
-    links_series = any(
-        ref.get("refdomain") == "kb" and ref.get("reftype") in ("series", "part")
+    linked = {
+        ref["reftarget"].rpartition("/")[0] if ref["reftype"] == "part" else ref["reftarget"]
         for ref in doctree.findall(addnodes.pending_xref)
-    )
+        if ref.get("refdomain") == "kb" and ref.get("reftype") in ("series", "part")
+    }
     series = series_of(env.docname, site_of(env))
     if series is not None:
-        domain_of(env).lists(env.docname, f"series:{series.key}")
-    if links_series:
-        domain_of(env).lists(env.docname)
+        linked.add(series.key)
+    for key in sorted(linked):
+        domain_of(env).lists(env.docname, f"series:{key.strip()}")
 
 
 def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:

@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from kb import reviews
@@ -97,6 +98,11 @@ __all__ = [
     "split_list",
 ]
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+T = TypeVar("T")
+
 
 @dataclass
 class Site:
@@ -119,13 +125,27 @@ class Site:
     #: Profiles and series pages whose front matter cannot be read: the build leaves them out
     #: too (Sphinx would only repeat the problem in its own words).
     unreadable: set[str] = field(default_factory=set)
+    #: What :meth:`memo` worked out from the posts, by name.
+    _memo: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
+
+    def memo(self, name: object, make: Callable[[], T]) -> T:
+        """``make()``, worked out once for this content: an answer read from every
+        post (a series' parts...) and asked for per page must not cost a pass over
+        the posts each time.  :func:`load` has read every post before anything asks."""
+        if name not in self._memo:
+            self._memo[name] = make()
+        return self._memo[name]  # type: ignore[return-value]
 
     @property
     def published(self) -> list[Post]:
         """Published posts, newest first (ties broken by title, as ABlog does)."""
-        # A post whose date is missing or invalid has been reported; it cannot be ordered.
-        posts = [p for p in self.posts.values() if p.published and p.date is not None]
-        return sorted(posts, key=lambda p: (p.date, p.title), reverse=True)
+
+        def newest_first() -> list[Post]:
+            # A post whose date is missing or invalid has been reported; it cannot be ordered.
+            posts = [p for p in self.posts.values() if p.published and p.date is not None]
+            return sorted(posts, key=lambda p: (p.date, p.title), reverse=True)
+
+        return self.memo("published", newest_first)
 
     @property
     def held(self) -> list[Post]:
@@ -134,8 +154,15 @@ class Site:
 
     def parts(self, key: str) -> list[Post]:
         """The published parts of series *key*, in order."""
-        parts = [p for p in self.posts.values() if p.series == key and p.published]
-        return sorted(parts, key=lambda p: p.part or 0)
+
+        def by_series() -> dict[str | None, list[Post]]:
+            found: dict[str | None, list[Post]] = {}
+            for post in sorted(self.posts.values(), key=lambda p: p.part or 0):
+                if post.published:
+                    found.setdefault(post.series, []).append(post)
+            return found
+
+        return list(self.memo("published parts", by_series).get(key, ()))
 
 
 def _zone(name: str) -> dt.tzinfo:

@@ -144,7 +144,7 @@ def check_site(
         post = site.posts.get(docname)
         return post is None or (post.status != "invalid" and (post.published or include_held))
 
-    built = {rel.removesuffix(".md") for rel in found if in_build(rel.removesuffix(".md"))}
+    built = frozenset(rel.removesuffix(".md") for rel in found if in_build(rel.removesuffix(".md")))
     owners = pages.labels_of(site, built, items)
     labels = frozenset(owners) | {"genindex", "modindex", "search", "py-modindex"} | pages.ABLOG_LABELS
     problems: list[model.Problem] = [
@@ -163,8 +163,9 @@ def check_site(
         for i in its
         if i.kind == "term"
     }
+    posts = {model.post_label(docname): docname for docname in built if docname in site.posts}
     for rel, page_items in items.items():
-        page = pages.Page(rel, site, settings, frozenset(built), labels, anchors, glossary)
+        page = pages.Page(rel, site, settings, built, labels, anchors, glossary, posts)
         problems += pages.placement(page)
         problems += pages.front_matter(page, texts[rel])
         for rule in (body.html, body.directives, body.links, body.roles, pages.post_body):

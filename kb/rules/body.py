@@ -221,9 +221,8 @@ def links(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
 
 
 def post_role(page: Page, item: Item, target: str) -> Iterator[model.Problem]:
-    posts = {model.post_label(docname): docname for docname in page.built if docname in page.site.posts}
-    if target not in posts:
-        yield page.problem(item.line, f"unknown post {target!r}", model.did_you_mean(target, posts), "post")
+    if target not in page.posts:
+        yield page.problem(item.line, f"unknown post {target!r}", model.did_you_mean(target, page.posts), "post")
 
 
 def term_role(page: Page, item: Item, target: str) -> Iterator[model.Problem]:

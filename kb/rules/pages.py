@@ -129,6 +129,7 @@ class Page:
     labels: frozenset[str]  # every label a {ref} may name (lower case)
     anchors: Callable[[str], frozenset[str]]  # docname -> the anchors a link may name in it
     terms: dict[str, str]  # every glossary term: lower case -> as the glossary writes it
+    posts: dict[str, str]  # every post the build reads: its label -> its docname
 
     @property
     def docname(self) -> str:
