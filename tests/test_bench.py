@@ -28,7 +28,7 @@ def test_corpus_is_valid_and_realistic(corpus: bench.Corpus) -> None:
     site = model.load(corpus.kb)
     assert site.problems == []
     assert len(site.published) == POSTS
-    assert len(site.authors) == bench.AUTHORS
+    assert len(site.authors) == bench.corpus.AUTHORS
     assert len(site.tags) >= 60
     assert any(post.series for post in site.published)
     for name in corpus.posts:
@@ -64,10 +64,10 @@ def test_corpus_has_the_mix_of_the_real_posts(larger: bench.Corpus) -> None:
 def test_corpus_cites_only_what_the_site_accepts() -> None:
     from kb import citations
 
-    for written in bench.known_citations():
+    for written in bench.corpus.known_citations():
         role, text = re.fullmatch(r"\{(.+)\}`(.+)`", written).groups()  # type: ignore[union-attr]
         assert isinstance(citations.parse(role, text, citations.DEFAULT_CITATIONS), citations.Citation), written
-    assert "CAPA" in bench.glossary_terms(bench.ROOT / "glossary.md")
+    assert "CAPA" in bench.corpus.glossary_terms(bench.corpus.ROOT / "glossary.md")
 
 
 def test_reference_builds_the_same_posts_with_stand_ins_for_our_roles(corpus: bench.Corpus) -> None:
