@@ -29,14 +29,13 @@ from docutils import nodes
 from kb import __version__
 from kb.render import relative
 from kb.rules import POSTS_PER_PAGE, posts_per_page
+from kb.rules.pages import PAGE_FOLDER
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
     from sphinx.builders import Builder
     from sphinx.config import Config
 
-#: The folder of a listing's further pages, below its first page.
-PAGE_FOLDER = "page"
 #: The one template of a pager (in ``_templates/``).
 PAGER_TEMPLATE = "kb/pager.html"
 #: Page numbers the pager shows on each side of the current one (besides the first and last).

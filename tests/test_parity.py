@@ -178,6 +178,9 @@ CASES: dict[str, Case] = {
     "a generated page's name": Case(
         "search.md", "---\ntitle: Search\n---\n\nText.\n", None, "belongs to a page the build generates"
     ),
+    "a page where an author's further posts go": Case(
+        "authors/AA/page/2.md", "---\ntitle: More\n---\n\nText.\n", None, "belongs to a page the build generates"
+    ),
     "post left out by exclude_patterns": Case("posts/left-out.md", post(), None, "left out of the build"),
     "two posts with one file name": Case("posts/sub/good.md", post(), None, "share the label 'good'"),
     "post over the size limit": Case("posts/too-big.md", None, None, "over the limit of 200 KB"),

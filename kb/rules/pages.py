@@ -42,6 +42,8 @@ KB_ROLES = ("author", "series", "part", "tag", "practice")
 #: What ``{kb-browse}`` and ``{kb-schema}`` take (kb.browse.KINDS, kb.schema.SCHEMAS; a test keeps them equal).
 BROWSE_KINDS = ("series", "practices", "tags", "authors")
 SCHEMA_NAMES = ("post", "author", "series")
+#: The folder of a listing's further pages, below its first page.
+PAGE_FOLDER = "page"
 
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
 
@@ -255,7 +257,9 @@ def placement(page: Page) -> Iterator[model.Problem]:
     """No page takes the name of a page the build generates."""
     blog = page.settings.blog_path
     reserved = (blog, "genindex", "search", "py-modindex")
-    if page.docname in reserved or page.docname.startswith(f"{blog}/"):
+    # authors/<key>/page/<n> holds the further pages of an author's posts (kb.paging).
+    paged = page.docname.startswith(f"{model.AUTHORS_DIR}/") and f"/{PAGE_FOLDER}/" in page.docname
+    if page.docname in reserved or page.docname.startswith(f"{blog}/") or paged:
         yield page.problem(
             1, f"the page name {page.docname!r} belongs to a page the build generates", "rename or move the file"
         )
