@@ -22,7 +22,8 @@ from typing import Any
 import cbor2
 
 #: Parts of a post body that are not its text: the byline (already filters),
-#: heading anchors, and navigation blocks that repeat other posts' titles;
+#: heading anchors, navigation blocks that repeat other posts' titles, and the
+#: "due for review" banner (else it is the excerpt shown in search results);
 #: in the preview, each page's problems and the link to all of them.
 #: The title stays: Pagefind ranks a match in the h1 above one in the text.
 NOT_CONTENT = (
@@ -30,6 +31,7 @@ NOT_CONTENT = (
     ".kb-problems",
     ".kb-problems-all",
     ".kb-byline",
+    ".kb-due",
     ".kb-held",
     ".kb-series-banner",
     ".kb-series-nav",

@@ -155,6 +155,15 @@ def test_each_glossary_entry_is_a_result_of_its_own_found_by_any_of_its_terms(si
     assert posts == {f"/{post.docname}.html" for post in POSTS}
 
 
+def test_the_review_banner_is_not_a_posts_text_in_search(site: BuiltSite) -> None:
+    """A post past its review date shows a banner above its text; search shows the text."""
+    due = {f"/{p.docname}.html" for p in POSTS if site.page(f"{p.docname}.html").select_one(".kb-due")}
+    assert due, "the test site has no post past its review date"
+    for record in index_records(site.outdir):
+        if record["url"] in due:
+            assert "due for review" not in record["content"].lower(), record["url"]
+
+
 def test_search_page_explains_it_needs_a_server(site: BuiltSite) -> None:
     page = site.page("search.html")
     assert "file://" in page.select_one("#kb-search-offline").get_text()
