@@ -39,6 +39,7 @@ from .browsing import (
     served,
     tab,
 )
+from .test_staging import BAD_POST
 
 pytestmark = pytest.mark.browser
 
@@ -245,17 +246,8 @@ def test_a_reader_sees_when_a_post_changed_who_reviewed_it_and_that_it_is_due(tm
 
 # -- the preview (make serve) ----------------------------------------------------
 
-MISSPELLED = """\
----
-title: "A post with a misspelled tag"
-date: 2023-05-03
-author: AA
-tags: [GMP, Trayning]
-practice: Quality Systems
----
-
-The introduction.
-"""
+#: A post of the test-parity site with a misspelled tag (the one the staging tests fail a build with).
+MISSPELLED = BAD_POST
 
 
 @pytest.fixture
