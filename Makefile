@@ -38,19 +38,18 @@ html: $(STAMP)  ## Build the published site into _build/html (strict; a failed b
 html-drafts: $(STAMP)  ## Build a preview with drafts and scheduled posts into _build/drafts
 	KB_DRAFTS=1 $(SPHINX) -b html -d $(BUILDDIR)/doctrees-drafts . $(BUILDDIR)/drafts
 
-# One rebuild per save: sphinx-autobuild resolves each --ignore against this
-# folder, so a pattern such as '*/_build/*' ignored nothing, and the search
-# index's scratch folder in _build/ set off a second rebuild after every save.
-# Each previewed page starts with its problems (kb/problems.py). kb.preview
-# brings search up to date after each build, once the browser has reloaded,
-# from an index it keeps in memory. The first build reads on all cores (-j
-# auto); a rebuild after a save is faster in one process (PERFORMANCE.md).
-SERVE_BUILD = -b html -d $(BUILDDIR)/doctrees-serve . $(BUILDDIR)/serve
+# One rebuild per save: each --ignore is resolved against this folder. Each
+# previewed page starts with its problems (kb/problems.py). kb.preview builds
+# in processes forked from one that has Sphinx and the site's code loaded
+# (kb/warm.py), serves and reloads as sphinx-autobuild does, and brings search
+# up to date after each build, once the browser has reloaded, from an index it
+# keeps in memory. The first build reads on all cores; a rebuild after a save
+# is faster in one process (PERFORMANCE.md).
 serve: $(STAMP)  ## Live preview with drafts and each page's problems on http://127.0.0.1:8000
-	KB_DRAFTS=1 $(BIN)/python -m kb.preview --first-build "$(BIN)/sphinx-build -j auto $(SERVE_BUILD)" \
-	  $(BIN)/sphinx-autobuild --no-initial --host 127.0.0.1 --port $(PORT) \
+	KB_DRAFTS=1 $(BIN)/python -m kb.preview --host 127.0.0.1 --port $(PORT) \
 	  --ignore $(BUILDDIR) --ignore $(VENV) --ignore tests --ignore .git \
-	  --re-ignore '(__pycache__|\.pyc$$|~$$|\.sw[px]$$|/\.?#[^/]*$$)' $(SERVE_BUILD)
+	  --re-ignore '(__pycache__|\.pyc$$|~$$|\.sw[px]$$|/\.?#[^/]*$$)' \
+	  --doctrees $(BUILDDIR)/doctrees-serve . $(BUILDDIR)/serve
 
 # The published build as readers get it; search needs http, so no file:// here.
 PORT ?= 8000

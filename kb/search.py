@@ -28,7 +28,7 @@ of the bundle) are kept from the last complete index (:func:`kb.pagefind_index.i
 In ``make serve`` the build does not index at all: with ``KB_SEARCH_QUEUE``
 set, it ends by writing the list of its post pages and glossary entries (as
 pages, in a folder beside the output) into that file, and the preview's own
-indexer (kb/preview.py), which keeps Pagefind's index in memory between
+indexer (kb/preview/), which keeps Pagefind's index in memory between
 builds, brings search up to date after the page has been reloaded.
 """
 
@@ -195,7 +195,7 @@ def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
     return [(SEARCH_PAGE, {}, "search.html")]
 
 
-#: Set by ``make serve`` (kb/preview.py): the file into which a build writes its
+#: Set by ``make serve`` (kb/preview/): the file into which a build writes its
 #: post pages for the preview's indexer, instead of indexing them itself.
 QUEUE_VARIABLE = "KB_SEARCH_QUEUE"
 
@@ -222,7 +222,7 @@ def page_of(app: Sphinx, docname: str) -> Path:
 
 @dataclass(frozen=True)
 class Handover:
-    """A build's pages for search, handed over to the preview's indexer (kb/preview.py)."""
+    """A build's pages for search, handed over to the preview's indexer (kb/preview/)."""
 
     VERSION: ClassVar[int] = 2
 

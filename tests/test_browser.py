@@ -263,6 +263,7 @@ def preview(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Pa
         conf.write(f"html_favicon = {str(ROOT / '_static' / 'favicon.svg')!r}\n")
         if getattr(request, "param", None) == "site theme":
             conf.write(f"html_theme = 'pydata_sphinx_theme'\nhtml_static_path = [{str(ROOT / '_static')!r}]\n")
+            conf.write("html_css_files = ['kb.css']\n")
     (root / "posts" / "misspelled.md").write_text(MISSPELLED, encoding="utf-8")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -277,10 +278,10 @@ def preview(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Pa
         )
     url = f"http://127.0.0.1:{port}/"
     try:
-        # sphinx-autobuild says it waits for changes once its first build is done,
+        # The preview says it waits for changes once its first build is done,
         # just before it starts listening: wait for both.
         for _attempt in range(900):  # on a machine that may be busy
-            if "Waiting to detect changes" in log.read_text(errors="replace"):
+            if "waiting for changes" in log.read_text(errors="replace"):
                 with contextlib.suppress(OSError):
                     urllib.request.urlopen(f"{url}posts/misspelled.html", timeout=1).close()
                     break
@@ -293,7 +294,7 @@ def preview(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Pa
 
 
 def rebuilds(log: Path) -> int:
-    return log.read_text(errors="replace").count("Rebuilding...")
+    return log.read_text(errors="replace").count("kb: rebuilding")
 
 
 def test_the_preview_shows_a_misspelled_tag_on_the_page_until_it_is_fixed(
@@ -441,7 +442,7 @@ def test_a_page_of_a_listing_has_no_serious_accessibility_violations(
 
 
 def searches_done(log: Path) -> int:
-    """How many times the preview's indexer has brought search up to date (kb/preview.py)."""
+    """How many times the preview's indexer has brought search up to date (kb/preview/)."""
     return log.read_text(errors="replace").count("kb: search:")
 
 

@@ -1,4 +1,4 @@
-"""The preview's search index (kb/preview.py): kept in memory, the same as Pagefind's command gives."""
+"""The preview's search index (kb/preview/): kept in memory, the same as Pagefind's command gives."""
 
 from __future__ import annotations
 

@@ -80,7 +80,7 @@ def search_finds(bundle: Path, page: str, word: str) -> bool:
 
 
 class Reloads:
-    """When sphinx-autobuild tells the browser to reload (on its websocket), noted in a thread."""
+    """When the preview tells the browser to reload (on its websocket), noted in a thread."""
 
     def __init__(self, port: int) -> None:
         from websockets.sync.client import connect
@@ -130,7 +130,7 @@ def edit_in_preview(site: Path, post: Path) -> dict[str, Any]:
     shown = f"http://127.0.0.1:{port}/{page}"
     times: dict[str, list[float]] = {"seconds": [], "reload_seconds": [], "search_seconds": []}
     try:
-        # The first build and its search index (the marker is written last), and sphinx-autobuild listening.
+        # The first build and its search index (the marker is written last), and the server listening.
         until(server, log, lambda: (bundle / "kb-indexed.json").is_file() and bool(fetch(shown)), PREVIEW_START_S)
         reloads = Reloads(port)
         head, _, rest = post.read_text(encoding="utf-8").partition("\n---\n\n")
@@ -144,7 +144,7 @@ def edit_in_preview(site: Path, post: Path) -> dict[str, Any]:
             until(server, log, lambda w=word: search_finds(bundle, page, w), PREVIEW_STEP_S)
             times["search_seconds"].append(time.perf_counter() - saved)
             time.sleep(1)  # the rest of the rebuild (feeds, archive pages) before the next save
-        rebuilds = log.read_text(errors="replace").count("Rebuilding...")
+        rebuilds = log.read_text(errors="replace").count("kb: rebuilding")
     except TimeoutError as error:
         return {"ok": False, "log": str(error)}
     finally:

@@ -1,17 +1,22 @@
 """``make serve``: the live preview, with search brought up to date after each reload.
 
-sphinx-autobuild runs Sphinx in a new process for every save and reloads the
-browser once that process has ended.  If the build indexed search itself, the
-reload would wait for Pagefind, which reads and indexes every post again
-(Pagefind issue 71: no incremental mode).  So ``python -m kb.preview
-[--first-build COMMAND] sphinx-autobuild ...`` runs the first build, then
-sphinx-autobuild, as its children with ``KB_SEARCH_QUEUE`` set: each build
-then ends by handing over the list of its post pages and of its glossary's
-entries, written as pages of their own beside the output folder
-(:func:`kb.search.hand_over`), instead of indexing them.  This process, at a
-lower priority, waits for the build's process to end (the browser is reloaded
-then), and brings the index up to date.  (The first build is its own command
-so that it can read on all cores while the rebuilds do not: PERFORMANCE.md.)
+``python -m kb.preview [options] SOURCEDIR OUTDIR`` builds the site into
+*OUTDIR* (reading on all cores), serves it, and after each saved change
+rebuilds it (on one core: faster for a few pages) and tells the open pages to
+reload.  Watching, serving and reloading are sphinx-autobuild's, as its own
+command sets them up (:func:`server`); the builds are not: sphinx-autobuild
+would start a new Python process for each, which spends most of a rebuild
+loading Sphinx and the extensions.  Each build is forked from a process that
+has them loaded (:mod:`kb.warm`).
+
+If a build indexed search itself, the reload would wait for Pagefind, which
+reads and indexes every post again (Pagefind issue 71: no incremental mode).
+So the builds run with ``KB_SEARCH_QUEUE`` set: each ends by handing over the
+list of its post pages and of its glossary's entries, written as pages of
+their own beside the output folder (:func:`kb.search.hand_over`), instead of
+indexing them.  A thread of this process, at a lower priority, waits for the
+build's process to end (the browser is reloaded then), and brings the index
+up to date (:func:`keep_searchable`).
 
 Pagefind's Python API keeps an index in memory and takes pages until it is
 written: a page added again under the same address replaces the old one, and
@@ -31,12 +36,10 @@ import contextlib
 import gzip
 import itertools
 import json
+import multiprocessing
+import multiprocessing.forkserver
 import os
-import shlex
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -44,13 +47,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from kb import pagefind_index, search
+from kb import pagefind_index, search, warm
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine, Sequence
 
     from pagefind.index import PagefindIndex
     from pagefind.service import PagefindService
+    from sphinx_autobuild.filter import IgnoreFilter
+    from starlette.applications import Starlette
 
 T = TypeVar("T")
 
@@ -133,7 +138,12 @@ class Indexer:
 
     def __post_init__(self) -> None:
         # A thread of its own, whatever loop the caller may run (a test's browser).
-        threading.Thread(target=self.loop.run_forever, name="pagefind", daemon=True).start()
+        threading.Thread(target=self.serve, name="pagefind", daemon=True).start()
+
+    def serve(self) -> None:
+        """Run the loop, at a lower priority: Pagefind's process, started from it, has that priority too."""
+        os.nice(NICENESS)  # this thread only (Linux), and the processes it starts
+        self.loop.run_forever()
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(work, self.loop).result()
@@ -231,49 +241,81 @@ def index_next(indexer: Indexer, queue: Path) -> str | None:
     return f"search: {done} in {time.perf_counter() - started:.1f} s"
 
 
-def serve(indexer: Indexer, queue: Path, child: subprocess.Popen[bytes]) -> None:
-    """Index each build's pages after it, for as long as *child* (sphinx-autobuild) runs."""
-    while child.poll() is None:
+def keep_searchable(indexer: Indexer, queue: Path, stopped: threading.Event) -> None:
+    """Index each build's pages after it, at a lower priority than the builds and the server, until *stopped*."""
+    os.nice(NICENESS)  # this thread only (Linux): the server, in the main thread, answers first
+    while not stopped.is_set():
         if (done := index_next(indexer, queue)) is None:
             time.sleep(POLL_S)
         else:
             print(f"kb: {done}", flush=True)
 
 
-def stop(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)
+def server(watched: Path, ignored: IgnoreFilter, rebuild: warm.Rebuild, outdir: Path, url: str) -> Starlette:
+    """sphinx-autobuild's server (as its command makes it): serves *outdir*, runs *rebuild* after each
+    change in *watched*, then tells the browser to reload."""
+    from sphinx_autobuild.middleware import JavascriptInjectorMiddleware
+    from sphinx_autobuild.server import RebuildServer
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.routing import Mount, WebSocketRoute
+    from starlette.staticfiles import StaticFiles
+
+    watcher = RebuildServer([watched], ignored, change_callback=rebuild)
+    return Starlette(
+        routes=[
+            WebSocketRoute("/websocket-reload", watcher, name="reload"),
+            Mount("/", app=StaticFiles(directory=outdir, html=True), name="static"),
+        ],
+        middleware=[Middleware(JavascriptInjectorMiddleware, ws_url=url)],
+        lifespan=watcher.lifespan,
+    )
+
+
+def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m kb.preview", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1", help="the address to serve on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8000, help="the port to serve on (default: %(default)s)")
+    parser.add_argument("--doctrees", required=True, metavar="DIR", help="Sphinx's folder of read pages")
+    parser.add_argument("--ignore", action="append", default=[], metavar="PATH", help="a path not to watch")
+    parser.add_argument(
+        "--re-ignore", action="append", default=[], metavar="REGEX", help="paths not to watch, as a pattern"
+    )
+    parser.add_argument("sourcedir", type=Path, help="the site")
+    parser.add_argument("outdir", type=Path, help="where the preview is built")
+    return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run sphinx-autobuild with its builds' search indexed here; see the module's docstring."""
-    parser = argparse.ArgumentParser(prog="python -m kb.preview", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--first-build", metavar="COMMAND", help="a build to run first (then: --no-initial)")
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="sphinx-autobuild and its options")
-    args = parser.parse_args(argv)
-    if not args.command:
-        parser.error("the command to run (sphinx-autobuild and its options) is missing")
+    """Build the site, serve it, rebuild it after each change, keep its search current; see the docstring."""
+    import uvicorn
+    from sphinx_autobuild.filter import IgnoreFilter
+
+    args = arguments(argv)
+    multiprocessing.set_start_method("forkserver")  # the server's threads are not forked with it
+    multiprocessing.set_forkserver_preload(["kb.warm"])
+    multiprocessing.forkserver.ensure_running()
     folder = Path(tempfile.mkdtemp(prefix="kb-preview-"))
-    env = {**os.environ, search.QUEUE_VARIABLE: str(folder / "request.json")}
-    signal.signal(signal.SIGTERM, stop)
-    indexer = Indexer()
-    child = None
+    queue, address = folder / "request.json", str(folder / "builds.sock")
+    os.environ[search.QUEUE_VARIABLE] = str(queue)  # for the builds: hand over, do not index
+    sphinx = ("-b", "html", "-d", str(args.doctrees), str(args.sourcedir), str(args.outdir))
+    builds = warm.start(address, args.sourcedir)
+    indexer, stopped = Indexer(), threading.Event()
     try:
-        if args.first_build:
-            subprocess.run(shlex.split(args.first_build), env=env, check=False)  # a failure shows in its log
-        child = subprocess.Popen(args.command, env=env)
-        os.nice(NICENESS)  # once the builds are started; Pagefind's process inherits it
-        serve(indexer, folder / "request.json", child)
+        args.outdir.mkdir(parents=True, exist_ok=True)
+        warm.build(address, ("-j", "auto", *sphinx))  # the first reads on all cores; a rebuild on one is faster
+        threading.Thread(target=keep_searchable, args=(indexer, queue, stopped), name="search", daemon=True).start()
+        url = f"{args.host}:{args.port}"
+        ignored = IgnoreFilter([*args.ignore, args.outdir, args.doctrees], args.re_ignore)
+        site = server(args.sourcedir, ignored, warm.Rebuild(address, sphinx), args.outdir, url)
+        print(f"kb: serving the preview on http://{url}/ (Ctrl+C to stop); waiting for changes", flush=True)
+        uvicorn.run(site, host=args.host, port=args.port, log_level="warning")
     except KeyboardInterrupt:
         pass
     finally:
-        if child is not None and child.poll() is None:
-            child.terminate()
-        if child is not None:
-            child.wait()
+        stopped.set()
+        builds.terminate()
+        builds.wait()
         indexer.close()
         shutil.rmtree(folder, ignore_errors=True)
-    return 130 if child is None else child.returncode
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return 0

@@ -1,0 +1,180 @@
+"""The preview's builds, each forked from a process that has Sphinx and the site's extensions loaded.
+
+A rebuild in a new process (``python -m sphinx build``) spends most of its time
+before reading a single post: Python starts, imports Sphinx, MyST, ABlog, the
+theme and ``kb``, and sets up the extensions; on the real site that is about
+0.6 s of a 0.9 s rebuild that finds nothing changed (PERFORMANCE.md).
+
+``python -m kb.warm ADDRESS SOURCEDIR`` does that once.  It sets up a Sphinx
+application for the site (into a scratch folder, then drops it), then listens
+on the Unix socket *ADDRESS*.  Each request (:func:`build`) is a
+``sphinx-build`` command line, run by ``sphinx.cmd.build.main`` in a child
+forked from the warm process: the child starts with everything loaded, and
+whatever it changes dies with it.  The warm process runs no thread, so forking
+it is safe.
+
+A change to a file it has loaded (``kb``'s code, an extension's) would leave
+the children running the old code: that request is built in a new process
+instead, and the warm process then starts afresh (``exec``) to load the new
+code.  The warm process ends when the process that started it has ended.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+#: How long a request waits for the warm process to listen (it may be loading afresh).
+CONNECT_WITHIN_S = 300.0
+#: How often the warm process checks that the process that started it still runs.
+ORPHAN_CHECK_S = 1.0
+#: The build under way, if any: stopped with the warm process.
+RUNNING: set[int] = set()
+
+
+def warm_up(srcdir: Path) -> None:
+    """Set up (and drop) a Sphinx application for the site: every module it needs is then loaded."""
+    from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace, patch_docutils
+
+    with tempfile.TemporaryDirectory(prefix="kb-warm-") as scratch, patch_docutils(srcdir), docutils_namespace():
+        out = Path(scratch)
+        Sphinx(srcdir, srcdir, out / "html", out / "doctrees", "html", status=None, warning=io.StringIO())
+
+
+def loaded_files() -> set[Path]:
+    """The source files of the modules this process has loaded."""
+    files = (getattr(module, "__file__", None) for module in list(sys.modules.values()))
+    return {Path(file).resolve() for file in files if file}
+
+
+def run_forked(argv: list[str]) -> int:
+    """``sphinx-build argv`` in a child of this process; its exit status."""
+    from sphinx.cmd import build
+
+    pid = os.fork()
+    if pid == 0:  # the child: build, then leave without running this process's clean-up
+        status = 1
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            status = build.main(argv)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+    RUNNING.add(pid)
+    try:
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    finally:
+        RUNNING.discard(pid)
+
+
+def run_afresh(argv: list[str]) -> int:
+    """``sphinx-build argv`` in a new Python process."""
+    return subprocess.run([sys.executable, "-m", "sphinx", "build", *argv], check=False).returncode
+
+
+def stop(signum: int, frame: Any) -> None:
+    for pid in RUNNING:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    raise SystemExit(128 + signum)
+
+
+def listening(address: str) -> socket.socket:
+    """A socket taking requests on *address*, waiting at most ORPHAN_CHECK_S for each."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    Path(address).unlink(missing_ok=True)
+    server.bind(address)
+    server.listen()
+    server.settimeout(ORPHAN_CHECK_S)
+    return server
+
+
+def serve(address: str, srcdir: Path, parent: int) -> None:
+    """Warm up, then build each request while *parent* runs; start afresh after a change to loaded code."""
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        warm_up(srcdir)
+    except Exception as error:  # the builds report the site's problems; they only start cold
+        print(f"kb: the preview's builds start cold: {type(error).__name__}: {error}", flush=True)
+    loaded = loaded_files()
+    server = listening(address)
+    while os.getppid() == parent:
+        try:
+            connection, _ = server.accept()
+        except TimeoutError:
+            continue
+        with connection, connection.makefile("rb") as lines:
+            request = json.loads(lines.readline())
+            stale = sorted({Path(path).resolve() for path in request["changed"]} & loaded)
+            status = (run_afresh if stale else run_forked)(request["argv"])
+            if stale:  # no new request may wait on this socket: it goes with this process
+                server.close()
+                print(f"kb: {stale[0].name} changed: loading the preview's code again", flush=True)
+            with contextlib.suppress(OSError):  # the one who asked may have gone
+                connection.sendall(b"%d\n" % status)
+        if stale:
+            os.execv(sys.executable, [sys.executable, "-m", "kb.warm", address, str(srcdir), str(parent)])
+
+
+def build(address: str, argv: Sequence[str], changed: Sequence[Path] = ()) -> int:
+    """Have the warm process at *address* run ``sphinx-build argv``; its exit status.
+
+    *changed* are the files whose change set off this build.
+    """
+    request = json.dumps({"argv": list(argv), "changed": [str(path) for path in changed]})
+    deadline = time.monotonic() + CONNECT_WITHIN_S
+    while True:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.connect(address)
+                client.sendall(request.encode() + b"\n")
+                with client.makefile("rb") as answer:
+                    return int(answer.readline() or 1)
+        except (FileNotFoundError, ConnectionRefusedError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    """What sphinx-autobuild runs after each change (in a process of its own): this build, warm."""
+
+    address: str
+    argv: tuple[str, ...]
+
+    def __call__(self, *, changed_paths: Sequence[Path]) -> None:
+        names = ", ".join(sorted({path.name for path in changed_paths})[:5])
+        print(f"kb: rebuilding ({names})", flush=True)
+        if status := build(self.address, self.argv, changed_paths):
+            print(f"kb: the build stopped (exit status {status}); the preview shows the pages built before", flush=True)
+
+
+def start(address: str, srcdir: Path, output: IO[str] | None = None) -> subprocess.Popen[bytes]:
+    """Start the warm process for the site in *srcdir*, listening on *address*, writing to *output*."""
+    command = [sys.executable, "-m", "kb.warm", address, str(srcdir), str(os.getpid())]
+    return subprocess.Popen(command, stdout=output, stderr=output)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    address, srcdir, parent = argv if argv is not None else sys.argv[1:]
+    serve(address, Path(srcdir), int(parent))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
