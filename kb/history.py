@@ -240,7 +240,7 @@ def on_builder_inited(app: Sphinx) -> None:
 
 
 def source_path(env: BuildEnvironment, docname: str) -> str:
-    return Path(env.doc2path(docname)).relative_to(env.srcdir).as_posix()
+    return env.doc2path(docname, base=False).as_posix()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ consultant, not for a developer: they name the Markdown, not the parser.
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,11 +154,10 @@ class Page:
 
     def docname_of(self, target: str) -> str:
         """The document a ``{doc}`` or a Markdown link names, as a docname."""
-        path = self.file(target.removesuffix(".md"))
-        try:
-            return path.resolve().relative_to(self.site.root.resolve()).as_posix()
-        except ValueError:
-            return target
+        name = target.removesuffix(".md")
+        joined = name.lstrip("/") if name.startswith("/") else posixpath.join(posixpath.dirname(self.rel), name)
+        docname = posixpath.normpath(joined)  # in words, not on the disk: asked thousands of times a build
+        return target if docname == ".." or docname.startswith("../") else docname
 
 
 # -- one rule per concern ------------------------------------------------------
