@@ -41,6 +41,9 @@ kb_history_ignore_commits = [
 # Tag, practice, author and archive pages list this many posts per page, then
 # continue on further pages (blog/tag/gmp/page/2.html).
 kb_posts_per_page = 50
+# The glossary and the regulations page list this many posts (the newest)
+# under each entry, then say how many more and link a search for them.
+kb_posts_per_entry = 10
 
 # -- sources -----------------------------------------------------------------
 root_doc = "index"

@@ -28,7 +28,7 @@ from sphinx.util.docutils import SphinxDirective
 from kb import __version__
 from kb.content import pages_marked, post_of, site_of
 from kb.kept import PerDocument, rewritten
-from kb.render import link, relative
+from kb.render import link, newest, relative
 
 if TYPE_CHECKING:
     from docutils.parsers.rst.states import Inliner
@@ -251,11 +251,16 @@ def regulations_nodes(app: Sphinx, docname: str) -> list[nodes.Node]:
             para += nodes.Text(f": {source['known'][document]}")
             item = nodes.list_item("", para)
             citing = nodes.bullet_list(classes=["kb-regulation-posts"])
-            for post, texts in posts[document]:
+            texts = {post.docname: texts for post, texts in posts[document]}
+            titles = {post.docname: post.title for post, _ in posts[document]}
+            shown, more = newest(app.builder, docname, list(texts), document)
+            for doc in shown:
                 line = nodes.paragraph()
-                line += link(app.builder, docname, post.docname, post.title)
-                line += nodes.Text(f" ({', '.join(texts)})")
+                line += link(app.builder, docname, doc, titles[doc])
+                line += nodes.Text(f" ({', '.join(texts[doc])})")
                 citing += nodes.list_item("", line)
+            if more is not None:
+                citing += nodes.list_item("", nodes.paragraph("", "", more))
             item += citing
             entries += item
         section += entries

@@ -24,7 +24,7 @@ from sphinx.util import logging
 from kb import __version__
 from kb.content import pages_marked, post_of, site_of
 from kb.kept import PerDocument, rewritten
-from kb.render import link
+from kb.render import link, newest
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -123,7 +123,7 @@ def users_by_entry(env: BuildEnvironment) -> dict[str, list[str]]:
 
 
 def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """Under each glossary entry, the posts that use it."""
+    """Under each glossary entry, the newest posts that use it, and how many more."""
     if not app.env.metadata.get(docname, {}).get(GLOSSARY_PAGE):
         return
     site, users = site_of(app.env), users_by_entry(app.env)
@@ -133,12 +133,17 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
         definition = next(iter(item.findall(nodes.definition)), None)
         if not posts or definition is None:
             continue
+        term = next(iter(item.findall(nodes.term))).astext()
+        shown, more = newest(app.builder, docname, list(dict.fromkeys(posts)), term)
         para = nodes.paragraph(classes=["kb-term-posts"])
         para += nodes.Text("Used in: ")
-        for index, doc in enumerate(dict.fromkeys(posts)):
+        for index, doc in enumerate(shown):
             if index:
                 para += nodes.Text(" · ")
             para += link(app.builder, docname, doc, site.posts[doc].title)
+        if more is not None:
+            para += nodes.Text(" · ")
+            para += more
         definition += para
 
 

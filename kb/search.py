@@ -53,7 +53,7 @@ from sphinx.util.docutils import SphinxDirective
 from kb import __version__, model, pagefind_index
 from kb.content import post_of, site_of
 from kb.glossary import Entry, entries
-from kb.render import DATE_FORMAT
+from kb.render import DATE_FORMAT, SEARCH_PAGE
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -61,8 +61,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: The page that shows the search interface (Sphinx's own name for it).
-SEARCH_PAGE = "search"
 #: Where Pagefind writes its index and interface, inside the output folder.
 BUNDLE_DIR = "pagefind"
 

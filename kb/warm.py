@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 #: How long a request waits for the warm process to listen (it may be loading afresh).
-CONNECT_WITHIN_S = 300.0
+CONNECT_WITHIN_S = 120.0
 #: How often the warm process checks that the process that started it still runs.
 ORPHAN_CHECK_S = 1.0
 #: The build under way, if any: stopped with the warm process.
@@ -160,7 +160,12 @@ class Rebuild:
     def __call__(self, *, changed_paths: Sequence[Path]) -> None:
         names = ", ".join(sorted({path.name for path in changed_paths})[:5])
         print(f"kb: rebuilding ({names})", flush=True)
-        if status := build(self.address, self.argv, changed_paths):
+        try:
+            status = build(self.address, self.argv, changed_paths)
+        except OSError as error:  # it has ended, or does not answer: build the slow way
+            print(f"kb: the preview's warm process does not answer ({error}); building in a new process", flush=True)
+            status = run_afresh(list(self.argv))
+        if status:
             print(f"kb: the build stopped (exit status {status}); the preview shows the pages built before", flush=True)
 
 
@@ -172,7 +177,10 @@ def start(address: str, srcdir: Path, output: IO[str] | None = None) -> subproce
 
 def main(argv: Sequence[str] | None = None) -> int:
     address, srcdir, parent = argv if argv is not None else sys.argv[1:]
-    serve(address, Path(srcdir), int(parent))
+    try:
+        serve(address, Path(srcdir), int(parent))
+    except KeyboardInterrupt:  # Ctrl+C in the terminal reaches every process of the preview
+        return 130
     return 0
 
 

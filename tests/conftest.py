@@ -53,7 +53,7 @@ SLOW_FIXTURES = frozenset({"app", "browser"})
 #: Names whose call in a test or fixture means that it may build a site (besides
 #: any name with "build" in it), and the words of a command line that builds one.
 BUILDS = frozenset({"make", "make_app", "SphinxTestApp", "getfixturevalue"})
-BUILD_WORDS = frozenset({"sphinx", "html"})
+BUILD_WORDS = frozenset({"sphinx", "html", "kb.preview", "kb.warm"})
 
 
 def builds(code: types.CodeType) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 import types
+import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from kb import bench, listings, model, paging, rules
+
+from .conftest import build
 
 if TYPE_CHECKING:
     from sphinx.testing.util import SphinxTestApp
@@ -85,14 +88,15 @@ def test_the_pager_shows_the_ends_and_the_pages_near_the_current_one(count: int)
                 assert None not in (shown[index - 1], shown[index + 1])
 
 
+@pytest.mark.parametrize("name", ["kb_posts_per_page", "kb_posts_per_entry"])
 @pytest.mark.parametrize("value", [0, -3, "50", 2.5, True, None])
-def test_a_wrong_number_of_posts_per_page_is_a_problem_at_its_line_of_conf_py(tmp_path: Path, value: object) -> None:
-    (tmp_path / "conf.py").write_text(f'project = "x"\n\nkb_posts_per_page = {value!r}\n', encoding="utf-8")
-    settings = rules.Settings.of({"kb_posts_per_page": value})
+def test_a_wrong_number_of_posts_is_a_problem_at_its_line_of_conf_py(tmp_path: Path, name: str, value: object) -> None:
+    (tmp_path / "conf.py").write_text(f'project = "x"\n\n{name} = {value!r}\n', encoding="utf-8")
+    settings = rules.Settings.of({name: value})
     [problem] = rules.check_settings(tmp_path, settings)
     assert (problem.path, problem.line) == ("conf.py", 3)
-    assert repr(value) in problem.message and "at least 1" in problem.fix
-    assert rules.check_settings(tmp_path, rules.Settings.of({"kb_posts_per_page": 7})) == []
+    assert problem.message.startswith(f"{name} = {value!r}") and "at least 1" in problem.fix
+    assert rules.check_settings(tmp_path, rules.Settings.of({name: 7})) == []
     assert rules.check_settings(tmp_path, rules.Settings.of({})) == []  # the default
 
 
@@ -167,3 +171,55 @@ def test_every_listing_shows_each_of_its_posts_once_over_its_pages(app: SphinxTe
     assert profile.select_one(".kb-profile-head") is not None
     assert len(profile.select(".kb-post-list .kb-post-item")) == 2
     assert soup_of(app, "authors/AA/page/2").select_one('.related a[href="../../index.html"]').get_text() == "Authors"
+
+
+# -- lists under a glossary entry or a cited regulation --------------------------
+
+
+def entry_lists(outdir: Path) -> dict[str, tuple[list[str], str]]:
+    """Each glossary entry's and cited regulation's posts: (titles listed, what stands for the rest)."""
+    found = {}
+    glossary = BeautifulSoup((outdir / "glossary.html").read_text(encoding="utf-8"), "html.parser")
+    for para in glossary.select(".kb-term-posts"):
+        terms = []  # an entry is its terms (a name and its aliases), then their definition
+        node = para.find_parent("dd").find_previous_sibling()
+        while node is not None and node.name == "dt":
+            terms.insert(0, "".join(node.find_all(string=True, recursive=False)).strip())
+            node = node.find_previous_sibling()
+        more = para.select_one(".kb-more-posts")
+        links = [a for a in para.select("a") if not (more and a in more.select("a"))]
+        found[f"term {terms[0]}"] = ([a.get_text() for a in links], str(more or ""))
+    regulations = BeautifulSoup((outdir / "regulations.html").read_text(encoding="utf-8"), "html.parser")
+    for citing in regulations.select(".kb-regulation-posts"):
+        document = citing.find_previous_sibling("p").strong.get_text()
+        more = citing.select_one(".kb-more-posts")
+        titles = [li.a.get_text() for li in citing.select("li") if not li.select_one(".kb-more-posts")]
+        found[f"regulation {document}"] = (titles, str(more or ""))
+    return found
+
+
+def test_glossary_entries_and_regulations_list_their_newest_posts_and_count_the_rest(tmp_path: Path) -> None:
+    src, bound = bench.generate(tmp_path, 12).kb, 1
+    every = entry_lists(build_site(src, tmp_path / "every", "kb_posts_per_entry=100"))
+    bounded = entry_lists(build_site(src, tmp_path / "bounded", f"kb_posts_per_entry={bound}"))
+    assert every.keys() == bounded.keys()
+    for kind in ("term", "regulation"):  # the corpus has entries of both kinds to bound
+        assert any(entry.startswith(kind) and len(titles) > bound for entry, (titles, _) in every.items()), kind
+    for entry, (titles, more) in every.items():
+        assert more == ""
+        shown, rest = bounded[entry]
+        assert shown == titles[:bound], entry  # the newest, in the same order
+        if len(titles) <= bound:
+            assert rest == "", entry
+            continue
+        link = BeautifulSoup(rest, "html.parser").a
+        query = entry.partition(" ")[2]
+        assert f"and {len(titles) - bound} more" in rest, entry
+        assert link["href"] == f"search.html?q={urllib.parse.quote(query)}", entry
+        assert link.get_text() == f"search for “{query}”"
+
+
+def build_site(src: Path, outdir: Path, setting: str) -> Path:
+    result = build(src, outdir, "-D", setting)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return outdir

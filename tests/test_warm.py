@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,14 +22,6 @@ from .test_incremental import POSTS, change_tags, differences, edit_body, pages
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-
-def running(pid: int) -> bool:
-    """Whether process *pid* runs (an ended one not yet waited for is not running)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def sphinx_argv(src: Path) -> list[str]:
@@ -85,12 +81,73 @@ def test_a_change_to_loaded_code_is_built_afresh_and_the_code_loaded_again(
     assert process.poll() is None
 
 
+def test_a_rebuild_whose_warm_process_is_gone_builds_in_a_new_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(ROOT / "tests" / "roots" / "test-parity", site)
+    monkeypatch.setattr(warm, "CONNECT_WITHIN_S", 0.2)
+    rebuild = warm.Rebuild(str(tmp_path / "gone.sock"), tuple(sphinx_argv(site)))
+    rebuild(changed_paths=[site / "posts" / "good.md"])
+    said = capsys.readouterr().out
+    assert "kb: rebuilding (good.md)" in said
+    assert "the preview's warm process does not answer" in said
+    assert "building in a new process" in said
+    assert (site / "_build" / "html" / "posts" / "good.html").is_file()
+
+
 def test_the_warm_process_ends_with_the_process_that_started_it(tmp_path: Path) -> None:
     site = ROOT / "tests" / "roots" / "test-parity"
-    starter = f"from kb import warm; print(warm.start({str(tmp_path / 'b.sock')!r}, {str(site)!r}).pid)"
-    result = subprocess.run([sys.executable, "-c", starter], capture_output=True, text=True, cwd=ROOT, check=True)
-    pid = int(result.stdout)
-    deadline = time.monotonic() + 120  # its warm-up, then a second at most
-    while running(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not running(pid)
+    starter = subprocess.Popen([sys.executable, "-c", "pass"])
+    starter.wait()  # ended: the warm process started for it must end too, once warmed up
+    command = [sys.executable, "-m", "kb.warm", str(tmp_path / "b.sock"), str(site), str(starter.pid)]
+    warm_process = subprocess.Popen(command, cwd=ROOT)
+    try:
+        assert warm_process.wait(timeout=120) == 0
+    finally:
+        warm_process.kill()
+
+
+def members(group: int) -> list[int]:
+    """The running processes of process group *group*."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_ctrl_c_stops_every_process_of_the_preview_quietly(tmp_path: Path) -> None:
+    """The terminal sends Ctrl+C to the server, the warm process, the search index's and the server's helpers."""
+    site = tmp_path / "site"
+    shutil.copytree(ROOT / "tests" / "roots" / "test-parity", site)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "kb.preview", "--port", str(port), "--doctrees", str(tmp_path / "doctrees")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KB_DRAFTS": "1"}
+    with log.open("w") as out:
+        preview = subprocess.Popen(
+            [*command, ".", str(tmp_path / "serve")], cwd=site, env=env, stdout=out, stderr=out, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 300
+        while "kb: search: indexed" not in log.read_text() and time.monotonic() < deadline:
+            assert preview.poll() is None, log.read_text()
+            time.sleep(0.1)
+        assert len(members(preview.pid)) >= 3, log.read_text()  # the server, the warm process, its helpers
+        os.killpg(preview.pid, signal.SIGINT)
+        assert preview.wait(timeout=60) in (0, 130), log.read_text()
+        deadline = time.monotonic() + 30
+        while members(preview.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert members(preview.pid) == []
+        assert "Traceback" not in log.read_text(), log.read_text()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(preview.pid, signal.SIGKILL)

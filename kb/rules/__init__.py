@@ -43,9 +43,13 @@ DEFAULTS: dict[str, Any] = {
     "myst_heading_anchors": 0,
     "kb_citations": {},
     "kb_posts_per_page": 50,
+    "kb_posts_per_entry": 10,
 }
 #: How many posts each page of a listing shows unless ``conf.py`` says otherwise (``kb_posts_per_page``).
 POSTS_PER_PAGE = DEFAULTS["kb_posts_per_page"]
+#: How many posts a glossary entry or a cited regulation lists unless ``conf.py``
+#: says otherwise (``kb_posts_per_entry``): the newest; the others are counted.
+POSTS_PER_ENTRY = DEFAULTS["kb_posts_per_entry"]
 #: Sphinx leaves these out of every build, whatever ``exclude_patterns`` says.
 ALWAYS_EXCLUDED = ("**/_sources", ".#*", "**/.#*", "*.lproj/**")
 
@@ -61,8 +65,9 @@ class Settings:
     heading_anchors: int = 0
     #: ``kb_citations``: the citation roles and what they accept (empty: kb.citations' defaults).
     citations: Any = None
-    #: ``kb_posts_per_page`` as written: checked by :func:`check_settings`.
+    #: ``kb_posts_per_page`` and ``kb_posts_per_entry`` as written: checked by :func:`check_settings`.
     posts_per_page: Any = POSTS_PER_PAGE
+    posts_per_entry: Any = POSTS_PER_ENTRY
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> Settings:
@@ -83,6 +88,7 @@ class Settings:
             heading_anchors=int(get("myst_heading_anchors") or 0),
             citations=get("kb_citations") or None,
             posts_per_page=get("kb_posts_per_page"),
+            posts_per_entry=get("kb_posts_per_entry"),
         )
 
 
@@ -229,18 +235,22 @@ def hints(site: model.Site, parsed: Pages) -> list[terms.Hint]:
 
 
 def posts_per_page(value: Any) -> int | None:
-    """*value* as a number of posts per page of a listing, or None when it is not one."""
+    """*value* as a number of posts (per page of a listing, per entry), or None when it is not one."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
 
 
 def check_settings(root: Path, settings: Settings) -> list[model.Problem]:
     """Settings of ``conf.py`` that no page can be built with, at the line that sets them."""
-    if posts_per_page(settings.posts_per_page) is not None:
+    counts = {"kb_posts_per_page": settings.posts_per_page, "kb_posts_per_entry": settings.posts_per_entry}
+    wrong = {name: value for name, value in counts.items() if posts_per_page(value) is None}
+    if not wrong:
         return []
-    line = 1
+    lines: list[str] = []
     with contextlib.suppress(OSError, UnicodeDecodeError):
-        text = (root / "conf.py").read_text(encoding="utf-8")
-        line = next((n for n, ln in enumerate(text.splitlines(), 1) if ln.startswith("kb_posts_per_page")), 1)
-    message = f"kb_posts_per_page = {settings.posts_per_page!r} is not a number of posts"
-    fix = f"set it to a whole number of at least 1, such as {POSTS_PER_PAGE} (the default)"
-    return [model.Problem("conf.py", line, message, fix, "paging")]
+        lines = (root / "conf.py").read_text(encoding="utf-8").splitlines()
+    problems = []
+    for name, value in wrong.items():
+        line = next((n for n, text in enumerate(lines, 1) if text.startswith(name)), 1)
+        fix = f"set it to a whole number of at least 1, such as {DEFAULTS[name]} (the default)"
+        problems.append(model.Problem("conf.py", line, f"{name} = {value!r} is not a number of posts", fix, "paging"))
+    return problems
