@@ -26,6 +26,7 @@
     ["series", "Series"],
     ["tag", "Tag"],
     ["year", "Year"],
+    ["regulation", "Regulation"],
   ];
   const input = document.getElementById("kb-search-input");
   const sort = document.getElementById("kb-search-sort");

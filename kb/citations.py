@@ -251,13 +251,12 @@ def regulations_nodes(app: Sphinx, docname: str) -> list[nodes.Node]:
             para += nodes.Text(f": {source['known'][document]}")
             item = nodes.list_item("", para)
             citing = nodes.bullet_list(classes=["kb-regulation-posts"])
-            texts = {post.docname: texts for post, texts in posts[document]}
-            titles = {post.docname: post.title for post, _ in posts[document]}
-            shown, more = newest(app.builder, docname, list(texts), document)
-            for doc in shown:
+            rest = (("filter", f"regulation:{document}"), f"every post citing {document}")
+            shown, more = newest(app.builder, docname, posts[document], *rest)
+            for post, texts in shown:
                 line = nodes.paragraph()
-                line += link(app.builder, docname, doc, titles[doc])
-                line += nodes.Text(f" ({', '.join(texts[doc])})")
+                line += link(app.builder, docname, post.docname, post.title)
+                line += nodes.Text(f" ({', '.join(texts)})")
                 citing += nodes.list_item("", line)
             if more is not None:
                 citing += nodes.list_item("", nodes.paragraph("", "", more))
@@ -266,6 +265,11 @@ def regulations_nodes(app: Sphinx, docname: str) -> list[nodes.Node]:
         section += entries
         out.append(section)
     return out or [nodes.paragraph("", "No post cites a regulation yet.")]
+
+
+def documents_cited(env: BuildEnvironment, docname: str) -> list[str]:
+    """The documents *docname* cites, sorted (search's Regulation filter)."""
+    return sorted({citation.document for citation in cited(env).get(docname, [])})
 
 
 def post_citations(app: Sphinx, docname: str) -> nodes.Node | None:

@@ -134,7 +134,7 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
         if not posts or definition is None:
             continue
         term = next(iter(item.findall(nodes.term))).astext()
-        shown, more = newest(app.builder, docname, list(dict.fromkeys(posts)), term)
+        shown, more = newest(app.builder, docname, list(dict.fromkeys(posts)), ("q", term), f"search for “{term}”")
         para = nodes.paragraph(classes=["kb-term-posts"])
         para += nodes.Text("Used in: ")
         for index, doc in enumerate(shown):

@@ -3,13 +3,15 @@
 :mod:`kb.search` decides what is indexed and when; this module runs Pagefind
 on the staged pages (:func:`write_index`), reads what it wrote
 (:func:`read_pagefind`), and keeps the fragments of unchanged pages from one
-build to the next (:func:`index_pages`).  The preview's index kept in memory
+build to the next (:func:`index_pages`); :func:`found` looks a word up in a
+written index as search would.  The preview's index kept in memory
 (:mod:`kb.preview`) writes through :func:`index_pages` too.
 """
 
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import os
 import shutil
@@ -105,6 +107,28 @@ def fragments_of(bundle: Path) -> set[str]:
     for language in entry["languages"].values():
         names.update(name for name, _ in read_pagefind(bundle / f"pagefind.{language['hash']}.pf_meta")[1])
     return names
+
+
+def found(bundle: Path, word: str) -> list[str]:
+    """The addresses of the pages holding *word* in the index in *bundle* (lower case and stemmed, as indexed)."""
+    entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
+    addresses = set()
+    for language in entry["languages"].values():
+        _, pages, chunks, *_ = read_pagefind(bundle / f"pagefind.{language['hash']}.pf_meta")
+        for first, last, name in chunks:  # each holds the words from *first* to words starting *last*
+            if not first <= word or word[: len(last)] > last:
+                continue
+            for indexed, where, *_ in read_pagefind(bundle / "index" / f"{name}.pf_index")[0]:
+                if indexed == word:  # each page's number is given as the step from the one before
+                    numbers = itertools.accumulate(step for step, *_ in where)
+                    addresses.update(fragment_url(bundle, pages[number][0]) for number in numbers)
+    return sorted(addresses)
+
+
+def fragment_url(bundle: Path, name: str) -> str:
+    """The address of the page whose fragment is *name* (fragments are compressed JSON)."""
+    data = gzip.decompress((bundle / "fragment" / f"{name}.pf_fragment").read_bytes())
+    return json.loads(data[len(PAGEFIND_MARK) :])["url"]
 
 
 def pages_indexed(bundle: Path) -> int:

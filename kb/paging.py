@@ -28,7 +28,7 @@ from docutils import nodes
 
 from kb import __version__
 from kb.render import relative
-from kb.rules import POSTS_PER_PAGE, posts_per_page
+from kb.rules import POSTS_PER_PAGE, posts_setting
 from kb.rules.pages import PAGE_FOLDER
 
 if TYPE_CHECKING:
@@ -76,8 +76,8 @@ def pages_of(first: str, total: int, per_page: int) -> list[Page]:
 
 
 def per_page(config: Config) -> int:
-    """``kb_posts_per_page``; a wrong value is a problem the rules report (:mod:`kb.rules`), meanwhile the default."""
-    return posts_per_page(config.kb_posts_per_page) or POSTS_PER_PAGE
+    """``kb_posts_per_page`` (:func:`kb.rules.posts_setting`)."""
+    return posts_setting(config, "kb_posts_per_page")
 
 
 def shown_numbers(current: int, count: int) -> list[int | None]:

@@ -18,13 +18,13 @@ import math
 import posixpath
 import urllib.parse
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from docutils import nodes
 
 from kb import __version__, model
 from kb.content import domain_of, site_of
-from kb.rules import POSTS_PER_ENTRY, posts_per_page
+from kb.rules import POSTS_PER_ENTRY, posts_setting
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -38,6 +38,7 @@ TAG_PAGES, PRACTICE_PAGES = "blog/tag", "blog/category"
 WORDS_PER_MINUTE = 230
 #: The one template of a listed post (in ``_templates/``).
 LISTED_TEMPLATE = "kb/listed-post.html"
+T = TypeVar("T")
 DATE_FORMAT = "%-d %B %Y"  # 8 May 2023: no leading zero (glibc and BSD strftime)
 #: The page that shows the search interface (Sphinx's own name for it; :mod:`kb.search`
 #: writes it), which bounded lists point to for the rest.
@@ -223,25 +224,23 @@ def visit_listed_post(self: Any, node: listed_post) -> None:
     raise nodes.SkipNode
 
 
-def per_entry(config: Any) -> int:
-    """``kb_posts_per_entry``; a wrong value is a problem the rules report (:mod:`kb.rules`), meanwhile the default."""
-    return posts_per_page(config.kb_posts_per_entry) or POSTS_PER_ENTRY
-
-
-def newest(builder: Builder, fromdoc: str, posts: list[str], query: str) -> tuple[list[str], nodes.Node | None]:
+def newest(
+    builder: Builder, fromdoc: str, posts: list[T], search: tuple[str, str], text: str
+) -> tuple[list[T], nodes.Node | None]:
     """The first ``kb_posts_per_entry`` of *posts* (newest first), and what stands for the rest:
-    ``and 12 more: search for “CAPA”``, linking the search page asked *query*; None when none are left.
+    ``and 12 more: <text>``, linking the search page asked *search* (a parameter of its
+    address and its value: ``("q", "CAPA")``); None when none are left.
 
     A glossary entry or a regulation used by hundreds of posts would otherwise
     list them all on one page, which grows with the site.
     """
-    shown = per_entry(builder.config)
+    shown = posts_setting(builder.config, "kb_posts_per_entry")
     if len(posts) <= shown:
         return posts, None
     more = nodes.inline(classes=["kb-more-posts"])
     more += nodes.Text(f"and {len(posts) - shown} more: ")
-    uri = relative(builder, fromdoc, SEARCH_PAGE) + "?q=" + urllib.parse.quote(query)
-    more += nodes.reference("", f"search for “{query}”", refuri=uri, internal=True)
+    uri = relative(builder, fromdoc, SEARCH_PAGE) + "?" + urllib.parse.urlencode([search], quote_via=urllib.parse.quote)
+    more += nodes.reference("", text, refuri=uri, internal=True)
     return posts[:shown], more
 
 

@@ -50,12 +50,14 @@ from docutils import nodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from kb import __version__, model, pagefind_index
+from kb import __version__, citations, model, pagefind_index
 from kb.content import post_of, site_of
 from kb.glossary import Entry, entries
 from kb.render import DATE_FORMAT, SEARCH_PAGE
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from sphinx.application import Sphinx
     from sphinx.writers.html5 import HTML5Translator
 
@@ -70,8 +72,8 @@ POST_KIND = "Post"
 TERM_KIND = "Glossary term"
 
 
-def facets(site: model.Site, post: model.Post) -> list[tuple[str, str]]:
-    """``(filter, value)`` pairs a reader can narrow search results by."""
+def facets(site: model.Site, post: model.Post, regulations: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """``(filter, value)`` pairs a reader can narrow search results by; *regulations*: the documents the post cites."""
     out = [("kind", POST_KIND)]
     out += [("author", site.authors[key].name) for key in post.authors if key in site.authors]
     out += [("tag", tag) for tag in post.tags]
@@ -81,6 +83,7 @@ def facets(site: model.Site, post: model.Post) -> list[tuple[str, str]]:
         out.append(("series", site.series[post.series].title))
     if post.date:
         out.append(("year", str(post.date.year)))
+    out += [("regulation", document) for document in regulations]
     return out
 
 
@@ -104,7 +107,7 @@ def filter_value(value: str) -> str:
     return value.translate(NOT_MARKUP)
 
 
-def pagefind_markup(site: model.Site, post: model.Post) -> str:
+def pagefind_markup(site: model.Site, post: model.Post, regulations: Iterable[str] = ()) -> str:
     """Hidden elements that give Pagefind the post's filters, sort key, date and series part.
 
     ``data-pagefind-ignore`` keeps their text out of the indexed content while
@@ -112,7 +115,8 @@ def pagefind_markup(site: model.Site, post: model.Post) -> str:
     """
     spans = [f'<span data-pagefind-meta="title">{escape(post.title)}</span>']
     spans += [
-        f'<span data-pagefind-filter="{key}">{escape(filter_value(value))}</span>' for key, value in facets(site, post)
+        f'<span data-pagefind-filter="{key}">{escape(filter_value(value))}</span>'
+        for key, value in facets(site, post, regulations)
     ]
     if post.date:
         spans.append(f'<span data-pagefind-sort="date">{post.date.date().isoformat()}</span>')
@@ -130,7 +134,7 @@ def on_html_page_context(
     post = post_of(app.env, pagename)
     if post is None or "body" not in context:
         return
-    markup = pagefind_markup(site_of(app.env), post)
+    markup = pagefind_markup(site_of(app.env), post, citations.documents_cited(app.env, pagename))
     context["body"] = f'<div class="kb-search-body" data-pagefind-body>{context["body"]}{markup}</div>'
 
 
@@ -263,6 +267,11 @@ class Handover:
         return cls(Path(data["outdir"]), pages, Path(data["terms"]), terms, indexed, data["pid"])
 
 
+def documents_indexed(posts: list[str], terms: list[Entry]) -> list[str]:
+    """The documents an index of *posts* and glossary *terms* holds: a glossary page written again is indexed again."""
+    return posts + sorted({entry.docname for entry in terms})
+
+
 def terms_folder(app: Sphinx) -> Path:
     """Where a preview build keeps the glossary's entries as pages, beside its output folder."""
     outdir = Path(app.outdir).resolve()
@@ -279,7 +288,7 @@ def hand_over(app: Sphinx, queue: Path) -> None:
         if path.relative_to(folder).as_posix() not in term_pages:
             path.unlink()
     pages = tuple(page_of(app, docname).as_posix() for docname in posts)
-    indexed = (*posts, *sorted({entry.docname for entry in terms}))
+    indexed = tuple(documents_indexed(posts, terms))
     Handover(Path(app.outdir).resolve(), pages, folder, tuple(term_pages), indexed, os.getpid()).write(queue)
 
 
@@ -325,7 +334,7 @@ def start_index(app: Sphinx) -> IndexJob | None:
     outdir = Path(app.outdir)
     posts = build_posts(app)
     terms = entries(app.env)
-    indexed = posts + sorted({entry.docname for entry in terms})  # a glossary page written again is indexed again
+    indexed = documents_indexed(posts, terms)
     expected = len(posts) + len(terms)
     if index_is_current(outdir, indexed, [outdir / app.builder.get_target_uri(d) for d in indexed]):
         logger.info("kb: search index is up to date (%d pages)", expected)

@@ -23,11 +23,13 @@ from typing import Any
 
 import pytest
 
-from kb import model
+from kb import citations, model
 
 from .browsing import (
     CONTENT,
+    DESKTOP,
     PAGES,
+    PHONE,
     POSTS,
     ROOT,
     BuiltSite,
@@ -39,6 +41,7 @@ from .browsing import (
     served,
     tab,
 )
+from .test_glossary import used_in
 from .test_staging import BAD_POST
 
 pytestmark = pytest.mark.browser
@@ -365,15 +368,21 @@ def test_a_term_is_found_by_its_alias_and_filtered_by_kind(visit: Visit) -> None
 #: The tag of most posts, and so few posts to a page that its listing spans three pages or more.
 PAGED_TAG = max(CONTENT.tags.values(), key=lambda tag: sum(tag.name in post.tags for post in POSTS))
 POSTS_PER_PAGE = 3
+#: So few posts under a glossary entry or a cited regulation that those used by more say how many more.
+POSTS_PER_ENTRY = 1
+#: A regulation several of the real posts cite, by its anchor on the regulations page.
+REGULATION_ANCHOR = citations.anchor("21 CFR Part 211")
 
 
 @pytest.fixture(scope="module")
 def paged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    """The real site built with three posts to a page of a listing, and its address when served."""
+    """The real site built with three posts to a page of a listing (and one under each glossary
+    entry or regulation), and its address when served."""
     from .conftest import build
 
     outdir = tmp_path_factory.mktemp("paged") / "html"
-    result = build(ROOT, outdir, "-D", f"kb_posts_per_page={POSTS_PER_PAGE}")
+    settings = ("-D", f"kb_posts_per_page={POSTS_PER_PAGE}", "-D", f"kb_posts_per_entry={POSTS_PER_ENTRY}")
+    result = build(ROOT, outdir, *settings)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     with served(outdir) as url:
         yield outdir, url
@@ -439,6 +448,43 @@ def test_a_page_of_a_listing_has_no_serious_accessibility_violations(
         results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
         serious = [f"{v['id']}: {v['help']}" for v in results["violations"] if v["impact"] in ("serious", "critical")]
         assert serious == []
+
+
+def test_an_entry_used_by_more_posts_than_it_lists_leads_to_a_search_for_them(
+    browser: Any, site: BuiltSite, paged: tuple[Path, str]
+) -> None:
+    """The glossary and the regulations page list the newest posts of an entry, then how many
+    more, with a search that finds every one of them."""
+    users = used_in(site, "Change control")  # as the site lists them with no bound, newest first
+    assert len(users) > POSTS_PER_ENTRY, "the real site has no entry to bound"
+    pages = {post.title: f"{post.docname}.html" for post in POSTS}
+    with tab(browser, paged[1]) as visit:
+        for width, viewport in (("1280", DESKTOP), ("390", PHONE)):
+            for mode in ("light", "dark"):
+                for name in ("glossary", "regulations"):
+                    shown = visit.open_tab(viewport=viewport, mode=mode)
+                    visit.go(f"{name}.html")
+                    assert shown.locator(".kb-more-posts").count() >= 1
+                    assert shown.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+                    screenshot(shown, f"{name}-more-posts-{width}-{mode}")
+        page = visit.open_tab()
+        visit.go("glossary.html")
+        entry = page.locator("dd", has=page.locator(".kb-more-posts", has_text="Change control"))
+        assert entry.locator(".kb-term-posts > a").all_inner_texts() == users[:POSTS_PER_ENTRY]
+        more = entry.locator(".kb-more-posts")
+        assert more.inner_text().startswith(f"and {len(users) - POSTS_PER_ENTRY} more: ")
+        more.locator("a").click()
+        page.wait_for_load_state("load")
+        assert set(result_paths(page)) >= {pages[title] for title in users}
+        # A regulation's rest is search's Regulation filter: exactly the posts citing it.
+        citing = [li.a.get_text() for li in site.page("regulations.html").select(f"#{REGULATION_ANCHOR} ~ ul li")]
+        assert len(citing) > POSTS_PER_ENTRY, "no regulation of the real site has posts to bound"
+        visit.go("regulations.html")
+        page.locator(f"#{REGULATION_ANCHOR} ~ ul .kb-more-posts a").click()
+        page.wait_for_load_state("load")
+        assert sorted(result_paths(page)) == sorted(pages[title] for title in citing)
+        assert page.locator("#kb-search-filter-groups input[name=regulation]:checked").count() == 1
+        screenshot(page, "search-regulation-filter")
 
 
 def searches_done(log: Path) -> int:

@@ -213,10 +213,14 @@ def test_glossary_entries_and_regulations_list_their_newest_posts_and_count_the_
             assert rest == "", entry
             continue
         link = BeautifulSoup(rest, "html.parser").a
-        query = entry.partition(" ")[2]
+        kind, _, name = entry.partition(" ")
         assert f"and {len(titles) - bound} more" in rest, entry
-        assert link["href"] == f"search.html?q={urllib.parse.quote(query)}", entry
-        assert link.get_text() == f"search for “{query}”"
+        if kind == "term":  # the words of the term; a regulation, exactly: search's filter of the document
+            expected = (f"search.html?q={urllib.parse.quote(name)}", f"search for “{name}”")
+        else:
+            address = urllib.parse.quote(f"regulation:{name}", safe="")
+            expected = (f"search.html?filter={address}", f"every post citing {name}")
+        assert (link["href"], link.get_text()) == expected, entry
 
 
 def build_site(src: Path, outdir: Path, setting: str) -> Path:

@@ -86,7 +86,7 @@ def decoded(bundle: Path) -> dict[str, object]:
     entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
     (language,) = entry["languages"].values()
     _, pages, chunks, filters, sorts, *_ = pagefind_index.read_pagefind(bundle / f"pagefind.{language['hash']}.pf_meta")
-    urls = [preview.fragment_url(bundle, name) for name, _ in pages]
+    urls = [pagefind_index.fragment_url(bundle, name) for name, _ in pages]
     fragments = {
         url: json.loads(gzip.decompress((bundle / "fragment" / f"{name}.pf_fragment").read_bytes())[12:])
         for url, (name, _) in zip(urls, pages, strict=True)
@@ -137,7 +137,7 @@ def test_the_index_kept_in_memory_finds_what_pagefinds_command_finds(change: str
     indexer = preview.Indexer()
     try:
         assert indexer.update(write_pages(outdir, FIRST)).startswith("indexed 6 pages afresh")
-        assert preview.found(outdir / search.BUNDLE_DIR, "deviat") == [
+        assert pagefind_index.found(outdir / search.BUNDLE_DIR, "deviat") == [
             "/glossary/capa.html",
             "/posts/capa.html",
             "/posts/deviation.html",
@@ -154,17 +154,17 @@ def test_the_index_kept_in_memory_finds_what_pagefinds_command_finds(change: str
     reference = indexed_by_command(tmp_path / "reference", posts, terms)
     bundle = outdir / search.BUNDLE_DIR
     for word in QUERIES:
-        assert preview.found(bundle, word) == preview.found(reference, word), word
+        assert pagefind_index.found(bundle, word) == pagefind_index.found(reference, word), word
     assert decoded(bundle) == decoded(reference)
     if "added" in change:
-        assert preview.found(bundle, "zanzibar") == ["/posts/capa.html", "/posts/zanzibar.html"]
-        assert preview.found(bundle, "investig") == []  # the old text of the changed page is gone
+        assert pagefind_index.found(bundle, "zanzibar") == ["/posts/capa.html", "/posts/zanzibar.html"]
+        assert pagefind_index.found(bundle, "investig") == []  # the old text of the changed page is gone
     elif "gone" in change:
-        assert preview.found(bundle, "sever") == []
+        assert pagefind_index.found(bundle, "sever") == []
     else:
-        assert preview.found(bundle, "kestrel") == ["/glossary/capa.html"]
-        assert preview.found(bundle, "deviat") == ["/posts/capa.html", "/posts/deviation.html"]
-    assert preview.found(bundle, "navig") == preview.found(bundle, "relat") == []
+        assert pagefind_index.found(bundle, "kestrel") == ["/glossary/capa.html"]
+        assert pagefind_index.found(bundle, "deviat") == ["/posts/capa.html", "/posts/deviation.html"]
+    assert pagefind_index.found(bundle, "navig") == pagefind_index.found(bundle, "relat") == []
     # The bundle holds only the fragments its index uses.
     assert {p.stem for p in (bundle / "fragment").iterdir()} == pagefind_index.fragments_of(bundle)
     assert json.loads((bundle / search.INDEXED_FILE).read_text()) == [*sorted(p[:-5] for p in posts), "glossary"]

@@ -72,7 +72,7 @@ def preview_corpus_latency(workdir: Path, size: int = PREVIEW_CORPUS) -> dict[st
 
 def search_finds(bundle: Path, page: str, word: str) -> bool:
     """Whether the preview's search index in *bundle* finds *word* in *page*."""
-    from kb.preview import found
+    from kb.pagefind_index import found
 
     with contextlib.suppress(OSError, ValueError, EOFError, KeyError, IndexError):  # while being written
         return f"/{page}" in found(bundle, word)

@@ -34,7 +34,6 @@ import argparse
 import asyncio
 import contextlib
 import gzip
-import itertools
 import json
 import multiprocessing
 import multiprocessing.forkserver
@@ -101,28 +100,6 @@ def unwritten(bundle: Path) -> list[str]:
         except (OSError, EOFError) as error:
             broken.append(f"{path}: {error}")
     return broken
-
-
-def found(bundle: Path, word: str) -> list[str]:
-    """The addresses of the pages holding *word* in the index in *bundle* (lower case and stemmed, as indexed)."""
-    entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
-    addresses = set()
-    for language in entry["languages"].values():
-        _, pages, chunks, *_ = pagefind_index.read_pagefind(bundle / f"pagefind.{language['hash']}.pf_meta")
-        for first, last, name in chunks:  # each holds the words from *first* to words starting *last*
-            if not first <= word or word[: len(last)] > last:
-                continue
-            for indexed, where, *_ in pagefind_index.read_pagefind(bundle / "index" / f"{name}.pf_index")[0]:
-                if indexed == word:  # each page's number is given as the step from the one before
-                    numbers = itertools.accumulate(step for step, *_ in where)
-                    addresses.update(fragment_url(bundle, pages[number][0]) for number in numbers)
-    return sorted(addresses)
-
-
-def fragment_url(bundle: Path, name: str) -> str:
-    """The address of the page whose fragment is *name* (fragments are compressed JSON)."""
-    data = gzip.decompress((bundle / "fragment" / f"{name}.pf_fragment").read_bytes())
-    return json.loads(data[len(pagefind_index.PAGEFIND_MARK) :])["url"]
 
 
 @dataclass

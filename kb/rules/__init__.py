@@ -234,15 +234,21 @@ def hints(site: model.Site, parsed: Pages) -> list[terms.Hint]:
     return terms.hints(site, parsed.items)
 
 
-def posts_per_page(value: Any) -> int | None:
+def number_of_posts(value: Any) -> int | None:
     """*value* as a number of posts (per page of a listing, per entry), or None when it is not one."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+
+
+def posts_setting(config: Any, name: str) -> int:
+    """Setting *name* (``kb_posts_per_page``, ``kb_posts_per_entry``) of a build's
+    *config*; a wrong value is a problem :func:`check_settings` reports, meanwhile the default."""
+    return number_of_posts(getattr(config, name)) or DEFAULTS[name]
 
 
 def check_settings(root: Path, settings: Settings) -> list[model.Problem]:
     """Settings of ``conf.py`` that no page can be built with, at the line that sets them."""
     counts = {"kb_posts_per_page": settings.posts_per_page, "kb_posts_per_entry": settings.posts_per_entry}
-    wrong = {name: value for name, value in counts.items() if posts_per_page(value) is None}
+    wrong = {name: value for name, value in counts.items() if number_of_posts(value) is None}
     if not wrong:
         return []
     lines: list[str] = []
