@@ -27,7 +27,7 @@ from kb.content import domain_of, site_of
 from kb.rules import POSTS_PER_ENTRY, posts_setting
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from sphinx.application import Sphinx
     from sphinx.builders import Builder
@@ -43,6 +43,9 @@ DATE_FORMAT = "%-d %B %Y"  # 8 May 2023: no leading zero (glibc and BSD strftime
 #: The page that shows the search interface (Sphinx's own name for it; :mod:`kb.search`
 #: writes it), which bounded lists point to for the rest.
 SEARCH_PAGE = "search"
+#: Where the links of a listed post begin before a page puts its own way up to the site's root there
+#: (:func:`listed_html`); no page's text holds it.
+ROOT = "\x00kb-root/"
 
 
 def reading_minutes(words: int) -> int:
@@ -159,37 +162,32 @@ def listed_html(env: BuildEnvironment, builder: Builder, fromdoc: str, post: mod
     """*post* listed on page *fromdoc* in *form*, by the template ``kb/listed-post.html``.
 
     A post is listed on many pages (the related posts of every post sharing a
-    tag, its authors', series' and tags' pages) and differs only by the folder
-    its links are relative to (see :func:`relative`), so the html builder
-    renders it once per folder.
+    tag, its authors', series' and tags' pages, each page of a listing), so the
+    html builder renders it once per form, its links written from the site's
+    root after a mark (:data:`ROOT`); each page puts its own way up to the root
+    in place of the mark.
     """
     if builder.name != "html":
-        return render_item(env, builder, fromdoc, post, form)
-    rendered: dict[tuple[Any, ...], str] = builder.__dict__.setdefault("kb_listed", {})
-    # A link to the page itself is written differently ("#").
-    itself = fromdoc if fromdoc in item_targets(site_of(env), post) else None
-    key = (posixpath.dirname(fromdoc), itself, post.docname, form)
+        return render_item(builder, post, form, lambda docname: relative(builder, fromdoc, docname) or "#")
+    rendered: dict[tuple[str, Form], str] = builder.__dict__.setdefault("kb_listed_html", {})
+    key = (post.docname, form)
     if key not in rendered:
-        rendered[key] = render_item(env, builder, fromdoc, post, form)
-    return rendered[key]
+        rendered[key] = render_item(builder, post, form, lambda docname: ROOT + builder.get_target_uri(docname))
+    return rendered[key].replace(ROOT, "../" * fromdoc.count("/"))
 
 
-def render_item(env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, form: Form) -> str:
-    """The template ``kb/listed-post.html`` for *post* on *fromdoc*, in *form*."""
-    values = item_values(env, builder, fromdoc, post, excerpt=form.excerpt, badge=form.badge)
+def render_item(builder: Builder, post: model.Post, form: Form, uri: Callable[[str], str]) -> str:
+    """The template ``kb/listed-post.html`` for *post* in *form*, linking each page by its *uri*."""
+    values = item_values(builder.env, post, uri, excerpt=form.excerpt, badge=form.badge)
     values["part"] = post.part if form.numbered else None
     return builder.templates.render(LISTED_TEMPLATE, {"p": values, "brief": form.brief})  # type: ignore[attr-defined]
 
 
 def item_values(
-    env: BuildEnvironment, builder: Builder, fromdoc: str, post: model.Post, *, excerpt: bool, badge: bool
+    env: BuildEnvironment, post: model.Post, uri: Callable[[str], str], *, excerpt: bool, badge: bool
 ) -> dict[str, Any]:
-    """What a list shows of *post*, as plain values for the template to escape."""
+    """What a list shows of *post*, as plain values for the template to escape; *uri* gives a page's address."""
     site = site_of(env)
-
-    def uri(docname: str) -> str:
-        return relative(builder, fromdoc, docname) or "#"  # as the html writer writes a link to its own page
-
     authors = []
     for index, key in enumerate(post.authors):
         before = "" if index == 0 else " and " if index == len(post.authors) - 1 else ", "
@@ -208,15 +206,6 @@ def item_values(
         "excerpt": excerpt_of(env, post) if excerpt else "",
         "tags": [{"name": tag, "url": uri(tag_page(site, tag))} for tag in post.tags],
     }
-
-
-def item_targets(site: model.Site, post: model.Post) -> set[str]:
-    """The pages a listed post links to."""
-    targets = {post.docname, *(site.authors[key].docname for key in post.authors if key in site.authors)}
-    targets.update(tag_page(site, tag) for tag in post.tags if tag in site.tags)
-    if post.series in site.series:
-        targets.add(site.series[post.series].docname)
-    return targets
 
 
 def visit_listed_post(self: Any, node: listed_post) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import posixpath
 import re
 import types
 from pathlib import Path
@@ -199,11 +200,13 @@ def test_links_between_pages_are_worked_out_once_per_folder() -> None:
     assert len(asked) == 12
 
 
-def test_posts_listed_once_per_folder_look_as_if_rendered_on_each_page(
+def test_posts_listed_once_link_where_sphinx_links_from_each_page(
     corpus: bench.Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every page is the same whether its listed posts are rendered there or kept
-    from another page of its folder (a link to the page itself included)."""
+    """A listed post is rendered once and placed on every page that lists it: each
+    of its links leads where Sphinx's own relative link from that page leads."""
+    from sphinx.util.osutil import relative_uri
+
     from kb import render, tags
 
     from .test_incremental import differences, pages
@@ -220,14 +223,30 @@ def test_posts_listed_once_per_folder_look_as_if_rendered_on_each_page(
         # sphinxext-opengraph describes a page by its text nodes, and a kept item is HTML.
         return {name: re.sub(r'<meta [^>]*description" content="[^"]*" />', "", text) for name, text in found.items()}
 
-    def rendered_each_time(env: object, builder: object, fromdoc: str, post: model.Post, form: object = None) -> str:
-        return render.render_item(env, builder, fromdoc, post, form or render.ITEM)  # type: ignore[arg-type]
+    def resolved(found: dict[str, str]) -> dict[str, str]:
+        """Every relative link of every page written as the file it leads to."""
+
+        def page(name: str, text: str) -> str:
+            def target(link: re.Match[str]) -> str:
+                return f'href="/{posixpath.normpath(posixpath.join(posixpath.dirname(name), link[1]))}"'
+
+            return re.sub(r'href="([\w./-]+\.html)"', target, text)
+
+        return {name: page(name, text) for name, text in found.items()}
+
+    def rendered_on_each_page(env: object, builder: object, fromdoc: str, post: model.Post, form: object = None) -> str:
+        def uri(docname: str) -> str:  # as Sphinx links (a page's own address: its file name)
+            source, target = builder.get_target_uri(fromdoc), builder.get_target_uri(docname)  # type: ignore[attr-defined]
+            return relative_uri(source, target) or posixpath.basename(target)
+
+        return render.render_item(builder, post, form or render.ITEM, uri)  # type: ignore[arg-type]
 
     kept = build(tmp_path / "kept")
-    monkeypatch.setattr(render, "listed_html", rendered_each_time)
-    monkeypatch.setattr(tags, "listed_html", rendered_each_time)
+    monkeypatch.setattr(render, "listed_html", rendered_on_each_page)
+    monkeypatch.setattr(tags, "listed_html", rendered_on_each_page)
     each = build(tmp_path / "each")
-    assert differences(without_description(kept), without_description(each)) == []
-    assert kept["posts/post-00001.html"] == each["posts/post-00001.html"]  # posts carry their own description
-    profiles = [text for name, text in kept.items() if name.startswith("authors/A")]
-    assert any('class="kb-author reference internal" href="#"' in text for text in profiles)  # its own name
+    assert differences(without_description(resolved(kept)), without_description(resolved(each))) == []
+    assert kept != each  # the same pages, linked from the root rather than from the folder
+    assert "\x00" not in "".join(kept.values())
+    profiles = {name.removeprefix("authors/"): text for name, text in kept.items() if name.startswith("authors/A")}
+    assert any(f'class="kb-author reference internal" href="../authors/{name}"' in t for name, t in profiles.items())
