@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
+import os
 import runpy
 import sys
 import time
@@ -154,7 +155,8 @@ def problems_of(
     )
     checked = rules.Settings.of(settings)
     # Hints need the pages' text, which makes the cache far larger: a cache of its own.
-    parsed = rules.read(site, checked, cache / ("pages-prose.pickle" if hints else "pages.pickle"), prose=hints)
+    kept = cache / ("pages-prose.pickle" if hints else "pages.pickle")
+    parsed = rules.read(site, checked, kept, prose=hints, workers=os.cpu_count() or 1)
     found = rules.check(site, checked, include_held=drafts, parsed=parsed)
     return site, sorted({*site.problems, *found}), rules.hints(site, parsed) if hints else []
 

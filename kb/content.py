@@ -82,7 +82,7 @@ def on_config_inited(app: Sphinx, config: Config) -> None:
     )
     settings = rules.Settings.of({name: getattr(config, name) for name in rules.DEFAULTS if hasattr(config, name)})
     pages = Path(app.doctreedir) / "kb-pages.pickle"
-    found = rules.check(site, settings, include_held=include_held, cache=pages)
+    found = rules.check(site, settings, include_held=include_held, cache=pages, workers=app.parallel)
     problems.install(app, sorted({*site.problems, *found}))
     for warning in site.warnings:
         problems.report(warning, str(app.srcdir), error=False)

@@ -553,7 +553,7 @@ def test_hostile_front_matter_gives_located_problems_in_check_and_build(
         assert code in (0, 1)
         logged.seek(0)
         logged.truncate()
-        app = SimpleNamespace(srcdir=root, doctreedir=root / "_doctrees")
+        app = SimpleNamespace(srcdir=root, doctreedir=root / "_doctrees", parallel=1)
         config = SimpleNamespace(
             kb_include_drafts=False,
             kb_timezone="UTC",

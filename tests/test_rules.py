@@ -67,6 +67,31 @@ def test_directive_options_in_yaml_form() -> None:
     assert item.option("alt") == "A"
 
 
+def test_many_pages_are_read_by_several_processes_as_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = "## Part {n}\n\nSee {{tag}}`GMP` and <b>{n}</b>.\n\n:::{{note}}\nA [link](p{n}.md).\n:::\n"
+    texts = [page.format(n=n) for n in range(40)]
+    pools: list[object] = []
+
+    class Pool(markdown.ProcessPoolExecutor):  # the real pool, counted
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pools.append(self)
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(markdown, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(markdown, "ProcessPoolExecutor", Pool)
+    one = markdown.Cache(None, EXTENSIONS).read(texts)
+    assert pools == []
+    kept = markdown.Cache(tmp_path / "pages.pickle", EXTENSIONS)
+    assert kept.read(texts, workers=2) == one
+    assert len(pools) == 1
+    assert one[3] == markdown.read(texts[3], EXTENSIONS) and one[3] != one[4]
+    kept.save()
+    # Kept pages are not read again: nine new ones are too few to start processes.
+    again = markdown.Cache(tmp_path / "pages.pickle", EXTENSIONS)
+    assert again.read([*texts, *(f"New {n}.\n" for n in range(9))], workers=2)[:40] == one
+    assert len(pools) == 1
+
+
 def test_documents_follow_exclude_patterns(tmp_path: Path) -> None:
     for name in ("index.md", "a/b.md", "_build/x.md", "a/README.md", "deep/x/_sources/y.md", "note.txt"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

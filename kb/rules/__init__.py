@@ -188,21 +188,21 @@ class Pages:
     items: dict[str, tuple[markdown.Item, ...]]
 
 
-def read(site: model.Site, settings: Settings, cache: Path | None = None, *, prose: bool = False) -> Pages:
+def read(
+    site: model.Site, settings: Settings, cache: Path | None = None, *, prose: bool = False, workers: int = 1
+) -> Pages:
     """Every page of *site*, parsed (with *prose*, their text too, for :func:`hints`); *cache* keeps
-    parsed pages between runs."""
+    parsed pages between runs; pages not kept are parsed by up to *workers* processes."""
     root = site.root
     found = documents(root, settings)
-    reader = markdown.Cache(cache, settings.extensions, prose=prose)
-    items: dict[str, tuple[markdown.Item, ...]] = {}
     texts: dict[str, str] = {}
     for rel in found:
         try:
-            text = (root / rel).read_text(encoding="utf-8")
+            texts[rel] = (root / rel).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue  # the model reports an unreadable post; other pages fail in the build
-        texts[rel] = text
-        items[rel] = reader.read(text)
+    reader = markdown.Cache(cache, settings.extensions, prose=prose)
+    items = dict(zip(texts, reader.read(list(texts.values()), workers), strict=True))
     reader.save()
     return Pages(found, texts, items)
 
@@ -214,14 +214,16 @@ def check(
     include_held: bool = False,
     cache: Path | None = None,
     parsed: Pages | None = None,
+    workers: int = 1,
 ) -> list[model.Problem]:
     """Every problem the rules find in the pages of *site* (its model already loaded).
 
     *include_held* checks links as the preview build resolves them (drafts and
     scheduled posts are pages); *cache* keeps parsed pages between runs (or
-    *parsed* holds the pages already read).
+    *parsed* holds the pages already read); up to *workers* processes parse
+    the pages not kept.
     """
-    found = parsed or read(site, settings, cache)
+    found = parsed or read(site, settings, cache, workers=workers)
     problems = check_site(site, settings, found.found, found.texts, found.items, include_held=include_held)
     return sorted({*problems, *check_settings(site.root, settings)})
 

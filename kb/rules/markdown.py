@@ -10,13 +10,17 @@ are parsed in turn, at their own lines.
 
 Reading a page depends only on its text, so the result is kept between runs
 (:class:`Cache`), by the text itself: a build reads again only what changed.
+Many pages to read (a first build, a new clone) are read by several
+processes, as Sphinx reads them with ``-j``.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,8 +28,13 @@ from typing import TYPE_CHECKING
 from kb import stamped
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
+
+#: Fewer pages to read than this are read in this process: starting others costs more.
+PARALLEL_FROM = 200
 
 #: Version of :class:`Item` and of what :func:`read` records; part of the cache's key.
 FACTS_VERSION = 4
@@ -234,13 +243,21 @@ class Cache:
         facts = f"{FACTS_VERSION} {myst_version} {self.extensions} {self.prose}"
         return hashlib.sha256(code + facts.encode()).hexdigest()
 
-    def read(self, text: str) -> tuple[Item, ...]:
-        key = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
-        items = self.known.get(key)
-        if items is None:
-            items = read(text, self.extensions, prose=self.prose)
-        self.used[key] = items
-        return items
+    def read(self, texts: Sequence[str], workers: int = 1) -> list[tuple[Item, ...]]:
+        """The items of each of *texts*, reading those not kept with up to *workers* processes."""
+        keys = [hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest() for text in texts]
+        new = {key: text for key, text in zip(keys, texts, strict=True) if key not in self.known}
+        read_new = functools.partial(read, extensions=self.extensions, prose=self.prose)
+        if workers > 1 and len(new) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
+            # Forked, as Sphinx's parallel readers are: the parser and its plugins come loaded.
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                items = pool.map(read_new, new.values(), chunksize=max(1, len(new) // (4 * workers)))
+                found = dict(zip(new, items, strict=True))
+        else:
+            found = {key: read_new(text) for key, text in new.items()}
+        self.used.update((key, found[key] if key in found else self.known[key]) for key in keys)
+        return [self.used[key] for key in keys]
 
     def save(self) -> None:
         if self.path is not None and self.used.keys() != self.known.keys():
