@@ -44,6 +44,9 @@ kb_posts_per_page = 50
 # The glossary and the regulations page list this many posts (the newest)
 # under each entry, then say how many more and link a search for them.
 kb_posts_per_entry = 10
+# Search indexes at most this many pages (posts and glossary entries) in one
+# index; a larger site gets several, which the search page asks as one.
+kb_search_pages_per_bundle = 5000
 
 # -- sources -----------------------------------------------------------------
 root_doc = "index"

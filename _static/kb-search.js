@@ -1,5 +1,7 @@
 // The search page: Pagefind's index and API (pagefind/pagefind.js), shown as the
-// site's own listings.  The address carries the whole search
+// site's own listings.  A large site has several indexes (pagefind/, pagefind-2/,
+// ..., listed in data-bundles; kb/search.py says why), each of a span of posts
+// by date, newest first: each is asked, and their answers are merged.  The address carries the whole search
 // (?q=audit&sort=date:desc&filter=author:Mike Levitt&filter=tag:GMP) after every
 // change, as a history entry: a shared link shows the same results, Back steps
 // through earlier searches, and the header's search box (?q=) lands here.
@@ -41,7 +43,7 @@
   const root = new URL(app.dataset.root, location.href);
   const base = root.pathname.replace(/[^/]*$/, "");
 
-  let pagefind = null;
+  let indexes = []; // one Pagefind per index, newest posts first, and whether it holds posts
   let shown = []; // every result of the current search; PAGE_SIZE more at a time
   let count = 0;
   let run = 0; // the newest search; answers to older ones are dropped
@@ -226,15 +228,15 @@
       list.replaceChildren();
       more.hidden = true;
       message.textContent = "Type a word or phrase, or choose a filter.";
-      updateCounts(await pagefind.filters());
+      updateCounts(await filtersOf());
       app.dataset.shown = address(state);
       return;
     }
     const [key, order] = state.sort ? state.sort.split(":") : [];
     const options = { filters: state.filters };
     if (key) options.sort = { [key]: order };
-    const found = await pagefind.search(state.q || null, options);
-    if (thisRun !== run || found === null) return;
+    const found = await searchAll(state.q || null, options);
+    if (thisRun !== run) return;
     shown = found.results;
     count = shown.length;
     list.replaceChildren();
@@ -245,6 +247,49 @@
     await drawMore(thisRun);
     // Which search the page now shows (its address): what tests and scripts can wait for.
     if (thisRun === run) app.dataset.shown = address(state);
+  }
+
+  // -- the indexes, asked as one ---------------------------------------------
+
+  function mergeCounts(each) {
+    const merged = {};
+    for (const counts of each) {
+      for (const [name, values] of Object.entries(counts || {})) {
+        const into = (merged[name] = merged[name] || {});
+        for (const [value, n] of Object.entries(values)) into[value] = (into[value] || 0) + n;
+      }
+    }
+    return merged;
+  }
+
+  async function filtersOf() {
+    return mergeCounts(await Promise.all(indexes.map(({ pagefind }) => pagefind.filters())));
+  }
+
+  // Sorted by date, the answers of the indexes that hold posts follow each other
+  // (oldest first: the last index first); by best match, they are merged by
+  // score, as Pagefind's own mergeIndex does (a stable sort: one index's order
+  // stays as it is).
+  async function searchAll(term, options) {
+    // Several indexes each hold a hidden page of every word of the site, which
+    // is never a result (kb/search_parts.py says why).
+    if (indexes.length > 1) {
+      const hidden = { not: { [app.dataset.hidden]: "yes" } };
+      options = { ...options, filters: { ...options.filters, ...hidden } };
+    }
+    const order = options.sort ? Object.values(options.sort)[0] : null;
+    const asked = order ? indexes.filter((index) => index.posts) : indexes;
+    const each = await Promise.all(asked.map(({ pagefind }) => pagefind.search(term, options)));
+    const results = (order === "asc" ? [...each].reverse() : each).flatMap((found) => found.results);
+    if (!order && each.length > 1) results.sort((a, b) => b.score - a.score);
+    return { results, filters: mergeCounts(each.map((found) => found.filters)) };
+  }
+
+  async function load({ folder, posts }) {
+    const pagefind = await import(`${base}${folder}/pagefind.js`);
+    await pagefind.options({ baseUrl: base, excerptLength: 30 });
+    await pagefind.init();
+    return { pagefind, posts };
   }
 
   // -- wiring -------------------------------------------------------------------
@@ -302,16 +347,14 @@
 
   (async function start() {
     try {
-      pagefind = await import(`${base}pagefind/pagefind.js`);
-      await pagefind.options({ baseUrl: base, excerptLength: 30 });
-      await pagefind.init();
+      indexes = await Promise.all(JSON.parse(app.dataset.bundles).map(load));
     } catch (error) {
       note.classList.add("kb-search-offline--shown");
       throw error;
     }
     const state = read(location.search);
     history.replaceState(null, "", address(state)); // one spelling of each search
-    drawFilters(await pagefind.filters(), state);
+    drawFilters(await filtersOf(), state);
     show(state);
     // Shown only now, so that nothing typed before is overwritten by the address.
     note.hidden = true;

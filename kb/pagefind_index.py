@@ -17,7 +17,6 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -211,9 +210,13 @@ def index_pages(bundle: Path, write: Callable[[Path], None], *, keep_fragments: 
     return pages_indexed(bundle)
 
 
-def in_thread(bundle: Path, staged: Path, *, keep_fragments: bool = False) -> Future[int]:
-    """:func:`index_pages` in a thread of its own, while Sphinx writes on."""
-    pool = ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(index_pages, bundle, lambda folder: write_index(folder, staged), keep_fragments=keep_fragments)
-    pool.shutdown(wait=False)
-    return future
+def index_all(work: list[tuple[Path, Path, bool]]) -> int:
+    """:func:`index_pages` for each ``(bundle, staged pages, keep fragments)`` of *work*; the pages
+    the bundles hold, summed.
+
+    One bundle after the other: each run of Pagefind holds all its pages in memory.
+    """
+    return sum(
+        index_pages(bundle, lambda into, site=staged: write_index(into, site), keep_fragments=keep)  # type: ignore[misc]
+        for bundle, staged, keep in work
+    )

@@ -28,7 +28,7 @@ from docutils import nodes
 
 from kb import __version__
 from kb.render import relative
-from kb.rules import POSTS_PER_PAGE, posts_setting
+from kb.rules import POSTS_PER_PAGE, count_setting
 from kb.rules.pages import PAGE_FOLDER
 
 if TYPE_CHECKING:
@@ -76,8 +76,8 @@ def pages_of(first: str, total: int, per_page: int) -> list[Page]:
 
 
 def per_page(config: Config) -> int:
-    """``kb_posts_per_page`` (:func:`kb.rules.posts_setting`)."""
-    return posts_setting(config, "kb_posts_per_page")
+    """``kb_posts_per_page`` (:func:`kb.rules.count_setting`)."""
+    return count_setting(config, "kb_posts_per_page")
 
 
 def shown_numbers(current: int, count: int) -> list[int | None]:

@@ -24,7 +24,7 @@ from docutils import nodes
 
 from kb import __version__, model
 from kb.content import domain_of, site_of
-from kb.rules import POSTS_PER_ENTRY, posts_setting
+from kb.rules import POSTS_PER_ENTRY, count_setting
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -223,7 +223,7 @@ def newest(
     A glossary entry or a regulation used by hundreds of posts would otherwise
     list them all on one page, which grows with the site.
     """
-    shown = posts_setting(builder.config, "kb_posts_per_entry")
+    shown = count_setting(builder.config, "kb_posts_per_entry")
     if len(posts) <= shown:
         return posts, None
     more = nodes.inline(classes=["kb-more-posts"])

@@ -25,6 +25,9 @@ changes a post indexes all of them again.  It does not write a file whose
 content-named file is already there, so the fragments of unchanged posts (most
 of the bundle) are kept from the last complete index (:func:`kb.pagefind_index.index_pages`).
 
+A site of more than ``kb_search_pages_per_bundle`` pages is indexed as
+several indexes, which the search page asks as one (:mod:`kb.search_parts`).
+
 In ``make serve`` the build does not index at all: with ``KB_SEARCH_QUEUE``
 set, it ends by writing the list of its post pages and glossary entries (as
 pages, in a folder beside the output) into that file, and the preview's own
@@ -36,11 +39,12 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import os
 import shutil
 import tempfile
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -54,6 +58,20 @@ from kb import __version__, citations, model, pagefind_index
 from kb.content import post_of, site_of
 from kb.glossary import Entry, entries
 from kb.render import DATE_FORMAT, SEARCH_PAGE
+from kb.rules import PAGES_PER_BUNDLE, count_setting
+from kb.search_parts import (
+    BUNDLE_DIR,
+    VOCABULARY_FILTER,
+    VOCABULARY_PAGE,
+    Bundle,
+    bundles,
+    documents_indexed,
+    known_words,
+    remove_other_bundles,
+    vocabulary_page,
+    words_file,
+    words_of,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -62,9 +80,6 @@ if TYPE_CHECKING:
     from sphinx.writers.html5 import HTML5Translator
 
 logger = logging.getLogger(__name__)
-
-#: Where Pagefind writes its index and interface, inside the output folder.
-BUNDLE_DIR = "pagefind"
 
 
 #: The kinds of result, a filter of their own.
@@ -188,13 +203,22 @@ def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
     """
     if not searching(app):
         return []
-    if queue_file() is not None:
-        return [(SEARCH_PAGE, {}, "search.html")]  # the preview indexes once the build is done
+    if queue_file() is not None:  # the preview indexes once the build is done, as one index
+        return [(SEARCH_PAGE, search_page([BUNDLE_DIR], [True]), "search.html")]
+    parts = site_bundles(app)
     try:
-        app.kb_search_job = start_index(app)  # type: ignore[attr-defined]
+        app.kb_search_job = start_index(app, parts)  # type: ignore[attr-defined]
     except OSError as error:  # the pages could not be staged for the indexer
         not_built(Path(app.outdir), error)
-    return [(SEARCH_PAGE, {}, "search.html")]
+    folders = [part.folder for part in parts]
+    return [(SEARCH_PAGE, search_page(folders, [bool(part.posts) for part in parts]), "search.html")]
+
+
+def search_page(folders: list[str], posts: list[bool]) -> dict[str, Any]:
+    """What the search page needs to know of the indexes: their folders, which hold posts
+    (only those answer a search sorted by date), and the filter of their hidden pages."""
+    bundles = [{"folder": folder, "posts": holds} for folder, holds in zip(folders, posts, strict=True)]
+    return {"kb_search_bundles": bundles, "kb_search_hidden": VOCABULARY_FILTER}
 
 
 #: Set by ``make serve`` (kb/preview/): the file into which a build writes its
@@ -267,11 +291,6 @@ class Handover:
         return cls(Path(data["outdir"]), pages, Path(data["terms"]), terms, indexed, data["pid"])
 
 
-def documents_indexed(posts: list[str], terms: list[Entry]) -> list[str]:
-    """The documents an index of *posts* and glossary *terms* holds: a glossary page written again is indexed again."""
-    return posts + sorted({entry.docname for entry in terms})
-
-
 def terms_folder(app: Sphinx) -> Path:
     """Where a preview build keeps the glossary's entries as pages, beside its output folder."""
     outdir = Path(app.outdir).resolve()
@@ -292,70 +311,161 @@ def hand_over(app: Sphinx, queue: Path) -> None:
     Handover(Path(app.outdir).resolve(), pages, folder, tuple(term_pages), indexed, os.getpid()).write(queue)
 
 
-#: Beside the index: the posts (and glossary pages) it holds, to tell whether the next build may keep it.
+#: Beside each index: the documents it holds, to tell whether the next build may keep it.
 INDEXED_FILE = "kb-indexed.json"
 
 
-def indexed_posts(outdir: Path) -> list[str] | None:
-    """The posts the index in *outdir* was built from, or None if unknown."""
+def indexed_posts(bundle: Path) -> list[str] | None:
+    """The documents the index in the folder *bundle* was built from, or None if unknown."""
     try:
-        return json.loads((outdir / BUNDLE_DIR / INDEXED_FILE).read_text(encoding="utf-8"))
+        return json.loads((bundle / INDEXED_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
 
-def index_is_current(outdir: Path, posts: list[str], pages: list[Path]) -> bool:
-    """Whether the index holds exactly *posts* and no page of theirs is newer.
+def newer_pages(bundle: Path, pages: list[Path]) -> list[Path] | None:
+    """The *pages* written (or removed) since the index in *bundle* was made; None if it has no trusted index.
 
     Page files are the one trustworthy record of what a build wrote: pages are
     rendered in worker processes, and feeds resolve posts without writing them.
     """
-    marker = outdir / BUNDLE_DIR / INDEXED_FILE
-    if indexed_posts(outdir) != posts:
-        return False
-    indexed_at = marker.stat().st_mtime_ns
-    return all(page.is_file() and page.stat().st_mtime_ns <= indexed_at for page in pages)
+    try:
+        indexed_at = (bundle / INDEXED_FILE).stat().st_mtime_ns
+    except OSError:
+        return None
+    return [page for page in pages if not page.is_file() or page.stat().st_mtime_ns > indexed_at]
+
+
+def site_bundles(app: Sphinx) -> list[Bundle]:
+    """This build's search indexes (:mod:`kb.search_parts`): its posts newest first, and the glossary's entries."""
+    site = site_of(app.env)
+
+    def newest_first(docname: str) -> tuple[float, str]:
+        date = site.posts[docname].date
+        return (-date.timestamp() if date else math.inf, docname)
+
+    posts = sorted(build_posts(app), key=newest_first)
+    return bundles(posts, entries(app.env), count_setting(app.config, "kb_search_pages_per_bundle"))
+
+
+def words_folder(app: Sphinx) -> Path:
+    """Where a build keeps the words each index's hidden page holds (beside Sphinx's read pages)."""
+    return Path(app.doctreedir) / "kb-search-words"
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """What the indexer did: the indexes it made again, the pages they hold, and how many they must hold."""
+
+    bundles: list[Bundle]
+    pages: int
+    expected: int
+    #: Every word of the site, which each index's hidden page holds (several indexes only).
+    words: set[str] | None
 
 
 @dataclass
 class IndexJob:
-    """Pagefind indexing this build's posts (and glossary pages) in a thread of its own."""
+    """Pagefind indexing this build's changed indexes in a thread of its own."""
 
-    posts: list[str]
     staged: Path
     started: float
-    future: Future[int]
-    #: How many pages the index must hold: the posts and each glossary entry.
-    expected: int
+    future: Future[Indexed]
 
 
-def start_index(app: Sphinx) -> IndexJob | None:
-    """Index the post pages and the glossary's entries in the background, unless the index is current."""
+def start_index(app: Sphinx, parts: list[Bundle]) -> IndexJob | None:
+    """Index, in the background, the post pages and glossary entries of each of *parts* not current.
+
+    With several indexes, every index's pages are staged: the site's words
+    are read from them all, and an index whose hidden page of words lacks one
+    is indexed again too (:mod:`kb.search_parts`).
+    """
     outdir = Path(app.outdir)
-    posts = build_posts(app)
-    terms = entries(app.env)
-    indexed = documents_indexed(posts, terms)
-    expected = len(posts) + len(terms)
-    if index_is_current(outdir, indexed, [outdir / app.builder.get_target_uri(d) for d in indexed]):
-        logger.info("kb: search index is up to date (%d pages)", expected)
+    remove_other_bundles(outdir, parts)
+    total = sum(len(part.posts) + len(part.terms) for part in parts)
+    newer = {
+        part.folder: newer_pages(outdir / part.folder, [outdir / app.builder.get_target_uri(d) for d in part.documents])
+        for part in parts
+    }
+    stale = {
+        part.folder
+        for part in parts
+        if newer[part.folder] != [] or indexed_posts(outdir / part.folder) != part.documents
+    }
+    if not stale:
+        logger.info("kb: search index is up to date (%d pages)", total)
         return None
-    pages = [page_of(app, docname) for docname in posts]
-    logger.info("kb: indexing %d pages for search", expected)
-    bundle = outdir / BUNDLE_DIR
-    # The marker is written last: without it the last index is not trusted.
-    keep_fragments = indexed_posts(outdir) is not None
-    (bundle / INDEXED_FILE).unlink(missing_ok=True)
+    several = len(parts) > 1
+    changed = sum(len(part.posts) + len(part.terms) for part in parts if part.folder in stale)
+    among = f" ({len(stale)} of {len(parts)} indexes, and any that lacks a new word)" if several else ""
+    logger.info("kb: indexing %d pages for search%s", changed, among)
     staged = Path(tempfile.mkdtemp(prefix="kb-search-", dir=outdir.parent))
+    term_pages = []
     try:
-        pagefind_index.stage(outdir, pages, staged)
-        stage_terms(app, terms, staged)
+        for part in parts:
+            if several or part.folder in stale:
+                pagefind_index.stage(outdir, [page_of(app, docname) for docname in part.posts], staged / part.folder)
+                term_pages += [
+                    staged / part.folder / page for page in stage_terms(app, list(part.terms), staged / part.folder)
+                ]
     except OSError:
         shutil.rmtree(staged, ignore_errors=True)
-        shutil.rmtree(bundle, ignore_errors=True)
+        for part in parts:
+            if part.folder in stale:
+                shutil.rmtree(outdir / part.folder, ignore_errors=True)
         raise
-    started = time.perf_counter()
-    future = pagefind_index.in_thread(bundle, staged, keep_fragments=keep_fragments)
-    return IndexJob(indexed, staged, started, future, expected)
+    # The site's new words are in the pages written since each index was made, if
+    # every index says which words it knows; otherwise every page is read.
+    words = words_folder(app)
+    known = all(newer[part.folder] is not None and words_file(words, part).is_file() for part in parts)
+    read = [page for part in parts for page in newer[part.folder] or () if page.is_file()] if known else None
+    language = app.config.language or "en"
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(index_parts, outdir, staged, parts, stale, Reading(words, read, term_pages, language))
+    pool.shutdown(wait=False)
+    return IndexJob(staged, time.perf_counter(), future)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a site with several indexes reads to learn its words (:mod:`kb.search_parts`)."""
+
+    #: Where the words each index knows are kept.
+    folder: Path
+    #: The pages written since their index was made (None: every page is read).
+    newer: list[Path] | None
+    #: The glossary's entries as pages, staged (always read: they are few).
+    terms: list[Path]
+    language: str
+
+    def site_words(self, staged: Path, parts: list[Bundle]) -> set[str]:
+        """Every word of the site: those the indexes knew and those of the pages written since."""
+        if self.newer is None:
+            return words_of(staged.rglob("*.html"))
+        known = set().union(*(known_words(self.folder, part) for part in parts))
+        return known | words_of([*self.newer, *self.terms])
+
+
+def index_parts(outdir: Path, staged: Path, parts: list[Bundle], stale: set[str], reading: Reading) -> Indexed:
+    """Index again the *stale* of *parts* (their pages staged in *staged*), and with several indexes
+    each one whose hidden page lacks a word of the site, one after the other."""
+    todo = [part for part in parts if part.folder in stale]
+    site_words = None
+    if len(parts) > 1:
+        site_words = reading.site_words(staged, parts)
+        todo = [part for part in parts if part.folder in stale or not site_words <= known_words(reading.folder, part)]
+        for part in todo:
+            page = vocabulary_page(site_words, reading.language)
+            (staged / part.folder / VOCABULARY_PAGE).write_text(page, encoding="utf-8")
+    work = []
+    for part in todo:
+        bundle = outdir / part.folder
+        keep_fragments = indexed_posts(bundle) is not None
+        (bundle / INDEXED_FILE).unlink(missing_ok=True)  # written last: without it the index is not trusted
+        work.append((bundle, staged / part.folder, keep_fragments))
+    pages = pagefind_index.index_all(work)
+    expected = sum(len(part.posts) + len(part.terms) + (site_words is not None) for part in todo)
+    return Indexed(todo, pages, expected, site_words)
 
 
 def not_built(outdir: Path, error: Exception) -> None:
@@ -379,7 +489,7 @@ def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
         return
     outdir = Path(app.outdir)
     try:
-        indexed = job.future.result()
+        done = job.future.result()
     except Exception as error:  # any failure of the indexer is reported, never a traceback
         not_built(outdir, error)
         return
@@ -387,14 +497,18 @@ def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
         shutil.rmtree(job.staged, ignore_errors=True)
     if exception is not None:
         return
-    logger.info("kb: indexed %d pages for search in %.1f s", indexed, time.perf_counter() - job.started)
-    (outdir / BUNDLE_DIR / INDEXED_FILE).write_text(json.dumps(job.posts), encoding="utf-8")
-    if indexed != job.expected:
+    logger.info("kb: indexed %d pages for search in %.1f s", done.pages, time.perf_counter() - job.started)
+    for part in done.bundles:
+        (outdir / part.folder / INDEXED_FILE).write_text(json.dumps(part.documents), encoding="utf-8")
+        if done.words is not None:
+            words_folder(app).mkdir(parents=True, exist_ok=True)
+            words_file(words_folder(app), part).write_text("\n".join(sorted(done.words)), encoding="utf-8")
+    if done.pages != done.expected:
         logger.warning(
             "search indexed %d pages but the site has %d posts and glossary entries "
             "(is data-pagefind-body on every post?)",
-            indexed,
-            job.expected,
+            done.pages,
+            done.expected,
             location=f"{outdir / BUNDLE_DIR}:",
             type="kb",
             subtype="search",
@@ -451,4 +565,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-collect-pages", on_html_collect_pages, priority=100)  # first: indexing runs meanwhile
     app.connect("html-page-context", on_html_page_context)
     app.connect("build-finished", on_build_finished)
+    app.add_config_value("kb_search_pages_per_bundle", PAGES_PER_BUNDLE, "html", types=frozenset({int}))
     return {"version": __version__, "env_version": 1, "parallel_read_safe": True, "parallel_write_safe": True}

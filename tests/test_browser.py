@@ -372,18 +372,21 @@ PAGED_TAG = max(CONTENT.tags.values(), key=lambda tag: sum(tag.name in post.tags
 POSTS_PER_PAGE = 3
 #: So few posts under a glossary entry or a cited regulation that those used by more say how many more.
 POSTS_PER_ENTRY = 1
+#: So few pages to a search index that the site's search asks several.
+PAGES_PER_BUNDLE = 8
 #: A regulation several of the real posts cite, by its anchor on the regulations page.
 REGULATION_ANCHOR = citations.anchor("21 CFR Part 211")
 
 
 @pytest.fixture(scope="module")
 def paged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
-    """The real site built with three posts to a page of a listing (and one under each glossary
-    entry or regulation), and its address when served."""
+    """The real site built with three posts to a page of a listing (one under each glossary
+    entry or regulation, eight pages to a search index), and its address when served."""
     from .conftest import build
 
     outdir = tmp_path_factory.mktemp("paged") / "html"
     settings = ("-D", f"kb_posts_per_page={POSTS_PER_PAGE}", "-D", f"kb_posts_per_entry={POSTS_PER_ENTRY}")
+    settings += ("-D", f"kb_search_pages_per_bundle={PAGES_PER_BUNDLE}")
     result = build(ROOT, outdir, *settings)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     with served(outdir) as url:
@@ -522,3 +525,33 @@ def test_search_in_the_preview_finds_a_saved_edit_after_the_reload(
         screenshot(page, "preview-search-finds-an-edit")
     time.sleep(3)  # room for a second rebuild, which indexing must not set off
     assert rebuilds(log) == before + 1, log.read_text()
+
+
+def filter_labels(page: Any) -> list[str]:
+    return page.eval_on_selector_all("#kb-search-filter-groups label", "labels => labels.map(l => l.textContent)")
+
+
+def test_search_asking_several_indexes_answers_as_one_index(
+    browser: Any, base_url: str, paged: tuple[Path, str]
+) -> None:
+    """The real site searched in indexes of eight pages finds what one index finds, with the same
+    filter counts (sorted by date: in the same order of dates), even for a word most indexes lack."""
+    outdir, url = paged
+    assert (outdir / "pagefind-3" / "pagefind.js").is_file()
+    dates = {f"{p.docname}.html": p.date.date() for p in POSTS}
+    searches = ["q=quality", "q=deviation&filter=kind:Post", "q=quality&sort=date:asc", "q=auditor"]
+    searches += ["q=audit&sort=date:desc", "q=endotoxin", "q=zzyzx", f"filter=tag:{PAGED_TAG.name}&sort=date:desc"]
+    with tab(browser, base_url) as one, tab(browser, url) as several:
+        for query in searches:
+            answers = []
+            for visit in (one, several):
+                page = visit.go(f"search.html?{query}")
+                answers.append((result_paths(page), filter_labels(page), message(page)))
+            (paths, labels, said), (merged, merged_labels, merged_said) = answers
+            assert paths or query == "q=zzyzx", query
+            assert sorted(merged) == sorted(paths), query
+            assert (merged_labels, merged_said) == (labels, said), query
+            if "sort=date" in query:
+                assert [dates[p] for p in merged] == [dates[p] for p in paths], query
+        result_paths(several.go("search.html?q=audit&sort=date:desc"))
+        screenshot(several.page, "search-several-indexes")

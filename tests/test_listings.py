@@ -88,9 +88,9 @@ def test_the_pager_shows_the_ends_and_the_pages_near_the_current_one(count: int)
                 assert None not in (shown[index - 1], shown[index + 1])
 
 
-@pytest.mark.parametrize("name", ["kb_posts_per_page", "kb_posts_per_entry"])
+@pytest.mark.parametrize("name", ["kb_posts_per_page", "kb_posts_per_entry", "kb_search_pages_per_bundle"])
 @pytest.mark.parametrize("value", [0, -3, "50", 2.5, True, None])
-def test_a_wrong_number_of_posts_is_a_problem_at_its_line_of_conf_py(tmp_path: Path, name: str, value: object) -> None:
+def test_a_wrong_count_is_a_problem_at_its_line_of_conf_py(tmp_path: Path, name: str, value: object) -> None:
     (tmp_path / "conf.py").write_text(f'project = "x"\n\n{name} = {value!r}\n', encoding="utf-8")
     settings = rules.Settings.of({name: value})
     [problem] = rules.check_settings(tmp_path, settings)

@@ -225,7 +225,7 @@ def test_a_failed_index_is_reported_and_leaves_nothing_behind(
     from kb import bench, pagefind_index, search
 
     def stage(outdir: object, pages: object, folder: Path) -> None:
-        (folder / "posts").mkdir()
+        (folder / "posts").mkdir(parents=True)
         raise OSError("no room to stage the pages")
 
     def write_index(bundle: object, staged: object) -> None:
@@ -325,3 +325,92 @@ def test_fragments_are_kept_only_from_a_finished_index_of_the_same_pagefind(left
     assert now[damaged] == fragments[damaged]
     if left == "unfinished":
         assert now == fragments
+
+
+@pytest.mark.parametrize(
+    ("posts", "terms", "limit", "sizes"),
+    [(5, 2, 10, [7]), (10, 3, 5, [4, 4, 5]), (9, 0, 3, [3, 3, 3]), (5, 5, 5, [2, 4, 4]), (0, 3, 2, [1, 2])],
+)
+def test_a_large_site_is_indexed_in_indexes_of_at_most_the_limit_split_by_date(
+    posts: int, terms: int, limit: int, sizes: list[int]
+) -> None:
+    from kb.glossary import Entry
+    from kb.search_parts import BUNDLE_DIR, bundles
+
+    newest_first = [f"posts/{n:02d}" for n in range(posts)]
+    entries = [Entry("glossary", f"term-{n}", (f"term {n}",), "a definition") for n in range(terms)]
+    parts = bundles(newest_first, entries, limit)
+    assert [len(part.posts) + len(part.terms) for part in parts] == sizes
+    assert [part.folder for part in parts] == [BUNDLE_DIR, *(f"{BUNDLE_DIR}-{n}" for n in range(2, len(parts) + 1))]
+    assert [post for part in parts for post in part.posts] == newest_first  # each a span of dates, in turn
+    assert [term for part in parts for term in part.terms] == entries
+    if posts >= len(parts):  # an index of terms only would answer a search sorted by date with all of them
+        assert all(part.posts for part in parts)
+
+
+def test_the_indexes_of_a_large_site_are_indexed_again_only_where_pages_changed(tmp_path: Path) -> None:
+    """Six posts and the glossary's entries, at most four pages (and the hidden page of the
+    site's words) to an index: each post in one index, by date; every index knows every
+    word; a post edited is indexed again in its index only, unless it brings a new word,
+    which every index must learn; a site grown smaller loses the indexes it no longer needs."""
+    from kb import bench, pagefind_index, search
+    from kb.search_parts import VOCABULARY_PAGE
+
+    from .conftest import build
+
+    corpus = bench.generate(tmp_path, 6).kb
+    outdir = corpus / "_build" / "html"
+    words = ("deviat", "qualiti", "audit")
+    assert build(corpus, outdir).returncode == 0
+    one_index = {word: pagefind_index.found(outdir / search.BUNDLE_DIR, word) for word in words}
+    small = ("-D", "kb_search_pages_per_bundle=4")
+    result = build(corpus, outdir, *small)
+    assert result.returncode == 0, result.stderr[-3000:]
+    site = model.load(corpus)
+    listed = BeautifulSoup((outdir / "search.html").read_text("utf-8"), "html.parser").select_one("#kb-search")
+    folders = [bundle["folder"] for bundle in json.loads(listed["data-bundles"])]
+    assert len(folders) >= 3
+    held = [json.loads((outdir / folder / search.INDEXED_FILE).read_text("utf-8")) for folder in folders]
+    posts = [[doc for doc in documents if doc in site.posts] for documents in held]
+    assert sorted(doc for part in posts for doc in part) == sorted(site.posts)
+    dates = [site.posts[doc].date for part in posts for doc in part]
+    assert dates == sorted(dates, reverse=True)
+    counts = [pagefind_index.pages_indexed(outdir / folder) - 1 for folder in folders]  # but the hidden page
+    assert all(count <= 4 for count in counts)
+    hidden = f"/{VOCABULARY_PAGE}"
+
+    def found(folder: str, word: str) -> list[str]:
+        """The pages of index *folder* holding *word*, and whether its hidden page holds it."""
+        pages = pagefind_index.found(outdir / folder, word)
+        assert hidden in pages, (folder, word)  # every index knows every word of the site
+        return [page for page in pages if page != hidden]
+
+    for word in words:  # each page is found in its own index, as one index of them all finds it
+        merged = sorted(url for folder in folders for url in found(folder, word))
+        assert merged and merged == one_index[word]
+
+    edited = next(doc for part in posts[1:] for doc in part)
+    where = next(folder for folder, part in zip(folders, posts, strict=True) if edited in part)
+    post = corpus / f"{edited}.md"
+    text = post.read_text(encoding="utf-8")
+    first_paragraph = text.split("\n---\n", 1)[1].strip().split("\n")[0]
+
+    def edit(added: str) -> set[str]:
+        """Add *added* to the post, build; the indexes made again."""
+        before = {folder: (outdir / folder / search.INDEXED_FILE).stat().st_mtime_ns for folder in folders}
+        post.write_text(post.read_text(encoding="utf-8") + f"\n{added}\n", encoding="utf-8")
+        result = build(corpus, outdir, *small)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert f"(1 of {len(folders)} indexes, " in result.stdout
+        now = {folder: (outdir / folder / search.INDEXED_FILE).stat().st_mtime_ns for folder in folders}
+        return {folder for folder in folders if now[folder] != before[folder]}
+
+    assert edit(first_paragraph) == {where}  # no word the site did not have
+    assert edit("One more sentence about zanzibar.") == set(folders)
+    assert [url for folder in folders for url in found(folder, "zanzibar")] == [f"/{edited}.html"]
+
+    result = build(corpus, outdir)  # one index holds them all again
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(path.name for path in outdir.glob("pagefind*")) == [search.BUNDLE_DIR]
+    assert pagefind_index.pages_indexed(outdir / search.BUNDLE_DIR) == sum(counts)
+    assert hidden not in pagefind_index.found(outdir / search.BUNDLE_DIR, "zanzibar")

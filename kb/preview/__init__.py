@@ -139,7 +139,7 @@ class Indexer:
             what = f"indexed {len(changed)} changed page{'s' * (len(changed) != 1)} again"
         bundle = handover.outdir / search.BUNDLE_DIR
         marker = bundle / search.INDEXED_FILE
-        keep_fragments = search.indexed_posts(handover.outdir) is not None
+        keep_fragments = search.indexed_posts(bundle) is not None
         marker.unlink(missing_ok=True)  # written last: without it the last index is not trusted
         count = pagefind_index.index_pages(bundle, self.write, keep_fragments=keep_fragments)
         marker.write_text(json.dumps(list(handover.indexed)), encoding="utf-8")

@@ -44,12 +44,18 @@ DEFAULTS: dict[str, Any] = {
     "kb_citations": {},
     "kb_posts_per_page": 50,
     "kb_posts_per_entry": 10,
+    "kb_search_pages_per_bundle": 5000,
 }
 #: How many posts each page of a listing shows unless ``conf.py`` says otherwise (``kb_posts_per_page``).
 POSTS_PER_PAGE = DEFAULTS["kb_posts_per_page"]
 #: How many posts a glossary entry or a cited regulation lists unless ``conf.py``
 #: says otherwise (``kb_posts_per_entry``): the newest; the others are counted.
 POSTS_PER_ENTRY = DEFAULTS["kb_posts_per_entry"]
+#: The most pages one search index holds unless ``conf.py`` says otherwise
+#: (``kb_search_pages_per_bundle``; :mod:`kb.search_parts` says why).
+PAGES_PER_BUNDLE = DEFAULTS["kb_search_pages_per_bundle"]
+#: What each count setting counts, for its message.
+COUNTED = {"kb_posts_per_page": "posts", "kb_posts_per_entry": "posts", "kb_search_pages_per_bundle": "pages"}
 #: Sphinx leaves these out of every build, whatever ``exclude_patterns`` says.
 ALWAYS_EXCLUDED = ("**/_sources", ".#*", "**/.#*", "*.lproj/**")
 
@@ -65,9 +71,10 @@ class Settings:
     heading_anchors: int = 0
     #: ``kb_citations``: the citation roles and what they accept (empty: kb.citations' defaults).
     citations: Any = None
-    #: ``kb_posts_per_page`` and ``kb_posts_per_entry`` as written: checked by :func:`check_settings`.
+    #: The count settings (:data:`COUNTED`) as written: checked by :func:`check_settings`.
     posts_per_page: Any = POSTS_PER_PAGE
     posts_per_entry: Any = POSTS_PER_ENTRY
+    pages_per_bundle: Any = PAGES_PER_BUNDLE
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> Settings:
@@ -89,6 +96,7 @@ class Settings:
             citations=get("kb_citations") or None,
             posts_per_page=get("kb_posts_per_page"),
             posts_per_entry=get("kb_posts_per_entry"),
+            pages_per_bundle=get("kb_search_pages_per_bundle"),
         )
 
 
@@ -236,21 +244,26 @@ def hints(site: model.Site, parsed: Pages) -> list[terms.Hint]:
     return terms.hints(site, parsed.items)
 
 
-def number_of_posts(value: Any) -> int | None:
-    """*value* as a number of posts (per page of a listing, per entry), or None when it is not one."""
+def a_count(value: Any) -> int | None:
+    """*value* as a count setting's value (posts per page of a listing or per entry, pages per
+    search index), or None when it is not one."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
 
 
-def posts_setting(config: Any, name: str) -> int:
-    """Setting *name* (``kb_posts_per_page``, ``kb_posts_per_entry``) of a build's
-    *config*; a wrong value is a problem :func:`check_settings` reports, meanwhile the default."""
-    return number_of_posts(getattr(config, name)) or DEFAULTS[name]
+def count_setting(config: Any, name: str) -> int:
+    """Count setting *name* (:data:`COUNTED`) of a build's *config*; a wrong
+    value is a problem :func:`check_settings` reports, meanwhile the default."""
+    return a_count(getattr(config, name)) or DEFAULTS[name]
 
 
 def check_settings(root: Path, settings: Settings) -> list[model.Problem]:
     """Settings of ``conf.py`` that no page can be built with, at the line that sets them."""
-    counts = {"kb_posts_per_page": settings.posts_per_page, "kb_posts_per_entry": settings.posts_per_entry}
-    wrong = {name: value for name, value in counts.items() if number_of_posts(value) is None}
+    counts = {
+        "kb_posts_per_page": settings.posts_per_page,
+        "kb_posts_per_entry": settings.posts_per_entry,
+        "kb_search_pages_per_bundle": settings.pages_per_bundle,
+    }
+    wrong = {name: value for name, value in counts.items() if a_count(value) is None}
     if not wrong:
         return []
     lines: list[str] = []
@@ -260,5 +273,6 @@ def check_settings(root: Path, settings: Settings) -> list[model.Problem]:
     for name, value in wrong.items():
         line = next((n for n, text in enumerate(lines, 1) if text.startswith(name)), 1)
         fix = f"set it to a whole number of at least 1, such as {DEFAULTS[name]} (the default)"
-        problems.append(model.Problem("conf.py", line, f"{name} = {value!r} is not a number of posts", fix, "paging"))
+        message = f"{name} = {value!r} is not a number of {COUNTED[name]}"
+        problems.append(model.Problem("conf.py", line, message, fix, "paging"))
     return problems
