@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from kb import reviews
 from kb.model.authors import Author, profile_files
@@ -34,10 +34,23 @@ from kb.model.schema import (
     parse_date,
     split_list,
 )
-from kb.model.vocabulary import Lookup
+from kb.model.vocabulary import Lookup, Term
 
-if TYPE_CHECKING:
-    from kb.model import Site
+
+class Declared(Protocol):
+    """What a post is read against (the site, :class:`kb.model.Site`): its authors, series and
+    practices, its review interval, and the list its problems go to."""
+
+    @property
+    def authors(self) -> dict[str, Author]: ...
+    @property
+    def series(self) -> dict[str, Any]: ...
+    @property
+    def practices(self) -> dict[str, Term]: ...
+    @property
+    def review_every(self) -> reviews.Interval: ...
+    @property
+    def problems(self) -> list[Problem]: ...
 
 
 @dataclass(frozen=True)
@@ -227,7 +240,7 @@ def _series_and_part(fm: FrontMatter, known: dict[str, Any], problems: list[Prob
 
 
 def _post_reviews(
-    fm: FrontMatter, site: Site, practice: str | None, date: dt.datetime | None, today: dt.date
+    fm: FrontMatter, site: Declared, practice: str | None, date: dt.datetime | None, today: dt.date
 ) -> tuple[tuple[reviews.Review, ...], reviews.Interval]:
     """The post's reviews and review interval (its own, else its practice's, else the site's)."""
     problems = site.problems
@@ -283,7 +296,7 @@ def check_size(fm: FrontMatter, problems: list[Problem]) -> None:
 def load_post(
     root: Path,
     path: Path,
-    site: Site,
+    site: Declared,
     tags: Lookup,
     practices: Lookup,
     tz: dt.tzinfo,
