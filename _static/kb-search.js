@@ -1,6 +1,6 @@
 // The search page: Pagefind's index and API (pagefind/pagefind.js), shown as the
 // site's own listings.  A large site has several indexes (pagefind/, pagefind-2/,
-// ..., listed in data-bundles; kb/search.py says why), each of a span of posts
+// ..., listed in data-bundles; kb/search_parts.py says why), each of a span of posts
 // by date, newest first: each is asked, and their answers are merged.  The address carries the whole search
 // (?q=audit&sort=date:desc&filter=author:Mike Levitt&filter=tag:GMP) after every
 // change, as a history entry: a shared link shows the same results, Back steps

@@ -68,7 +68,7 @@ Beside the environment (files in the doctree folder, or the output):
   pages of authors' profiles: :mod:`kb.paging`) was last written from, and
   compiled templates (:mod:`kb.upstream`).
 * ``pagefind/kb-indexed.json``: the posts and glossary pages the search index
-  holds (:mod:`kb.search`); on a site with several indexes, one in each
+  holds (:mod:`kb.search_parts`); on a site with several indexes, one in each
   (``pagefind-2/``, ...), and ``kb-search-words/``: the words each index's
   hidden page ``kb-vocabulary.html`` held when it was made
   (:mod:`kb.search_parts`), so that only an index that lacks a new word, or

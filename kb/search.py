@@ -61,16 +61,18 @@ from kb.render import DATE_FORMAT, SEARCH_PAGE
 from kb.rules import PAGES_PER_BUNDLE, count_setting
 from kb.search_parts import (
     BUNDLE_DIR,
+    INDEXED_FILE,
     VOCABULARY_FILTER,
-    VOCABULARY_PAGE,
     Bundle,
+    Indexed,
+    Reading,
     bundles,
     documents_indexed,
-    known_words,
+    index_parts,
+    indexed_posts,
+    newer_pages,
     remove_other_bundles,
-    vocabulary_page,
     words_file,
-    words_of,
 )
 
 if TYPE_CHECKING:
@@ -311,31 +313,6 @@ def hand_over(app: Sphinx, queue: Path) -> None:
     Handover(Path(app.outdir).resolve(), pages, folder, tuple(term_pages), indexed, os.getpid()).write(queue)
 
 
-#: Beside each index: the documents it holds, to tell whether the next build may keep it.
-INDEXED_FILE = "kb-indexed.json"
-
-
-def indexed_posts(bundle: Path) -> list[str] | None:
-    """The documents the index in the folder *bundle* was built from, or None if unknown."""
-    try:
-        return json.loads((bundle / INDEXED_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def newer_pages(bundle: Path, pages: list[Path]) -> list[Path] | None:
-    """The *pages* written (or removed) since the index in *bundle* was made; None if it has no trusted index.
-
-    Page files are the one trustworthy record of what a build wrote: pages are
-    rendered in worker processes, and feeds resolve posts without writing them.
-    """
-    try:
-        indexed_at = (bundle / INDEXED_FILE).stat().st_mtime_ns
-    except OSError:
-        return None
-    return [page for page in pages if not page.is_file() or page.stat().st_mtime_ns > indexed_at]
-
-
 def site_bundles(app: Sphinx) -> list[Bundle]:
     """This build's search indexes (:mod:`kb.search_parts`): its posts newest first, and the glossary's entries."""
     site = site_of(app.env)
@@ -351,17 +328,6 @@ def site_bundles(app: Sphinx) -> list[Bundle]:
 def words_folder(app: Sphinx) -> Path:
     """Where a build keeps the words each index's hidden page holds (beside Sphinx's read pages)."""
     return Path(app.doctreedir) / "kb-search-words"
-
-
-@dataclass(frozen=True)
-class Indexed:
-    """What the indexer did: the indexes it made again, the pages they hold, and how many they must hold."""
-
-    bundles: list[Bundle]
-    pages: int
-    expected: int
-    #: Every word of the site, which each index's hidden page holds (several indexes only).
-    words: set[str] | None
 
 
 @dataclass
@@ -424,48 +390,6 @@ def start_index(app: Sphinx, parts: list[Bundle]) -> IndexJob | None:
     future = pool.submit(index_parts, outdir, staged, parts, stale, Reading(words, read, term_pages, language))
     pool.shutdown(wait=False)
     return IndexJob(staged, time.perf_counter(), future)
-
-
-@dataclass(frozen=True)
-class Reading:
-    """What a site with several indexes reads to learn its words (:mod:`kb.search_parts`)."""
-
-    #: Where the words each index knows are kept.
-    folder: Path
-    #: The pages written since their index was made (None: every page is read).
-    newer: list[Path] | None
-    #: The glossary's entries as pages, staged (always read: they are few).
-    terms: list[Path]
-    language: str
-
-    def site_words(self, staged: Path, parts: list[Bundle]) -> set[str]:
-        """Every word of the site: those the indexes knew and those of the pages written since."""
-        if self.newer is None:
-            return words_of(staged.rglob("*.html"))
-        known = set().union(*(known_words(self.folder, part) for part in parts))
-        return known | words_of([*self.newer, *self.terms])
-
-
-def index_parts(outdir: Path, staged: Path, parts: list[Bundle], stale: set[str], reading: Reading) -> Indexed:
-    """Index again the *stale* of *parts* (their pages staged in *staged*), and with several indexes
-    each one whose hidden page lacks a word of the site, one after the other."""
-    todo = [part for part in parts if part.folder in stale]
-    site_words = None
-    if len(parts) > 1:
-        site_words = reading.site_words(staged, parts)
-        todo = [part for part in parts if part.folder in stale or not site_words <= known_words(reading.folder, part)]
-        for part in todo:
-            page = vocabulary_page(site_words, reading.language)
-            (staged / part.folder / VOCABULARY_PAGE).write_text(page, encoding="utf-8")
-    work = []
-    for part in todo:
-        bundle = outdir / part.folder
-        keep_fragments = indexed_posts(bundle) is not None
-        (bundle / INDEXED_FILE).unlink(missing_ok=True)  # written last: without it the index is not trusted
-        work.append((bundle, staged / part.folder, keep_fragments))
-    pages = pagefind_index.index_all(work)
-    expected = sum(len(part.posts) + len(part.terms) + (site_words is not None) for part in todo)
-    return Indexed(todo, pages, expected, site_words)
 
 
 def not_built(outdir: Path, error: Exception) -> None:

@@ -1,4 +1,9 @@
-"""A large site's search in several indexes, each answering as one index of the whole site would.
+"""The site's search indexes: what each holds, when each is made again, and how several answer as one.
+
+Each index records the documents it holds (:data:`INDEXED_FILE`, written
+last); it is made again when that list or one of their pages is newer
+(:func:`newer_pages`), by :func:`index_parts` in a thread of its own
+(:mod:`kb.search` starts it and waits for it).
 
 Pagefind holds every page it indexes in memory until it has written the
 index, about a third of a megabyte a page whatever the markup (measured with
@@ -33,6 +38,7 @@ a part whose hidden page lacks a word the site now has.
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 from collections.abc import Iterable
@@ -40,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from kb import pagefind_index
 from kb.glossary import Entry
 
 T = TypeVar("T")
@@ -65,6 +72,31 @@ class Bundle:
     @property
     def documents(self) -> list[str]:
         return documents_indexed(list(self.posts), list(self.terms))
+
+
+#: Beside each index: the documents it holds, to tell whether the next build may keep it.
+INDEXED_FILE = "kb-indexed.json"
+
+
+def indexed_posts(bundle: Path) -> list[str] | None:
+    """The documents the index in the folder *bundle* was built from, or None if unknown."""
+    try:
+        return json.loads((bundle / INDEXED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def newer_pages(bundle: Path, pages: list[Path]) -> list[Path] | None:
+    """The *pages* written (or removed) since the index in *bundle* was made; None if it has no trusted index.
+
+    Page files are the one trustworthy record of what a build wrote: pages are
+    rendered in worker processes, and feeds resolve posts without writing them.
+    """
+    try:
+        indexed_at = (bundle / INDEXED_FILE).stat().st_mtime_ns
+    except OSError:
+        return None
+    return [page for page in pages if not page.is_file() or page.stat().st_mtime_ns > indexed_at]
 
 
 def documents_indexed(posts: list[str], terms: list[Entry]) -> list[str]:
@@ -153,3 +185,59 @@ def known_words(folder: Path, bundle: Bundle) -> set[str]:
         return set(words_file(folder, bundle).read_text(encoding="utf-8").split("\n"))
     except OSError:
         return set()
+
+
+# -- making the indexes again ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """What the indexer did: the indexes it made again, the pages they hold, and how many they must hold."""
+
+    bundles: list[Bundle]
+    pages: int
+    expected: int
+    #: Every word of the site, which each index's hidden page holds (several indexes only).
+    words: set[str] | None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a site with several indexes reads to learn its words (:mod:`kb.search_parts`)."""
+
+    #: Where the words each index knows are kept.
+    folder: Path
+    #: The pages written since their index was made (None: every page is read).
+    newer: list[Path] | None
+    #: The glossary's entries as pages, staged (always read: they are few).
+    terms: list[Path]
+    language: str
+
+    def site_words(self, staged: Path, parts: list[Bundle]) -> set[str]:
+        """Every word of the site: those the indexes knew and those of the pages written since."""
+        if self.newer is None:
+            return words_of(staged.rglob("*.html"))
+        known = set().union(*(known_words(self.folder, part) for part in parts))
+        return known | words_of([*self.newer, *self.terms])
+
+
+def index_parts(outdir: Path, staged: Path, parts: list[Bundle], stale: set[str], reading: Reading) -> Indexed:
+    """Index again the *stale* of *parts* (their pages staged in *staged*), and with several indexes
+    each one whose hidden page lacks a word of the site, one after the other."""
+    todo = [part for part in parts if part.folder in stale]
+    site_words = None
+    if len(parts) > 1:
+        site_words = reading.site_words(staged, parts)
+        todo = [part for part in parts if part.folder in stale or not site_words <= known_words(reading.folder, part)]
+        for part in todo:
+            page = vocabulary_page(site_words, reading.language)
+            (staged / part.folder / VOCABULARY_PAGE).write_text(page, encoding="utf-8")
+    work = []
+    for part in todo:
+        bundle = outdir / part.folder
+        keep_fragments = indexed_posts(bundle) is not None
+        (bundle / INDEXED_FILE).unlink(missing_ok=True)  # written last: without it the index is not trusted
+        work.append((bundle, staged / part.folder, keep_fragments))
+    pages = pagefind_index.index_all(work)
+    expected = sum(len(part.posts) + len(part.terms) + (site_words is not None) for part in todo)
+    return Indexed(todo, pages, expected, site_words)

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from kb import pagefind_index, search, warm
+from kb import pagefind_index, search, search_parts, warm
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine, Sequence
@@ -138,8 +138,8 @@ class Indexer:
             self.run(gathered([self.add(page, path) for page, path in changed.items()]))
             what = f"indexed {len(changed)} changed page{'s' * (len(changed) != 1)} again"
         bundle = handover.outdir / search.BUNDLE_DIR
-        marker = bundle / search.INDEXED_FILE
-        keep_fragments = search.indexed_posts(bundle) is not None
+        marker = bundle / search_parts.INDEXED_FILE
+        keep_fragments = search_parts.indexed_posts(bundle) is not None
         marker.unlink(missing_ok=True)  # written last: without it the last index is not trusted
         count = pagefind_index.index_pages(bundle, self.write, keep_fragments=keep_fragments)
         marker.write_text(json.dumps(list(handover.indexed)), encoding="utf-8")
