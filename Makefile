@@ -42,8 +42,8 @@ html-drafts: $(STAMP)  ## Build a preview with drafts and scheduled posts into _
 # previewed page starts with its problems (kb/problems.py). kb.preview builds
 # in processes forked from one that has Sphinx and the site's code loaded
 # (kb/warm.py), serves and reloads as sphinx-autobuild does, and brings search
-# up to date after each build, once the browser has reloaded, from an index it
-# keeps in memory. The first build reads on all cores; a rebuild after a save
+# up to date from an index it keeps in memory, once each build has written its
+# post pages. The first build reads on all cores; a rebuild after a save
 # is faster in one process (PERFORMANCE.md).
 serve: $(STAMP)  ## Live preview with drafts and each page's problems on http://127.0.0.1:8000
 	KB_DRAFTS=1 $(BIN)/python -m kb.preview --host 127.0.0.1 --port $(PORT) \

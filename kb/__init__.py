@@ -17,6 +17,7 @@ __version__ = "1.0.0"
 MODULES = (
     "kb.content",
     "kb.domain",
+    "kb.builder",
     "kb.render",
     "kb.listings",
     "kb.paging",

@@ -29,10 +29,11 @@ A site of more than ``kb_search_pages_per_bundle`` pages is indexed as
 several indexes, which the search page asks as one (:mod:`kb.search_parts`).
 
 In ``make serve`` the build does not index at all: with ``KB_SEARCH_QUEUE``
-set, it ends by writing the list of its post pages and glossary entries (as
-pages, in a folder beside the output) into that file, and the preview's own
-indexer (kb/preview/), which keeps Pagefind's index in memory between
-builds, brings search up to date after the page has been reloaded.
+set, once its post pages are written it writes the list of them and of its
+glossary entries (as pages, in a folder beside the output) into that file, and
+the preview's own indexer (kb/preview/), which keeps Pagefind's index in
+memory between builds, brings search up to date while the build writes its
+feeds and listing pages.
 """
 
 from __future__ import annotations
@@ -198,14 +199,16 @@ def searching(app: Sphinx) -> bool:
 
 
 def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
-    """Start indexing (every post page is written by now); add the search page.
+    """Start indexing (every post page is written by now), or hand the pages to the preview;
+    add the search page.
 
     Sphinx writes the search page only with its own index.  Indexing runs in
     the background while Sphinx writes the remaining pages and feeds.
     """
     if not searching(app):
         return []
-    if queue_file() is not None:  # the preview indexes once the build is done, as one index
+    if (queue := queue_file()) is not None:  # the preview indexes them, as one index
+        hand_over(app, queue)
         return [(SEARCH_PAGE, search_page([BUNDLE_DIR], [True]), "search.html")]
     parts = site_bundles(app)
     try:
@@ -252,7 +255,7 @@ def page_of(app: Sphinx, docname: str) -> Path:
 class Handover:
     """A build's pages for search, handed over to the preview's indexer (kb/preview/)."""
 
-    VERSION: ClassVar[int] = 2
+    VERSION: ClassVar[int] = 3
 
     outdir: Path
     #: The post pages, relative to *outdir*.
@@ -262,8 +265,6 @@ class Handover:
     term_pages: tuple[str, ...]
     #: The documents the index holds (:data:`INDEXED_FILE`).
     indexed: tuple[str, ...]
-    #: The build's process: the preview indexes once it has ended.
-    pid: int
 
     def files(self) -> dict[str, Path]:
         """Every page to index, by its path in the index (which gives its address)."""
@@ -272,7 +273,7 @@ class Handover:
     def write(self, queue: Path) -> None:
         """Put this hand-over into *queue* in one step, in place of any not yet taken."""
         data = {"outdir": str(self.outdir), "pages": self.pages, "terms": str(self.terms)}
-        data |= {"term_pages": self.term_pages, "indexed": self.indexed, "pid": self.pid}
+        data |= {"term_pages": self.term_pages, "indexed": self.indexed}
         partial = queue.with_name(f"{queue.name}.part")
         partial.write_text(json.dumps({"version": self.VERSION, **data}), encoding="utf-8")
         partial.replace(queue)
@@ -290,7 +291,7 @@ class Handover:
         if data.pop("version", None) != cls.VERSION:
             raise ValueError(f"{queue}: a hand-over of another version, expected {cls.VERSION}")
         pages, terms, indexed = (tuple(data[key]) for key in ("pages", "term_pages", "indexed"))
-        return cls(Path(data["outdir"]), pages, Path(data["terms"]), terms, indexed, data["pid"])
+        return cls(Path(data["outdir"]), pages, Path(data["terms"]), terms, indexed)
 
 
 def terms_folder(app: Sphinx) -> Path:
@@ -310,7 +311,7 @@ def hand_over(app: Sphinx, queue: Path) -> None:
             path.unlink()
     pages = tuple(page_of(app, docname).as_posix() for docname in posts)
     indexed = tuple(documents_indexed(posts, terms))
-    Handover(Path(app.outdir).resolve(), pages, folder, tuple(term_pages), indexed, os.getpid()).write(queue)
+    Handover(Path(app.outdir).resolve(), pages, folder, tuple(term_pages), indexed).write(queue)
 
 
 def site_bundles(app: Sphinx) -> list[Bundle]:
@@ -403,11 +404,7 @@ def not_built(outdir: Path, error: Exception) -> None:
 
 
 def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
-    """Wait for the search index and check that it holds every post (or hand it over)."""
-    if (queue := queue_file()) is not None:
-        if exception is None and searching(app):
-            hand_over(app, queue)
-        return
+    """Wait for the search index and check that it holds every post."""
     job: IndexJob | None = app.__dict__.pop("kb_search_job", None)
     if job is None:
         return

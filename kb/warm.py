@@ -11,7 +11,10 @@ on the Unix socket *ADDRESS*.  Each request (:func:`build`) is a
 ``sphinx-build`` command line, run by ``sphinx.cmd.build.main`` in a child
 forked from the warm process: the child starts with everything loaded, and
 whatever it changes dies with it.  The warm process runs no thread, so forking
-it is safe.
+it is safe.  It answers ``written`` as soon as the pages of the documents the
+build read are written (:mod:`kb.builder`), then the exit status: the preview
+reloads the browser at the first, while the build writes the listing pages
+and feeds (one rebuild after a save, 2,000 posts: PERFORMANCE.md).
 
 A change to a file it has loaded (``kb``'s code, an extension's) would leave
 the children running the old code: that request is built in a new process
@@ -31,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -42,6 +45,9 @@ CONNECT_WITHIN_S = 120.0
 ORPHAN_CHECK_S = 1.0
 #: The build under way, if any: stopped with the warm process.
 RUNNING: set[int] = set()
+#: What the warm process answers once the pages of the documents a build read
+#: are written (:mod:`kb.builder`), before the build's exit status.
+PAGES_WRITTEN = b"written"
 
 
 def warm_up(srcdir: Path) -> None:
@@ -60,22 +66,35 @@ def loaded_files() -> set[Path]:
     return {Path(file).resolve() for file in files if file}
 
 
-def run_forked(argv: list[str]) -> int:
-    """``sphinx-build argv`` in a child of this process; its exit status."""
+def run_forked(argv: list[str], written: Callable[[], None]) -> int:
+    """``sphinx-build argv`` in a child of this process; its exit status.
+
+    *written* is called once the pages of the documents the build read are
+    written (:func:`kb.builder.say_written`), if they are before it ends.
+    """
     from sphinx.cmd import build
 
+    from kb.builder import WRITTEN, WRITTEN_VARIABLE
+
+    said, say = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: build, then leave without running this process's clean-up
         status = 1
         try:
+            os.close(said)
+            os.environ[WRITTEN_VARIABLE] = str(say)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             status = build.main(argv)
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(status)
+    os.close(say)
     RUNNING.add(pid)
     try:
+        with open(said, "rb", buffering=0) as pipe:  # noqa: PTH123 - a pipe, not a path
+            if pipe.read(1) == WRITTEN:  # or nothing, once the build has ended
+                written()
         return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
     finally:
         RUNNING.discard(pid)
@@ -120,20 +139,35 @@ def serve(address: str, srcdir: Path, parent: int) -> None:
         with connection, connection.makefile("rb") as lines:
             request = json.loads(lines.readline())
             stale = sorted({Path(path).resolve() for path in request["changed"]} & loaded)
-            status = (run_afresh if stale else run_forked)(request["argv"])
+            if stale:
+                status = run_afresh(request["argv"])
+            else:
+                status = run_forked(request["argv"], lambda connection=connection: answer(connection, PAGES_WRITTEN))
+            if status:  # said here: the one who asked may have stopped listening once the pages were written
+                print(stopped(status), flush=True)
             if stale:  # no new request may wait on this socket: it goes with this process
                 server.close()
                 print(f"kb: {stale[0].name} changed: loading the preview's code again", flush=True)
-            with contextlib.suppress(OSError):  # the one who asked may have gone
-                connection.sendall(b"%d\n" % status)
+            answer(connection, b"%d" % status)
         if stale:
             os.execv(sys.executable, [sys.executable, "-m", "kb.warm", address, str(srcdir), str(parent)])
 
 
-def build(address: str, argv: Sequence[str], changed: Sequence[Path] = ()) -> int:
+def answer(connection: socket.socket, line: bytes) -> None:
+    with contextlib.suppress(OSError):  # the one who asked may have gone
+        connection.sendall(line + b"\n")
+
+
+def stopped(status: int) -> str:
+    return f"kb: the build stopped (exit status {status}); the pages it did not write are those of the build before"
+
+
+def build(address: str, argv: Sequence[str], changed: Sequence[Path] = (), *, until_written: bool = False) -> int:
     """Have the warm process at *address* run ``sphinx-build argv``; its exit status.
 
-    *changed* are the files whose change set off this build.
+    *changed* are the files whose change set off this build.  With
+    *until_written*, 0 as soon as the pages of the documents it read are
+    written: the build goes on, and the warm process says if it fails.
     """
     request = json.dumps({"argv": list(argv), "changed": [str(path) for path in changed]})
     deadline = time.monotonic() + CONNECT_WITHIN_S
@@ -142,8 +176,13 @@ def build(address: str, argv: Sequence[str], changed: Sequence[Path] = ()) -> in
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
                 client.connect(address)
                 client.sendall(request.encode() + b"\n")
-                with client.makefile("rb") as answer:
-                    return int(answer.readline() or 1)
+                with client.makefile("rb") as answers:
+                    for line in answers:
+                        if line.strip() != PAGES_WRITTEN:
+                            return int(line)
+                        if until_written:
+                            return 0
+                    return 1
         except (FileNotFoundError, ConnectionRefusedError):
             if time.monotonic() > deadline:
                 raise
@@ -160,13 +199,12 @@ class Rebuild:
     def __call__(self, *, changed_paths: Sequence[Path]) -> None:
         names = ", ".join(sorted({path.name for path in changed_paths})[:5])
         print(f"kb: rebuilding ({names})", flush=True)
-        try:
-            status = build(self.address, self.argv, changed_paths)
+        try:  # the browser reloads once the saved pages are written; the warm process says if the build fails
+            build(self.address, self.argv, changed_paths, until_written=True)
         except OSError as error:  # it has ended, or does not answer: build the slow way
             print(f"kb: the preview's warm process does not answer ({error}); building in a new process", flush=True)
-            status = run_afresh(list(self.argv))
-        if status:
-            print(f"kb: the build stopped (exit status {status}); the preview shows the pages built before", flush=True)
+            if status := run_afresh(list(self.argv)):
+                print(stopped(status), flush=True)
 
 
 def start(address: str, srcdir: Path, output: IO[str] | None = None) -> subprocess.Popen[bytes]:

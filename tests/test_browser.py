@@ -506,9 +506,7 @@ def wait_for(done: Any, log: Path) -> None:
 
 
 @pytest.mark.parametrize("preview", ["site theme"], indirect=True)
-def test_search_in_the_preview_finds_a_saved_edit_after_the_reload(
-    browser: Any, preview: tuple[Path, str, Path]
-) -> None:
+def test_search_in_the_preview_finds_a_saved_edit(browser: Any, preview: tuple[Path, str, Path]) -> None:
     root, url, log = preview
     wait_for(lambda: searches_done(log) == 1, log)  # the first build's pages, indexed afresh
     before = rebuilds(log)

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import json
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -36,13 +32,6 @@ FIRST = {
 QUERIES = ("record", "procedur", "deviat", "batch", "zanzibar", "kestrel", "sever", "navig", "relat")
 
 
-def ended_process() -> int:
-    """The number of a process that has ended, as a build's has when its pages are handed over."""
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
-
-
 #: The glossary's entries: definition by term.
 TERMS = {"CAPA": "Corrective and preventive action: what is done about a deviation."}
 
@@ -69,7 +58,7 @@ def write_pages(outdir: Path, posts: dict[str, tuple[str, str]], terms: dict[str
             (folder / term_pages[-1]).write_text(html, encoding="utf-8")
     pages = tuple(sorted(posts))
     indexed = (*(page.removesuffix(".html") for page in pages), "glossary")
-    return search.Handover(outdir, pages, folder, tuple(term_pages), indexed, ended_process())
+    return search.Handover(outdir, pages, folder, tuple(term_pages), indexed)
 
 
 def indexed_by_command(folder: Path, posts: dict[str, tuple[str, str]], terms: dict[str, str] = TERMS) -> Path:
@@ -185,15 +174,13 @@ def test_an_index_not_yet_on_the_disk_is_waited_for(tmp_path: Path) -> None:
 def test_a_hand_over_is_taken_once_and_only_in_its_own_format(tmp_path: Path) -> None:
     queue = tmp_path / "request.json"
     assert search.Handover.take(queue) is None
-    handover = search.Handover(
-        tmp_path, ("posts/a.html",), tmp_path / "terms", ("glossary/capa.html",), ("posts/a",), 12
-    )
+    handover = search.Handover(tmp_path, ("posts/a.html",), tmp_path / "terms", ("glossary/capa.html",), ("posts/a",))
     handover.write(queue)
     handover.write(queue)  # a newer build's hand-over replaces one not yet taken
     assert search.Handover.take(queue) == handover
     assert search.Handover.take(queue) is None
     queue.write_text(json.dumps({"version": 0, "pages": []}), encoding="utf-8")
-    with pytest.raises(ValueError, match="a hand-over of another version, expected 2"):
+    with pytest.raises(ValueError, match="a hand-over of another version, expected 3"):
         search.Handover.take(queue)
 
 
@@ -219,19 +206,30 @@ def test_a_failed_update_is_reported_and_the_next_starts_afresh(tmp_path: Path) 
         indexer.close()
 
 
-def test_indexing_waits_until_the_build_has_ended(tmp_path: Path) -> None:
-    """The browser reloads when the build's process ends: only then is search touched."""
-    outdir = tmp_path / "serve"
+def test_a_preview_build_hands_its_pages_over_once_they_are_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Search is brought up to date while the build writes its feeds and listing pages, not after them."""
+    from sphinx.testing.util import SphinxTestApp
+
+    from kb import bench
+
     queue = tmp_path / "request.json"
-    build = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1)"])
-    reaper = threading.Thread(target=build.wait)  # as sphinx-autobuild waits for its builds
-    reaper.start()
-    handover = write_pages(outdir, FIRST)
-    dataclasses.replace(handover, pid=build.pid).write(queue)
-    indexer = preview.Indexer()
+    monkeypatch.setenv(search.QUEUE_VARIABLE, str(queue))
+    corpus = bench.generate(tmp_path / "corpus", 3)
+    app = SphinxTestApp("html", srcdir=corpus.kb, builddir=corpus.kb / "_build")  # type: ignore[arg-type]
+    taken: list[search.Handover | None] = []
+    # Run after the search module's handler, before the feeds and listing pages are written.
+    app.connect("html-collect-pages", lambda app: taken.append(search.Handover.take(queue)) or [])
     try:
-        assert preview.index_next(indexer, queue).startswith("search: indexed 6 pages afresh")
-        assert build.poll() == 0
+        app.build()
     finally:
-        indexer.close()
-        reaper.join()
+        app.cleanup()
+    (handover,) = taken
+    assert handover is not None
+    assert sorted(handover.pages) == sorted(f"{post.removesuffix('.md')}.html" for post in corpus.posts)
+    assert all((handover.outdir / page).is_file() for page in handover.pages)
+    assert handover.term_pages
+    assert all((handover.terms / page).is_file() for page in handover.term_pages)
+    assert search.Handover.take(queue) is None  # handed over once
+    assert not (app.outdir / search.BUNDLE_DIR).exists()  # the preview indexes, not the build

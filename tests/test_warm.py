@@ -64,6 +64,47 @@ def test_warm_builds_give_the_pages_a_new_process_builds(
     assert log.read_text().count("build succeeded") == 3
 
 
+def test_a_rebuild_answers_once_the_saved_pages_are_written_and_the_build_goes_on(
+    builds: tuple[str, subprocess.Popen[bytes], Path], corpus: Path, tmp_path: Path
+) -> None:
+    """The preview reloads the browser once the saved post's page is written; the listing pages and
+    feeds follow, and a build that then fails still says so."""
+    address, _, log = builds
+    ended = tmp_path / "ended"
+    # The build's end takes two seconds, then leaves a mark, or fails if asked to.
+    hook = f"""
+
+def setup(app):
+    app.connect("build-finished", lambda app, exception: finish(app))
+
+
+def finish(app):
+    import pathlib, time
+
+    time.sleep(2)
+    pathlib.Path({str(ended)!r}).touch()
+    if pathlib.Path(app.srcdir, "fail").exists():
+        raise RuntimeError("stopped at the end")
+"""
+    with (corpus / "conf.py").open("a", encoding="utf-8") as conf:
+        conf.write(hook)
+    assert warm.build(address, sphinx_argv(corpus), until_written=True) == 0  # a first build reads every post
+    assert not ended.exists()
+    assert warm.build(address, sphinx_argv(corpus)) == 0  # waits for the first build, then finds nothing to do
+    assert ended.exists()
+    ended.unlink()
+    edit_body(corpus)
+    assert warm.build(address, sphinx_argv(corpus), until_written=True) == 0
+    assert "A rewritten first paragraph" in (corpus / "_build" / "html" / "posts" / "post-00011.html").read_text()
+    assert not ended.exists()  # the build goes on
+    assert warm.build(address, sphinx_argv(corpus)) == 0  # waits for it, then finds nothing to do
+    (corpus / "fail").touch()
+    (corpus / "posts" / "post-00011.md").touch()
+    assert warm.build(address, sphinx_argv(corpus), until_written=True) == 0
+    assert warm.build(address, sphinx_argv(corpus)) != 0  # the failing end of the last, then this one's
+    assert log.read_text().count(warm.stopped(2)) == 2  # an extension's error
+
+
 def test_a_change_to_loaded_code_is_built_afresh_and_the_code_loaded_again(
     builds: tuple[str, subprocess.Popen[bytes], Path], corpus: Path
 ) -> None:

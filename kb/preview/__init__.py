@@ -11,12 +11,13 @@ has them loaded (:mod:`kb.warm`).
 
 If a build indexed search itself, the reload would wait for Pagefind, which
 reads and indexes every post again (Pagefind issue 71: no incremental mode).
-So the builds run with ``KB_SEARCH_QUEUE`` set: each ends by handing over the
-list of its post pages and of its glossary's entries, written as pages of
-their own beside the output folder (:func:`kb.search.hand_over`), instead of
-indexing them.  A thread of this process, at a lower priority, waits for the
-build's process to end (the browser is reloaded then), and brings the index
-up to date (:func:`keep_searchable`).
+So the builds run with ``KB_SEARCH_QUEUE`` set: once its post pages are
+written, each hands over the list of them and of its glossary's entries,
+written as pages of their own beside the output folder
+(:func:`kb.search.hand_over`), instead of indexing them.  A thread of this
+process, at a lower priority than the build, brings the index up to date
+(:func:`keep_searchable`) while the build writes its feeds and listing pages;
+the browser is reloaded when the build ends.
 
 Pagefind's Python API keeps an index in memory and takes pages until it is
 written: a page added again under the same address replaces the old one, and
@@ -64,15 +65,6 @@ POLL_S = 0.05
 NICENESS = 10
 #: The most a written index may take to reach the disk (Pagefind answers first).
 WRITTEN_WITHIN_S = 30.0
-
-
-def running(pid: int) -> bool:
-    """Whether process *pid* still runs."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def unwritten(bundle: Path) -> list[str]:
@@ -198,7 +190,7 @@ def mtime(path: Path) -> int:
 
 
 def index_next(indexer: Indexer, queue: Path) -> str | None:
-    """Index the pages of the build waiting in *queue* once its process has ended; say how it went.
+    """Index the pages of the build waiting in *queue*; say how it went.
 
     None if no build is waiting.  A failure is reported, and the next build's
     pages are indexed afresh.
@@ -208,9 +200,6 @@ def index_next(indexer: Indexer, queue: Path) -> str | None:
         handover = search.Handover.take(queue)
         if handover is None:
             return None
-        while running(handover.pid):
-            time.sleep(POLL_S / 5)
-        started = time.perf_counter()
         done = indexer.update(handover)
     except Exception as error:  # any failure of Pagefind or of the files, never a traceback
         indexer.close()
@@ -219,7 +208,7 @@ def index_next(indexer: Indexer, queue: Path) -> str | None:
 
 
 def keep_searchable(indexer: Indexer, queue: Path, stopped: threading.Event) -> None:
-    """Index each build's pages after it, at a lower priority than the builds and the server, until *stopped*."""
+    """Index the pages each build hands over, at a lower priority than the builds and the server, until *stopped*."""
     os.nice(NICENESS)  # this thread only (Linux): the server, in the main thread, answers first
     while not stopped.is_set():
         if (done := index_next(indexer, queue)) is None:
