@@ -209,20 +209,19 @@ def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
         return []
     if (queue := queue_file()) is not None:  # the preview indexes them, as one index
         hand_over(app, queue)
-        return [(SEARCH_PAGE, search_page([BUNDLE_DIR], [True]), "search.html")]
+        return [(SEARCH_PAGE, search_page([(BUNDLE_DIR, True)]), "search.html")]
     parts = site_bundles(app)
     try:
         app.kb_search_job = start_index(app, parts)  # type: ignore[attr-defined]
     except OSError as error:  # the pages could not be staged for the indexer
         not_built(Path(app.outdir), error)
-    folders = [part.folder for part in parts]
-    return [(SEARCH_PAGE, search_page(folders, [bool(part.posts) for part in parts]), "search.html")]
+    return [(SEARCH_PAGE, search_page([(part.folder, bool(part.posts)) for part in parts]), "search.html")]
 
 
-def search_page(folders: list[str], posts: list[bool]) -> dict[str, Any]:
-    """What the search page needs to know of the indexes: their folders, which hold posts
-    (only those answer a search sorted by date), and the filter of their hidden pages."""
-    bundles = [{"folder": folder, "posts": holds} for folder, holds in zip(folders, posts, strict=True)]
+def search_page(indexes: list[tuple[str, bool]]) -> dict[str, Any]:
+    """What the search page needs to know of the *indexes* (folder, whether it holds posts: only
+    those answer a search sorted by date), and the filter of their hidden pages."""
+    bundles = [{"folder": folder, "posts": holds} for folder, holds in indexes]
     return {"kb_search_bundles": bundles, "kb_search_hidden": VOCABULARY_FILTER}
 
 
@@ -421,9 +420,11 @@ def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
     logger.info("kb: indexed %d pages for search in %.1f s", done.pages, time.perf_counter() - job.started)
     for part in done.bundles:
         (outdir / part.folder / INDEXED_FILE).write_text(json.dumps(part.documents), encoding="utf-8")
-        if done.words is not None:
-            words_folder(app).mkdir(parents=True, exist_ok=True)
-            words_file(words_folder(app), part).write_text("\n".join(sorted(done.words)), encoding="utf-8")
+    if done.words is not None:  # several indexes: the words each one's hidden page now holds
+        words, known = words_folder(app), "\n".join(sorted(done.words))
+        words.mkdir(parents=True, exist_ok=True)
+        for part in done.bundles:
+            words_file(words, part).write_text(known, encoding="utf-8")
     if done.pages != done.expected:
         logger.warning(
             "search indexed %d pages but the site has %d posts and glossary entries "

@@ -1,4 +1,4 @@
-"""``make serve``: the live preview, with search brought up to date after each reload.
+"""``make serve``: the live preview, with search brought up to date after each save.
 
 ``python -m kb.preview [options] SOURCEDIR OUTDIR`` builds the site into
 *OUTDIR* (reading on all cores), serves it, and after each saved change
@@ -16,8 +16,9 @@ written, each hands over the list of them and of its glossary's entries,
 written as pages of their own beside the output folder
 (:func:`kb.search.hand_over`), instead of indexing them.  A thread of this
 process, at a lower priority than the build, brings the index up to date
-(:func:`keep_searchable`) while the build writes its feeds and listing pages;
-the browser is reloaded when the build ends.
+(:func:`keep_searchable`) while the build writes its feeds and listing pages.
+The browser reloads before that, once the saved post's page is written
+(:mod:`kb.warm`, :mod:`kb.builder`).
 
 Pagefind's Python API keeps an index in memory and takes pages until it is
 written: a page added again under the same address replaces the old one, and
@@ -219,7 +220,8 @@ def keep_searchable(indexer: Indexer, queue: Path, stopped: threading.Event) -> 
 
 def server(watched: Path, ignored: IgnoreFilter, rebuild: warm.Rebuild, outdir: Path, url: str) -> Starlette:
     """sphinx-autobuild's server (as its command makes it): serves *outdir*, runs *rebuild* after each
-    change in *watched*, then tells the browser to reload."""
+    change in *watched*, then tells the browser to reload (once *rebuild* returns: when the saved pages
+    are written)."""
     from sphinx_autobuild.middleware import JavascriptInjectorMiddleware
     from sphinx_autobuild.server import RebuildServer
     from starlette.applications import Starlette

@@ -71,10 +71,8 @@ class Settings:
     heading_anchors: int = 0
     #: ``kb_citations``: the citation roles and what they accept (empty: kb.citations' defaults).
     citations: Any = None
-    #: The count settings (:data:`COUNTED`) as written: checked by :func:`check_settings`.
-    posts_per_page: Any = POSTS_PER_PAGE
-    posts_per_entry: Any = POSTS_PER_ENTRY
-    pages_per_bundle: Any = PAGES_PER_BUNDLE
+    #: The count settings (:data:`COUNTED`) as written, by name: checked by :func:`check_settings`.
+    counts: tuple[tuple[str, Any], ...] = tuple((name, DEFAULTS[name]) for name in COUNTED)
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> Settings:
@@ -94,9 +92,7 @@ class Settings:
             post_date_format=str(get("post_date_format")),
             heading_anchors=int(get("myst_heading_anchors") or 0),
             citations=get("kb_citations") or None,
-            posts_per_page=get("kb_posts_per_page"),
-            posts_per_entry=get("kb_posts_per_entry"),
-            pages_per_bundle=get("kb_search_pages_per_bundle"),
+            counts=tuple((name, get(name)) for name in COUNTED),
         )
 
 
@@ -258,12 +254,7 @@ def count_setting(config: Any, name: str) -> int:
 
 def check_settings(root: Path, settings: Settings) -> list[model.Problem]:
     """Settings of ``conf.py`` that no page can be built with, at the line that sets them."""
-    counts = {
-        "kb_posts_per_page": settings.posts_per_page,
-        "kb_posts_per_entry": settings.posts_per_entry,
-        "kb_search_pages_per_bundle": settings.pages_per_bundle,
-    }
-    wrong = {name: value for name, value in counts.items() if a_count(value) is None}
+    wrong = {name: value for name, value in settings.counts if a_count(value) is None}
     if not wrong:
         return []
     lines: list[str] = []
