@@ -31,7 +31,8 @@ from sphinx.util.osutil import relative_uri
 from sphinx_design.shared import create_component
 
 from kb import __version__, model, paging
-from kb.content import domain_of, site_of
+from kb.content import site_of
+from kb.domain import domain_of
 from kb.feeds import feed_link
 from kb.listings import select
 from kb.render import link, practice_link, render_list, tag_page

@@ -33,8 +33,8 @@ from bs4 import BeautifulSoup, Tag
 from docutils import nodes
 
 from kb import __version__, model
+from kb.content import parts as series_parts
 from kb.content import post_of, site_of
-from kb.series import parts as series_parts
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -18,9 +18,9 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__, model
-from kb.content import domain_of, site_of
-from kb.render import PRACTICE_PAGES, TAG_PAGES, link
-from kb.series import parts_of
+from kb.content import parts_of, site_of
+from kb.domain import PRACTICE_PAGES, TAG_PAGES, domain_of
+from kb.render import link
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx

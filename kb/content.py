@@ -7,6 +7,10 @@ strict build fails and lists them all: :mod:`kb.problems`), derives ABlog's
 settings, and leaves
 drafts and scheduled posts out of the build entirely.  A transform then hands
 ABlog each post's normalised metadata, so ABlog never parses front matter.
+
+Which posts take part in a build is decided here, for every module: a post
+(:func:`post_of`) and the parts of a series (:func:`parts_by_series`), drafts
+and scheduled posts counting only in previews.
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ if TYPE_CHECKING:
     from sphinx.config import Config
     from sphinx.environment import BuildEnvironment
 
-    from kb.domain import KBDomain
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +44,6 @@ DRAFTS_VARIABLE = "KB_DRAFTS"
 def site_of(env: BuildEnvironment) -> model.Site:
     """The content model of this build."""
     return env.kb_site  # type: ignore[attr-defined]
-
-
-def domain_of(env: BuildEnvironment) -> KBDomain:
-    """The ``kb`` domain: what reading the documents found (see :mod:`kb.domain`)."""
-    return env.domains["kb"]  # type: ignore[return-value]
 
 
 def derive_settings(config: Config, site: model.Site) -> None:
@@ -126,15 +124,32 @@ def post_of(env: BuildEnvironment, docname: str) -> model.Post | None:
     return None
 
 
-def pages_marked(env: BuildEnvironment, key: str) -> list[str]:
-    """The pages whose metadata holds *key* (the directive of the review queue, of
-    the regulations page, marks its page), sorted.  Asked once every page is read,
-    and for every page written: worked out once per build."""
+def parts_by_series(site: model.Site, *, previews: bool) -> dict[str, list[model.Post]]:
+    """Every series' parts in order: the posts that name it and have a page.
 
-    def find(site: model.Site) -> list[str]:
-        return sorted(doc for doc, meta in env.metadata.items() if meta.get(key) and doc in env.found_docs)
+    The one rule of what a series holds.  In a published build that is its
+    published parts; in previews (``make html-drafts``, *previews*) its draft
+    and scheduled parts too, so that banners, navigation and the series page
+    count them.  A post whose front matter is invalid is never a part.
+    """
+    found: dict[str, list[model.Post]] = {}
+    for post in site.posts.values():
+        if post.series and (post.published or (previews and post.status != "invalid")):
+            found.setdefault(post.series, []).append(post)
+    for parts in found.values():
+        parts.sort(key=lambda p: (p.part or 0, p.path))
+    return found
 
-    return domain_of(env).per_build(f"pages marked {key}", find)
+
+def parts(site: model.Site, key: str, *, previews: bool) -> list[model.Post]:
+    """The parts of series *key*, by :func:`parts_by_series` (worked out once per content model)."""
+    every = site.memo(("series parts", previews), lambda: parts_by_series(site, previews=previews))
+    return list(every.get(key, ()))
+
+
+def parts_of(env: BuildEnvironment, key: str) -> list[model.Post]:
+    """The parts of series *key* in this build (a preview or not), worked out once per build."""
+    return parts(site_of(env), key, previews=env.config.kb_include_drafts)
 
 
 def ablog_date(moment: dt.datetime | None, timezone: str) -> str | None:

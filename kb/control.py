@@ -28,7 +28,8 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__, history, reviews
-from kb.content import pages_marked, post_of, site_of
+from kb.content import post_of, site_of
+from kb.domain import pages_marked
 from kb.render import DATE_FORMAT, link
 
 if TYPE_CHECKING:

@@ -99,9 +99,7 @@ from sphinx.util import logging
 from sphinx.util.nodes import make_refnode
 
 from kb import __version__, model
-from kb.content import post_of, site_of
-from kb.render import PRACTICE_PAGES, TAG_PAGES
-from kb.series import parts_of
+from kb.content import parts_of, post_of, site_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Set
@@ -115,6 +113,25 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: Where ABlog writes the pages of tags and of categories (our practices).
+TAG_PAGES, PRACTICE_PAGES = "blog/tag", "blog/category"
+
+
+def domain_of(env: BuildEnvironment) -> KBDomain:
+    """The ``kb`` domain: what reading the documents found (see :mod:`kb.domain`)."""
+    return env.domains["kb"]  # type: ignore[return-value]
+
+
+def pages_marked(env: BuildEnvironment, key: str) -> list[str]:
+    """The pages whose metadata holds *key* (the directive of the review queue, of
+    the regulations page, marks its page), sorted.  Asked once every page is read,
+    and for every page written: worked out once per build."""
+
+    def find(site: model.Site) -> list[str]:
+        return sorted(doc for doc, meta in env.metadata.items() if meta.get(key) and doc in env.found_docs)
+
+    return domain_of(env).per_build(f"pages marked {key}", find)
 
 
 class KBXRefRole(XRefRole):

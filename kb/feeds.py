@@ -32,7 +32,8 @@ from sphinx.util.osutil import relative_uri
 
 from kb import __version__, history, keys, listings, model
 from kb.content import site_of
-from kb.render import PRACTICE_PAGES, TAG_PAGES, excerpt_of
+from kb.domain import PRACTICE_PAGES, TAG_PAGES
+from kb.render import excerpt_of
 from kb.upstream.sphinx import write_fragment
 
 if TYPE_CHECKING:

@@ -22,7 +22,8 @@ from sphinx import addnodes
 from sphinx.util import logging
 
 from kb import __version__
-from kb.content import pages_marked, post_of, site_of
+from kb.content import post_of, site_of
+from kb.domain import pages_marked
 from kb.kept import PerDocument, rewritten
 from kb.render import link, newest
 

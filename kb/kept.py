@@ -9,7 +9,7 @@ Both keep their records the same way, so the one way lives here:
   incremental builds see what a full build sees;
 * :func:`rewritten`: the pages to write again (``env-get-updated``) when what
   they list differs from what the last build listed, found by a flag in their
-  metadata (:func:`kb.content.pages_marked`).
+  metadata (:func:`kb.domain.pages_marked`).
 
 Every name kept this way is listed in :mod:`kb.domain`.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kb.content import pages_marked
+from kb.domain import pages_marked
 
 if TYPE_CHECKING:
     from collections.abc import Set

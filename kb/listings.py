@@ -28,9 +28,9 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__, model
-from kb.content import domain_of, post_of, site_of
+from kb.content import parts, post_of, site_of
+from kb.domain import domain_of
 from kb.render import ITEM, WITHOUT_EXCERPT, excerpt_of, listed_post, reading_minutes, render_list, words_of
-from kb.series import parts
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx

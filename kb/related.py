@@ -28,7 +28,8 @@ from docutils import nodes
 from sphinx.util import logging
 
 from kb import __version__, model
-from kb.content import domain_of, post_of, site_of
+from kb.content import post_of, site_of
+from kb.domain import domain_of
 from kb.render import WITHOUT_EXCERPT, render_list
 
 if TYPE_CHECKING:

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from docutils import nodes
 
 from kb import __version__, model
-from kb.content import domain_of, site_of
+from kb.content import site_of
+from kb.domain import PRACTICE_PAGES, TAG_PAGES, domain_of
 from kb.rules import POSTS_PER_ENTRY, count_setting
 
 if TYPE_CHECKING:
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
     from sphinx.builders import Builder
     from sphinx.environment import BuildEnvironment
 
-#: Where ABlog writes the pages of tags and of categories (our practices).
-TAG_PAGES, PRACTICE_PAGES = "blog/tag", "blog/category"
 WORDS_PER_MINUTE = 230
 #: The one template of a listed post (in ``_templates/``).
 LISTED_TEMPLATE = "kb/listed-post.html"

@@ -12,8 +12,8 @@ reader meets it:
 - ``{kb-series-index}`` lists every series (status, parts, authors, dates);
 - ``{kb-series-parts}`` embeds one series' list of parts in any page.
 
-What a series holds is decided in one place, :func:`parts_by_series` (draft
-parts count only in previews), for every page above, the ``{part}`` role,
+What a series holds is decided in one place, :func:`kb.content.parts_by_series`
+(draft parts count only in previews), for every page above, the ``{part}`` role,
 ``{kb-posts}`` and the feeds.  Everything is built when the page is written,
 from the content model (the parts on the series page by the one template of a
 listed post, :mod:`kb.render`), so a page shows the series as it is in this
@@ -33,7 +33,8 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
 
 from kb import __version__, model
-from kb.content import domain_of, post_of, site_of
+from kb.content import parts_of, post_of, site_of
+from kb.domain import domain_of
 from kb.render import DATE_FORMAT, NUMBERED_PART, author_links, link, listed
 
 if TYPE_CHECKING:
@@ -60,34 +61,6 @@ def series_of(docname: str, site: model.Site) -> model.Series | None:
     """The series whose page is *docname*, if it is one."""
     folder, _, key = docname.partition("/")
     return site.series.get(key) if folder == model.SERIES_DIR else None
-
-
-def parts_by_series(site: model.Site, *, previews: bool) -> dict[str, list[model.Post]]:
-    """Every series' parts in order: the posts that name it and have a page.
-
-    The one rule of what a series holds.  In a published build that is its
-    published parts; in previews (``make html-drafts``, *previews*) its draft
-    and scheduled parts too, so that banners, navigation and the series page
-    count them.  A post whose front matter is invalid is never a part.
-    """
-    found: dict[str, list[model.Post]] = {}
-    for post in site.posts.values():
-        if post.series and (post.published or (previews and post.status != "invalid")):
-            found.setdefault(post.series, []).append(post)
-    for parts in found.values():
-        parts.sort(key=lambda p: (p.part or 0, p.path))
-    return found
-
-
-def parts(site: model.Site, key: str, *, previews: bool) -> list[model.Post]:
-    """The parts of series *key*, by :func:`parts_by_series` (worked out once per content model)."""
-    every = site.memo(("series parts", previews), lambda: parts_by_series(site, previews=previews))
-    return list(every.get(key, ()))
-
-
-def parts_of(env: BuildEnvironment, key: str) -> list[model.Post]:
-    """The parts of series *key* in this build (a preview or not), worked out once per build."""
-    return parts(site_of(env), key, previews=env.config.kb_include_drafts)
 
 
 def total_parts(series: model.Series, parts: list[model.Post]) -> int:

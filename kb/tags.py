@@ -30,10 +30,11 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
 
 from kb import __version__, model, paging
-from kb.content import domain_of, post_of, site_of
+from kb.content import post_of, site_of
+from kb.domain import PRACTICE_PAGES, TAG_PAGES, domain_of
 from kb.feeds import feed_uri
 from kb.listings import select
-from kb.render import CATALOG_LINE, PRACTICE_PAGES, TAG_PAGES, link, listed_html
+from kb.render import CATALOG_LINE, link, listed_html
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator

@@ -16,8 +16,7 @@ from urllib.parse import urljoin
 import pytest
 from bs4 import BeautifulSoup
 
-from kb import model
-from kb import series as kb_series
+from kb import content, model
 
 from .conftest import ROOT, BuiltSite
 
@@ -125,10 +124,10 @@ def test_one_rule_says_what_a_series_holds_drafts_only_in_previews() -> None:
         post("other", 1, key="other"),
     ]
     site = model.Site(Path(), posts={p.docname: p for p in posts})
-    names = {key: [p.title for p in parts] for key, parts in kb_series.parts_by_series(site, previews=False).items()}
+    names = {key: [p.title for p in parts] for key, parts in content.parts_by_series(site, previews=False).items()}
     assert names == {"myths": ["one", "two"], "other": ["other"]}
-    assert [p.title for p in kb_series.parts(site, "myths", previews=True)] == ["one", "two", "three", "four"]
-    assert kb_series.parts(site, "unknown", previews=True) == []
+    assert [p.title for p in content.parts(site, "myths", previews=True)] == ["one", "two", "three", "four"]
+    assert content.parts(site, "unknown", previews=True) == []
 
 
 # -- series pages, the index, directives and roles -----------------------------
@@ -349,7 +348,7 @@ def test_completing_a_series_rewrites_its_parts(tmp_path: Path) -> None:
 
 
 def series_parts(key: str) -> list[model.Post]:
-    return kb_series.parts(CONTENT, key, previews=False)
+    return content.parts(CONTENT, key, previews=False)
 
 
 @pytest.mark.parametrize("key", sorted(CONTENT.series), ids=str)
