@@ -294,12 +294,25 @@ def test_parallel_work_takes_every_core_and_longer_chunks(
     monkeypatch.setattr(sphinx.builders, "ParallelTasks", Tasks)
     app = build_app(corpus.kb, tmp_path, parallel=2)
     app.cleanup()
-    assert processes == [2, 2]  # reading, then writing
+    assert processes == [2]  # writing (reading: the next test)
     assert sphinx.builders.make_chunks is sphinx_workarounds.longer_chunks
     docnames = [f"posts/{n}" for n in range(2000)]
     longer = sphinx.builders.make_chunks(docnames, 2)
     assert len(longer) < len(sphinx.util.parallel.make_chunks(docnames, 2)) / 1.5
     assert [doc for chunk in longer for doc in chunk] == docnames
+
+
+def test_every_parallel_reader_sends_back_only_what_it_read(corpus: bench.Corpus, tmp_path: Path) -> None:
+    """A full build with -j 2 in three or more chunks: no reader forks after another's documents were merged."""
+    sent: list[tuple[set[str], set[str]]] = []
+    app = make_app(corpus.kb, tmp_path, parallel=2)
+    app.connect("env-merge-info", lambda app, env, docnames, other: sent.append((set(docnames), set(other.all_docs))))
+    app.build()
+    app.cleanup()
+    assert strip_colors(app.warning.getvalue()) == ""
+    assert len(sent) >= 3
+    assert [held - read for read, held in sent] == [set()] * len(sent)
+    assert set().union(*(read for read, _ in sent)) == set(app.env.all_docs)
 
 
 def test_the_page_of_a_deleted_document_is_removed(rootdir: Path, tmp_path: Path) -> None:

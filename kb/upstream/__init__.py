@@ -112,6 +112,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     sphinx.pagefind_replaces_search(app)
     sphinx.read_few_documents_serially(app)
     sphinx.parallel_work_in_fewer_chunks(app)
+    sphinx.readers_fork_before_any_merge(app)
     sphinx.remove_pages_of_deleted_documents(app)
     sphinx.feed_fragments_written_as_pages(app)
     ablog.read_in_parallel(app)
