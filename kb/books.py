@@ -34,7 +34,7 @@ from docutils import nodes
 
 from kb import __version__, model
 from kb.content import parts as series_parts
-from kb.content import post_of, site_of
+from kb.content import post_of, series_of, site_of
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -421,10 +421,10 @@ def download_links(app: Sphinx, docname: str, key: str) -> nodes.paragraph | Non
 def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     """The series page and every part's series box link the series' books."""
     site = site_of(app.env)
-    key = next((k for k, series in site.series.items() if series.docname == docname), None)
+    series = series_of(docname, site)
     post = post_of(app.env, docname)
-    if key is not None:
-        links = download_links(app, docname, key)
+    if series is not None:
+        links = download_links(app, docname, series.key)
         section = next(iter(doctree.findall(nodes.section)), None)
         if links is not None and section is not None:
             section.insert(section.first_child_matching_class(nodes.title) + 1, links)

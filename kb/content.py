@@ -124,6 +124,12 @@ def post_of(env: BuildEnvironment, docname: str) -> model.Post | None:
     return None
 
 
+def series_of(docname: str, site: model.Site) -> model.Series | None:
+    """The series whose page is *docname*, if it is one."""
+    folder, _, key = docname.partition("/")
+    return site.series.get(key) if folder == model.SERIES_DIR else None
+
+
 def parts_by_series(site: model.Site, *, previews: bool) -> dict[str, list[model.Post]]:
     """Every series' parts in order: the posts that name it and have a page.
 

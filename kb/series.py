@@ -33,7 +33,7 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.osutil import relative_uri
 
 from kb import __version__, model
-from kb.content import parts_of, post_of, site_of
+from kb.content import parts_of, post_of, series_of, site_of
 from kb.domain import domain_of
 from kb.render import DATE_FORMAT, NUMBERED_PART, author_links, link, listed
 
@@ -55,12 +55,6 @@ class series_parts(nodes.General, nodes.Element):  # noqa: N801 - docutils node 
 
 class series_index(nodes.General, nodes.Element):  # noqa: N801 - docutils node naming
     """Placeholder for ``{kb-series-index}``, filled in when the page is written."""
-
-
-def series_of(docname: str, site: model.Site) -> model.Series | None:
-    """The series whose page is *docname*, if it is one."""
-    folder, _, key = docname.partition("/")
-    return site.series.get(key) if folder == model.SERIES_DIR else None
 
 
 def total_parts(series: model.Series, parts: list[model.Post]) -> int:

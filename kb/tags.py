@@ -184,8 +184,14 @@ def listing_posts(env: BuildEnvironment, context: dict[str, Any]) -> list[model.
     if "collection" in context:
         return model_posts(env, context["collection"])
     if "catalog" in context:
-        return [post for collection in context["catalog"] for post in model_posts(env, collection)]
+        return [post for _, posts in catalog_groups(env, context["catalog"]) for post in posts]
     return None
+
+
+def catalog_groups(env: BuildEnvironment, catalog: Any) -> list[tuple[Any, list[model.Post]]]:
+    """Each collection of ABlog's *catalog* with its posts (:func:`model_posts`), worked out once per build:
+    every page of the catalog shows its share of them."""
+    return site_of(env).memo(("catalog", catalog.name), lambda: [(c, model_posts(env, c)) for c in catalog])
 
 
 def every_listing_page(
@@ -262,11 +268,12 @@ def catalog_page(app: Sphinx, pagename: str, context: dict[str, Any]) -> list[di
     """This page's share of a catalog's posts, in the catalog's groups (the archive's
     years): each group's name, link, count and the posts of it on this page."""
     header = context.get("header", "")
-    shown = set(context["kb_shown"])
+    page: paging.Page = context["kb_paging"]
     out = []
-    for collection in context["catalog"]:
-        posts = model_posts(app.env, collection)
-        here = [post for post in posts if post.docname in shown]
+    before = 0  # the catalog's posts in the groups before this one
+    for collection, posts in catalog_groups(app.env, context["catalog"]):
+        here = posts[max(page.start - before, 0) : max(page.stop - before, 0)]
+        before += len(posts)
         if not here:
             continue
         out.append(
