@@ -161,9 +161,12 @@ def check_series(
     series: dict[str, Series], posts: dict[str, Post], problems: list[Problem], include_held: bool
 ) -> None:
     """Problems only the whole series shows: a part claimed twice, a gap, a missing last part."""
+    members: dict[str, list[Post]] = {}
+    for post in posts.values():
+        if post.series and (post.published or include_held):
+            members.setdefault(post.series, []).append(post)
     for key, one in series.items():
-        members = [p for p in posts.values() if p.series == key and (p.published or include_held)]
-        by_part = _check_parts(key, members, problems)
+        by_part = _check_parts(key, members.get(key, []), problems)
         if by_part:
             _check_gaps(key, by_part, problems)
             _check_complete(key, one, by_part, problems)
