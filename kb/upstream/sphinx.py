@@ -160,9 +160,9 @@ def readers_fork_before_any_merge(app: Sphinx) -> None:
     304 s to read 10,000 posts of the ``make bench`` corpus, against 11 of 21 s
     at 1,000.  Forked when its chunk is added, every reader starts from the
     environment as it was before reading, and a gate lets *nproc* of them work
-    at once: this site read the 10,000 posts in 100 and 114 s instead of 162 s
-    (one full build each).  Upstream should fork the readers first, or
-    send back only what a reader read.
+    at once: this site read the 10,000 posts in 100 to 123 s (three full
+    builds) instead of 162 s.  Upstream should fork the readers first, or send
+    back only what a reader read.
     """
     read_parallel = require(Builder, "_read_parallel", versions=SPHINX, parameters=("self", "docnames", "nproc"))
     tasks = require(sphinx.builders, "ParallelTasks", versions=SPHINX, parameters=("nproc",))
