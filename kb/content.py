@@ -66,22 +66,40 @@ def derive_settings(config: Config, site: model.Site) -> None:
     config.exclude_patterns = [*config.exclude_patterns, *left_out, *refused, *sorted(site.unreadable)]
 
 
-def on_config_inited(app: Sphinx, config: Config) -> None:
-    """Load and check the content; derive settings; hold back drafts and scheduled posts."""
-    include_held = config.kb_include_drafts or os.environ.get(DRAFTS_VARIABLE, "") not in ("", "0")
-    config.kb_include_drafts = include_held
-    cache = Path(app.doctreedir) / "kb-front-matter.pickle"
+#: The content as this process last loaded it, and what it was loaded with: the
+#: next load takes over what has not changed since.  The preview forks each
+#: build from a process that has loaded the site (:mod:`kb.warm`), so a build
+#: after a save reads again only the files saved since.
+LAST_LOADED: dict[tuple[object, ...], tuple[model.Site, rules.Pages]] = {}
+
+
+def load_content(app: Sphinx, config: Config) -> tuple[model.Site, list[model.Problem]]:
+    """The content model of *app*'s site, and every problem of the model and the rules in it."""
+    include_held = config.kb_include_drafts
+    settings = rules.Settings.of({name: getattr(config, name) for name in rules.DEFAULTS if hasattr(config, name)})
+    key = (str(app.srcdir), include_held, config.kb_timezone, config.kb_review_every, settings)
+    site_before, pages_before = LAST_LOADED.get(key, (None, None))
     site = model.load(
         app.srcdir,
         include_held=include_held,
         timezone=config.kb_timezone,
-        cache=cache,
+        cache=Path(app.doctreedir) / "kb-front-matter.pickle",
         review_every=config.kb_review_every,
+        previous=site_before,
     )
-    settings = rules.Settings.of({name: getattr(config, name) for name in rules.DEFAULTS if hasattr(config, name)})
-    pages = Path(app.doctreedir) / "kb-pages.pickle"
-    found = rules.check(site, settings, include_held=include_held, cache=pages, workers=app.parallel)
-    problems.install(app, sorted({*site.problems, *found}))
+    cache = Path(app.doctreedir) / "kb-pages.pickle"
+    pages = rules.read(site, settings, cache, workers=app.parallel, previous=pages_before)
+    found = rules.check(site, settings, include_held=include_held, parsed=pages, previous=pages_before)
+    LAST_LOADED.clear()
+    LAST_LOADED[key] = (site, pages)
+    return site, sorted({*site.problems, *found})
+
+
+def on_config_inited(app: Sphinx, config: Config) -> None:
+    """Load and check the content; derive settings; hold back drafts and scheduled posts."""
+    config.kb_include_drafts = config.kb_include_drafts or os.environ.get(DRAFTS_VARIABLE, "") not in ("", "0")
+    site, found = load_content(app, config)
+    problems.install(app, found)
     for warning in site.warnings:
         problems.report(warning, str(app.srcdir), error=False)
     derive_settings(config, site)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -127,6 +128,11 @@ class Site:
     unreadable: set[str] = field(default_factory=set)
     #: What :meth:`memo` worked out from the posts, by name.
     _memo: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
+    #: Each post file as read (:class:`Read`), the moment and what its records depend on
+    #: beyond their files: the next load may take them over (:func:`load`, *previous*).
+    _read: dict[Path, Read] = field(default_factory=dict, repr=False, compare=False)
+    _now: dt.datetime | None = field(default=None, repr=False, compare=False)
+    _context: tuple[object, ...] = field(default=(), repr=False, compare=False)
 
     def memo(self, name: object, make: Callable[[], T]) -> T:
         """``make()``, worked out once for this content: an answer read from every
@@ -165,6 +171,45 @@ class Site:
         return list(self.memo("published parts", by_series).get(key, ()))
 
 
+#: A file changed less than this many seconds before it is read may change again
+#: within the resolution of its timestamp, unseen: no later load takes it over.
+SETTLED_S = 2.0
+
+
+@dataclass(frozen=True)
+class Read:
+    """One post file as a load read it: what identifies its state, its record, its problems."""
+
+    stamp: tuple[int, int, int]
+    post: Post
+    problems: tuple[Problem, ...]
+
+
+def stamp_of(path: Path) -> tuple[int, int, int] | None:
+    """The file's modification time, size and inode; None if it cannot be read."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size, status.st_ino
+
+
+def _reusable(previous: Site | None, site: Site, now: dt.datetime) -> dict[Path, Read]:
+    """The posts *previous* read that *site*'s load may take over, by path.
+
+    A post's record depends on its file and on the context :func:`_load_posts`
+    gives it: the vocabulary, authors and series, the review interval, the time
+    zone, today's date, and whether its date has passed.  None is taken over
+    when any of these changed, or when a post's date passed since.
+    """
+    if previous is None or previous.root != site.root or previous._context != site._context:
+        return {}
+    then = previous._now
+    if then is None or then > now or any(then < p.date <= now for p in previous.posts.values() if p.date):
+        return {}
+    return previous._read
+
+
 def _zone(name: str) -> dt.tzinfo:
     try:
         return ZoneInfo(name)
@@ -172,12 +217,31 @@ def _zone(name: str) -> dt.tzinfo:
         return dt.UTC
 
 
-def _load_posts(site: Site, files: list[Path], tz: dt.tzinfo, now: dt.datetime, parsed: ParsedFrontMatter) -> None:
+def _load_posts(
+    site: Site, files: list[Path], tz: dt.tzinfo, now: dt.datetime, parsed: ParsedFrontMatter, previous: Site | None
+) -> bool:
+    """Load every post of *files* into *site*, taking over from *previous* each whose file has not
+    changed (:func:`_reusable`); whether any was taken over."""
     tags, practices = Lookup(site.tags), Lookup(site.practices)
+    site._now = now
+    site._context = (tz, now.date(), site.review_every, site.tags, site.practices, site.authors, site.series)
+    known = _reusable(previous, site, now)
+    settled = time.time_ns() - int(SETTLED_S * 1e9)
+    took_over = False
     for path in (f for f in files if f.suffix == ".md"):
-        post = load_post(site.root, path, site, tags, practices, tz, now, parsed=parsed)
-        post = post or invalid_post(site.root, path)
-        site.posts[post.docname] = post
+        stamp = stamp_of(path)
+        read = known.get(path)
+        if read is not None and read.stamp == stamp:
+            site.problems += read.problems
+            took_over = True
+        else:
+            before = len(site.problems)
+            post = load_post(site.root, path, site, tags, practices, tz, now, parsed=parsed)
+            read = Read(stamp or (0, 0, 0), post or invalid_post(site.root, path), tuple(site.problems[before:]))
+        if stamp is not None and stamp[0] < settled:
+            site._read[path] = read
+        site.posts[read.post.docname] = read.post
+    return took_over
 
 
 def load(
@@ -188,6 +252,7 @@ def load(
     timezone: str = "UTC",
     cache: Path | None = None,
     review_every: str = str(reviews.DEFAULT_INTERVAL),
+    previous: Site | None = None,
 ) -> Site:
     """Read and check all content below *root*.
 
@@ -196,6 +261,11 @@ def load(
     scheduled, for tests; *cache* is a file that keeps the posts' parsed front
     matter for the next load (:class:`ParsedFrontMatter`); *review_every* is
     the site's review interval (``kb_review_every`` in ``conf.py``).
+
+    *previous*, the content as an earlier load in this process found it,
+    lends its record of each post whose file has not changed since (nor what
+    the record depends on): the preview's builds, one after each save, read
+    again only the posts saved (:mod:`kb.warm`).  The result is the same.
     """
     site = Site(Path(root))
     tz = _zone(timezone)
@@ -211,7 +281,7 @@ def load(
     site.series = load_series(site.root, site.problems, site.refused, site.unreadable)
     parsed = ParsedFrontMatter(cache)
     files = posts_folder(site.root, site.refused)
-    _load_posts(site, files, tz, now or dt.datetime.now(tz), parsed)
+    took_over = _load_posts(site, files, tz, now or dt.datetime.now(tz), parsed, previous)
     check_strays(site.root, files, site.problems)
     check_collisions(site.posts, site.problems)
     check_series(site.series, site.posts, site.problems, include_held)
@@ -219,5 +289,6 @@ def load(
     site.problems.sort()
     site.warnings.sort()
     with contextlib.suppress(OSError):  # a cache that cannot be written only costs time in the next build
-        parsed.save()
+        if not took_over:  # else it would lose the entries of the posts taken over; it stays as it was
+            parsed.save()
     return site

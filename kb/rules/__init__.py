@@ -23,7 +23,8 @@ import contextlib
 import functools
 import os
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -147,8 +148,14 @@ def check_site(
     items: dict[str, tuple[markdown.Item, ...]],
     *,
     include_held: bool,
-) -> list[model.Problem]:
-    """Every rule on every page of *found* (their *texts* and parsed *items*)."""
+    previous: Seen | None = None,
+) -> tuple[list[model.Problem], Seen]:
+    """Every rule on every page of *found* (their *texts* and parsed *items*), and what they saw.
+
+    A page's problems as a *previous* check found them are taken over when
+    the page, what it asked the disk and all it knows of the other pages
+    (:meth:`Seen.unchanged_for`) are as they were.
+    """
 
     def in_build(docname: str) -> bool:
         post = site.posts.get(docname)
@@ -174,13 +181,77 @@ def check_site(
         if i.kind == "term"
     }
     posts = {model.post_label(docname): docname for docname in built if docname in site.posts}
+    seen = Seen(site, settings, include_held, built, labels, glossary, posts, texts, items)
+    known = seen.unchanged_for(previous)
     for rel, page_items in items.items():
-        page = pages.Page(rel, site, settings, built, labels, anchors, glossary, posts)
-        problems += pages.placement(page)
-        problems += pages.front_matter(page, texts[rel])
-        for rule in (body.html, body.directives, body.links, body.roles, pages.post_body):
-            problems += rule(page, page_items)
-    return problems
+        kept = known.get(rel)
+        if kept is None or kept.text != texts[rel] or not kept.holds(site.root, rel):
+            page = pages.Page(rel, site, settings, built, labels, anchors, glossary, posts)
+            found = [*pages.placement(page), *pages.front_matter(page, texts[rel])]
+            for rule in (body.html, body.directives, body.links, body.roles, pages.post_body):
+                found += rule(page, page_items)
+            kept = Checked(texts[rel], tuple(found), page.disk)
+        seen.checked[rel] = kept
+        problems += kept.problems
+    return problems, seen
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One page's problems as :func:`check_site` found them, and what they depend on in the page."""
+
+    text: str
+    problems: tuple[model.Problem, ...]
+    #: What the disk answered about the files the page names (:attr:`kb.rules.pages.Page.disk`).
+    disk: dict[tuple[str, str], bool]
+
+    def holds(self, root: Path, rel: str) -> bool:
+        """Whether the disk still answers as it did."""
+        return all(pages.on_disk(root, rel, *asked) == answer for asked, answer in self.disk.items())
+
+
+@dataclass
+class Seen:
+    """What the rules knew of the whole site when they checked each page, and each page's problems."""
+
+    site: model.Site
+    settings: Settings
+    include_held: bool
+    built: frozenset[str]
+    labels: frozenset[str]
+    glossary: dict[str, str]
+    posts: dict[str, str]
+    texts: dict[str, str]
+    items: dict[str, tuple[markdown.Item, ...]]
+    checked: dict[str, Checked] = field(default_factory=dict)
+
+    def unchanged_for(self, previous: Seen | None) -> dict[str, Checked]:
+        """The pages whose problems *previous* may lend: all of them if everything a page's rules
+        read beyond the page itself is as it was then, else none.
+
+        That is the content model, the settings, the pages built, the labels,
+        terms and posts a page may name, and the anchors of every page (a
+        link may name a section of any page): only a page whose items changed
+        can have changed its anchors.
+        """
+        if previous is None or self.texts.keys() != previous.texts.keys():
+            return {}
+        mine = (self.settings, self.include_held, self.built, self.labels, self.glossary, self.posts)
+        theirs = (previous.settings, previous.include_held, previous.built, previous.labels, previous.glossary)
+        if mine != (*theirs, previous.posts) or not same_model(self.site, previous.site):
+            return {}
+        heading = self.settings.heading_anchors
+        for rel, items in self.items.items():
+            before = previous.items[rel]
+            if items is not before and pages.anchors_of(items, heading) != pages.anchors_of(before, heading):
+                return {}
+        return previous.checked
+
+
+def same_model(site: model.Site, other: model.Site) -> bool:
+    """Whether the rules see the same content model in both (the model's own problems aside)."""
+    facts = ("root", "posts", "authors", "series", "tags", "practices", "refused", "unreadable")
+    return all(getattr(site, name) == getattr(other, name) for name in facts)
 
 
 @dataclass(frozen=True)
@@ -190,25 +261,52 @@ class Pages:
     found: list[str]
     texts: dict[str, str]
     items: dict[str, tuple[markdown.Item, ...]]
+    #: Each page's file as read, once it had settled (:data:`kb.model.SETTLED_S`):
+    #: a later :func:`read` in this process takes over its text and items.
+    stamps: dict[str, tuple[int, int, int]] = field(default_factory=dict, repr=False, compare=False)
+    #: What the rules saw when they last checked these pages (:func:`check`).
+    seen: list[Seen] = field(default_factory=list, repr=False, compare=False)
 
 
 def read(
-    site: model.Site, settings: Settings, cache: Path | None = None, *, prose: bool = False, workers: int = 1
+    site: model.Site,
+    settings: Settings,
+    cache: Path | None = None,
+    *,
+    prose: bool = False,
+    workers: int = 1,
+    previous: Pages | None = None,
 ) -> Pages:
     """Every page of *site*, parsed (with *prose*, their text too, for :func:`hints`); *cache* keeps
-    parsed pages between runs; pages not kept are parsed by up to *workers* processes."""
+    parsed pages between runs; pages not kept are parsed by up to *workers* processes.
+
+    *previous*, the pages as an earlier read in this process found them (with
+    the same settings), lends each page whose file has not changed since.
+    """
     root = site.root
     found = documents(root, settings)
+    settled = time.time_ns() - int(model.SETTLED_S * 1e9)
     texts: dict[str, str] = {}
+    items: dict[str, tuple[markdown.Item, ...]] = {}
+    stamps: dict[str, tuple[int, int, int]] = {}
     for rel in found:
-        try:
-            texts[rel] = (root / rel).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue  # the model reports an unreadable post; other pages fail in the build
-    reader = markdown.Cache(cache, settings.extensions, prose=prose)
-    items = dict(zip(texts, reader.read(list(texts.values()), workers), strict=True))
-    reader.save()
-    return Pages(found, texts, items)
+        stamp = model.stamp_of(root / rel)
+        if previous is not None and stamp is not None and previous.stamps.get(rel) == stamp:
+            texts[rel], items[rel] = previous.texts[rel], previous.items[rel]
+        else:
+            try:
+                texts[rel] = (root / rel).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue  # the model reports an unreadable post; other pages fail in the build
+        if stamp is not None and stamp[0] < settled:
+            stamps[rel] = stamp
+    unread = [rel for rel in texts if rel not in items]
+    if unread:
+        reader = markdown.Cache(cache, settings.extensions, prose=prose)
+        items.update(zip(unread, reader.read([texts[rel] for rel in unread], workers), strict=True))
+        if len(unread) == len(texts):  # else the file would lose the pages taken over: it stays as it was
+            reader.save()
+    return Pages(found, texts, {rel: items[rel] for rel in texts}, stamps)
 
 
 def check(
@@ -219,16 +317,23 @@ def check(
     cache: Path | None = None,
     parsed: Pages | None = None,
     workers: int = 1,
+    previous: Pages | None = None,
 ) -> list[model.Problem]:
     """Every problem the rules find in the pages of *site* (its model already loaded).
 
     *include_held* checks links as the preview build resolves them (drafts and
     scheduled posts are pages); *cache* keeps parsed pages between runs (or
     *parsed* holds the pages already read); up to *workers* processes parse
-    the pages not kept.
+    the pages not kept.  *previous*, the pages an earlier check in this
+    process read (the same settings), lends what has not changed since
+    (:func:`read`, :func:`check_site`); the problems are the same.
     """
-    found = parsed or read(site, settings, cache, workers=workers)
-    problems = check_site(site, settings, found.found, found.texts, found.items, include_held=include_held)
+    found = parsed or read(site, settings, cache, workers=workers, previous=previous)
+    before = previous.seen[-1] if previous is not None and previous.seen else None
+    problems, seen = check_site(
+        site, settings, found.found, found.texts, found.items, include_held=include_held, previous=before
+    )
+    found.seen[:] = [seen]
     return sorted({*problems, *check_settings(site.root, settings)})
 
 

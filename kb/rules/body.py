@@ -22,7 +22,6 @@ from kb.rules.pages import (
     Page,
     close_to,
     image,
-    inside,
     scheme_of,
     target_of,
     unknown_name,
@@ -71,13 +70,13 @@ def refused(message: str, fix: str) -> Callable[[Page, Item], Iterator[model.Pro
 def included(page: Page, item: Item) -> Iterator[model.Problem]:
     """``{include}`` and ``{literalinclude}`` (and its ``:diff:``): files of the repository that exist."""
     for value in (item.value, item.option("diff")):
-        if value and not inside(page.file(value), page.site.root):
+        if value and not page.inside(value):
             yield page.problem(
                 item.line,
                 f"{{{item.name}}} of {value!r}: the file is outside the repository (or in a hidden folder)",
                 COPY_IN,
             )
-        elif value and not page.file(value).is_file():
+        elif value and not page.is_file(value):
             yield page.problem(item.line, f"{{{item.name}}} of {value!r}: there is no such file", COPY_IN, "content")
 
 
@@ -88,7 +87,7 @@ def csv_table(page: Page, item: Item) -> Iterator[model.Problem]:
             item.line, "{csv-table} with :url: is not allowed", "save the CSV file next to the post, use :file:"
         )
     path = item.option("file")
-    if path and not inside(page.file(path), page.site.root):
+    if path and not page.inside(path):
         yield page.problem(
             item.line,
             f"{{csv-table}} :file: {path!r} is outside the repository (or in a hidden folder)",
@@ -209,7 +208,7 @@ def links(page: Page, items: tuple[Item, ...]) -> Iterator[model.Problem]:
                     "link",
                 )
             continue
-        if page.file(path).is_file() or path.lower() in page.labels:
+        if page.is_file(path) or path.lower() in page.labels:
             continue
         yield page.problem(
             item.line,
@@ -264,13 +263,13 @@ def ref_role(page: Page, item: Item, target: str) -> Iterator[model.Problem]:
 def download_role(page: Page, item: Item, target: str) -> Iterator[model.Problem]:
     if scheme_of(target):
         return
-    if not inside(page.file(target), page.site.root):
+    if not page.inside(target):
         yield page.problem(
             item.line,
             f"download {target!r} is outside the repository (or in a hidden folder)",
             "copy the file into the repository next to the post",
         )
-    elif not page.file(target).is_file():
+    elif not page.is_file(target):
         yield page.problem(
             item.line,
             f"download {target!r}: there is no such file",

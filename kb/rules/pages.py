@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,6 +63,20 @@ def scheme_of(uri: str) -> str:
     cleaned = "".join(ch for ch in uri if ch > " " and ch != "\x7f").lower()
     found = _SCHEME.match(cleaned)
     return found.group(1) if found else ""
+
+
+def file_of(root: Path, rel: str, target: str) -> Path:
+    """Where *target*, written in page *rel*, points: relative to it, or to the root with '/'."""
+    if target.startswith("/"):
+        return root / target.lstrip("/")
+    return root / Path(rel).parent / target
+
+
+def on_disk(root: Path, rel: str, question: str, target: str) -> bool:
+    """Whether *target*, written in page *rel*, is a file (*question* ``is_file``) or lies
+    inside the repository (``inside``)."""
+    path = file_of(root, rel, target)
+    return path.is_file() if question == "is_file" else inside(path, root)
 
 
 def inside(path: str | Path, root: str | Path) -> bool:
@@ -133,6 +147,9 @@ class Page:
     anchors: Callable[[str], frozenset[str]]  # docname -> the anchors a link may name in it
     terms: dict[str, str]  # every glossary term: lower case -> as the glossary writes it
     posts: dict[str, str]  # every post the build reads: its label -> its docname
+    #: What the disk answered about the files this page names, by (question, target): the
+    #: page's problems hold while the answers do (:func:`kb.rules.check_site`).
+    disk: dict[tuple[str, str], bool] = field(default_factory=dict, compare=False)
 
     @property
     def docname(self) -> str:
@@ -145,12 +162,17 @@ class Page:
     def problem(self, line: int, message: str, fix: str, kind: str = "policy") -> model.Problem:
         return model.Problem(self.rel, line, message, fix, kind)
 
-    def file(self, target: str) -> Path:
-        """Where *target*, written in this page, points: relative to it, or to the root with '/'."""
-        root = self.site.root
-        if target.startswith("/"):
-            return root / target.lstrip("/")
-        return root / Path(self.rel).parent / target
+    def is_file(self, target: str) -> bool:
+        """Whether *target*, written in this page, is a file (noted in :attr:`disk`)."""
+        return self.ask("is_file", target)
+
+    def inside(self, target: str) -> bool:
+        """Whether *target*, written in this page, lies inside the repository (:func:`inside`; noted)."""
+        return self.ask("inside", target)
+
+    def ask(self, question: str, target: str) -> bool:
+        answer = self.disk[question, target] = on_disk(self.site.root, self.rel, question, target)
+        return answer
 
     def docname_of(self, target: str) -> str:
         """The document a ``{doc}`` or a Markdown link names, as a docname."""
@@ -181,9 +203,9 @@ def image(page: Page, line: int, uri: str) -> Iterator[model.Problem]:
     if scheme:
         if scheme not in IMAGE_SCHEMES:
             yield page.problem(line, f"image {uri!r} is not allowed", IMAGE_FIX)
-    elif not inside(page.file(uri.replace("*", "x")), page.site.root):
+    elif not page.inside(uri.replace("*", "x")):
         yield page.problem(line, f"image {uri!r} is not allowed", IMAGE_FIX)
-    elif "*" not in uri and not page.file(uri).is_file():
+    elif "*" not in uri and not page.is_file(uri):
         yield page.problem(
             line, f"image {uri!r}: there is no such file", "check the file name, relative to this page", "content"
         )
