@@ -16,6 +16,7 @@ __version__ = "1.0.0"
 #: Loaded in this order: the content model first, everything else builds on it.
 MODULES = (
     "kb.content",
+    "kb.standby",
     "kb.domain",
     "kb.builder",
     "kb.render",

@@ -55,7 +55,13 @@ def derive_settings(config: Config, site: model.Site) -> None:
     config.html_baseurl = url
     config.ogp_site_url = url
     config.notfound_urls_prefix = urlsplit(url).path or "/"
-    config.blog_authors = {a.key: (a.name, None) for a in site.authors.values()}
+    authors, left_out = from_content(config, site)
+    config.blog_authors = authors
+    config.exclude_patterns = [*config.exclude_patterns, *left_out]
+
+
+def from_content(config: Config, site: model.Site) -> tuple[dict[str, tuple[str, None]], list[str]]:
+    """The settings the content decides: ABlog's authors, and the files the build leaves out."""
     left_out = [
         post.path
         for post in site.posts.values()
@@ -63,7 +69,8 @@ def derive_settings(config: Config, site: model.Site) -> None:
     ]
     # Links that lead outside the repository: a folder is left out with all it holds.
     refused = [pattern for path in sorted(site.refused) for pattern in (path, f"{path}/**")]
-    config.exclude_patterns = [*config.exclude_patterns, *left_out, *refused, *sorted(site.unreadable)]
+    authors = {a.key: (a.name, None) for a in site.authors.values()}
+    return authors, [*left_out, *refused, *sorted(site.unreadable)]
 
 
 #: The content as this process last loaded it, and what it was loaded with: the
@@ -73,10 +80,9 @@ def derive_settings(config: Config, site: model.Site) -> None:
 LAST_LOADED: dict[tuple[object, ...], tuple[model.Site, rules.Pages]] = {}
 
 
-def load_content(app: Sphinx, config: Config) -> tuple[model.Site, list[model.Problem]]:
-    """The content model of *app*'s site, and every problem of the model and the rules in it."""
+def load_content(app: Sphinx, config: Config, settings: rules.Settings) -> tuple[model.Site, list[model.Problem]]:
+    """The content model of *app*'s site, and every problem of the model and the rules (*settings*) in it."""
     include_held = config.kb_include_drafts
-    settings = rules.Settings.of({name: getattr(config, name) for name in rules.DEFAULTS if hasattr(config, name)})
     key = (str(app.srcdir), include_held, config.kb_timezone, config.kb_review_every, settings)
     site_before, pages_before = LAST_LOADED.get(key, (None, None))
     site = model.load(
@@ -98,12 +104,34 @@ def load_content(app: Sphinx, config: Config) -> tuple[model.Site, list[model.Pr
 def on_config_inited(app: Sphinx, config: Config) -> None:
     """Load and check the content; derive settings; hold back drafts and scheduled posts."""
     config.kb_include_drafts = config.kb_include_drafts or os.environ.get(DRAFTS_VARIABLE, "") not in ("", "0")
-    site, found = load_content(app, config)
+    # As conf.py has them: the settings derived from the content (below) are not the rules' business.
+    settings = rules.Settings.of({name: getattr(config, name) for name in rules.DEFAULTS if hasattr(config, name)})
+    app.kb_rules_settings = settings  # type: ignore[attr-defined]
+    site, found = load_content(app, config, settings)
+    derive_settings(config, site)
+    take(app, site, found)
+
+
+def take(app: Sphinx, site: model.Site, found: list[model.Problem]) -> None:
+    """Make *site* the content of *app*'s build; report its *found* problems and its warnings."""
     problems.install(app, found)
     for warning in site.warnings:
         problems.report(warning, str(app.srcdir), error=False)
-    derive_settings(config, site)
     app.kb_pending_site = site  # type: ignore[attr-defined]
+
+
+def reload(app: Sphinx) -> bool:
+    """Load the content again into *app*, set up before it changed (:mod:`kb.standby`).
+
+    False, and *app* left as it is, if the settings the content decides
+    (:func:`from_content`) are no longer those *app* was set up with: Sphinx
+    has compared them with the last build's already.
+    """
+    site, found = load_content(app, app.config, app.kb_rules_settings)  # type: ignore[attr-defined]
+    if from_content(app.config, site) != from_content(app.config, app.kb_pending_site):  # type: ignore[attr-defined]
+        return False
+    take(app, site, found)
+    return True
 
 
 def counted(count: int, noun: str, verb: str = "") -> str:

@@ -67,15 +67,17 @@ def loaded_files() -> set[Path]:
     return {Path(file).resolve() for file in files if file}
 
 
-def run_forked(argv: list[str], written: Callable[[], None]) -> int:
-    """``sphinx-build argv`` in a child of this process; its exit status.
+def fork_build(argv: list[str], requests: tuple[int, int] | None = None) -> tuple[int, int]:
+    """Fork a child of this process that runs ``sphinx-build argv``: its pid, and the pipe on
+    which it says that the pages it read are written (:func:`kb.builder.say_written`).
 
-    *written* is called once the pages of the documents the build read are
-    written (:func:`kb.builder.say_written`), if they are before it ends.
+    With *requests* (a pipe's two ends), the child is a standby (:mod:`kb.standby`)
+    that waits on that pipe for its request once it is set up.
     """
     from sphinx.cmd import build
 
-    from kb.builder import WRITTEN, WRITTEN_VARIABLE
+    from kb import standby
+    from kb.builder import WRITTEN_VARIABLE
 
     said, say = os.pipe()
     pid = os.fork()
@@ -85,6 +87,9 @@ def run_forked(argv: list[str], written: Callable[[], None]) -> int:
             os.close(said)
             os.environ[WRITTEN_VARIABLE] = str(say)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            if requests is not None:
+                os.close(requests[1])
+                standby.stand_by(requests[0])
             status = build.main(argv)
         finally:
             sys.stdout.flush()
@@ -92,13 +97,69 @@ def run_forked(argv: list[str], written: Callable[[], None]) -> int:
             os._exit(status)
     os.close(say)
     RUNNING.add(pid)
+    return pid, said
+
+
+def finish(pid: int, said: int, written: Callable[[], None], *, standing_by: bool = False) -> int | None:
+    """Wait for the build *pid* to end, calling *written* once it says its pages are; its exit status.
+
+    A standby (*standing_by*) first says that it takes its request: None if it
+    did not (it declined, or ended before it was asked).
+    """
+    from kb.builder import WRITTEN
+    from kb.standby import TAKEN
+
     try:
-        with open(said, "rb", buffering=0) as pipe:  # noqa: PTH123 - a pipe, not a path
-            if pipe.read(1) == WRITTEN:  # or nothing, once the build has ended
+        with open(said, "rb", buffering=0) as pipe:
+            taken = not standing_by or pipe.read(1) == TAKEN
+            if taken and pipe.read(1) == WRITTEN:  # or nothing, once the build has ended
                 written()
-        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        return status if taken else None
     finally:
         RUNNING.discard(pid)
+
+
+def run_forked(argv: list[str], written: Callable[[], None]) -> int:
+    """``sphinx-build argv`` in a child of this process; its exit status.
+
+    *written* is called once the pages of the documents the build read are
+    written (:func:`kb.builder.say_written`), if they are before it ends.
+    """
+    status = finish(*fork_build(argv), written)
+    assert status is not None
+    return status
+
+
+@dataclass
+class Standby:
+    """The next build, set up before its request comes (:mod:`kb.standby`)."""
+
+    argv: list[str]
+    pid: int
+    said: int
+    requests: int
+
+    @classmethod
+    def set_up(cls, argv: list[str]) -> Standby:
+        read_end, write_end = os.pipe()
+        pid, said = fork_build(argv, (read_end, write_end))
+        os.close(read_end)
+        return cls(argv, pid, said, write_end)
+
+    def run(self, changed: list[str], written: Callable[[], None]) -> int | None:
+        """Build the change to *changed*; the exit status, or None if the standby cannot take it."""
+        with contextlib.suppress(OSError):  # it has ended: it says nothing, and is reaped below
+            os.write(self.requests, json.dumps(changed).encode() + b"\n")
+        os.close(self.requests)
+        return finish(self.pid, self.said, written, standing_by=True)
+
+    def drop(self) -> None:
+        """End the standby unused."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGTERM)
+        os.close(self.requests)
+        finish(self.pid, self.said, lambda: None, standing_by=True)
 
 
 def run_afresh(argv: list[str]) -> int:
@@ -135,6 +196,7 @@ def serve(address: str, srcdir: Path, parent: int) -> None:
     gc.freeze()
     loaded = loaded_files()
     server = listening(address)
+    waiting: Standby | None = None
     while os.getppid() == parent:
         try:
             connection, _ = server.accept()
@@ -143,10 +205,14 @@ def serve(address: str, srcdir: Path, parent: int) -> None:
         with connection, connection.makefile("rb") as lines:
             request = json.loads(lines.readline())
             stale = sorted({Path(path).resolve() for path in request["changed"]} & loaded)
+            ready, waiting = waiting, None
+            if ready is not None and (stale or ready.argv != request["argv"]):
+                ready.drop()
+                ready = None
             if stale:
                 status = run_afresh(request["argv"])
             else:
-                status = run_forked(request["argv"], lambda connection=connection: answer(connection, PAGES_WRITTEN))
+                status = built(request, ready, lambda connection=connection: answer(connection, PAGES_WRITTEN))
             if status:  # said here: the one who asked may have stopped listening once the pages were written
                 print(stopped(status), flush=True)
             if stale:  # no new request may wait on this socket: it goes with this process
@@ -155,6 +221,15 @@ def serve(address: str, srcdir: Path, parent: int) -> None:
             answer(connection, b"%d" % status)
         if stale:
             os.execv(sys.executable, [sys.executable, "-m", "kb.warm", address, str(srcdir), str(parent)])
+        if request.get("standby"):
+            waiting = Standby.set_up(request["standby"])
+
+
+def built(request: dict[str, Any], ready: Standby | None, written: Callable[[], None]) -> int:
+    """Run the build *request* asks for: by the standby *ready* for it if it can take it, else forked."""
+    if ready is not None and (status := ready.run(request["changed"], written)) is not None:
+        return status
+    return run_forked(request["argv"], written)
 
 
 def answer(connection: socket.socket, line: bytes) -> None:
@@ -166,14 +241,23 @@ def stopped(status: int) -> str:
     return f"kb: the build stopped (exit status {status}); the pages it did not write are those of the build before"
 
 
-def build(address: str, argv: Sequence[str], changed: Sequence[Path] = (), *, until_written: bool = False) -> int:
+def build(
+    address: str,
+    argv: Sequence[str],
+    changed: Sequence[Path] = (),
+    *,
+    until_written: bool = False,
+    then: Sequence[str] = (),
+) -> int:
     """Have the warm process at *address* run ``sphinx-build argv``; its exit status.
 
     *changed* are the files whose change set off this build.  With
     *until_written*, 0 as soon as the pages of the documents it read are
     written: the build goes on, and the warm process says if it fails.
+    *then*: the ``sphinx-build`` arguments of the next build, which the warm
+    process sets up once this one has ended (:class:`Standby`).
     """
-    request = json.dumps({"argv": list(argv), "changed": [str(path) for path in changed]})
+    request = json.dumps({"argv": list(argv), "changed": [str(path) for path in changed], "standby": list(then)})
     deadline = time.monotonic() + CONNECT_WITHIN_S
     while True:
         try:
@@ -204,7 +288,7 @@ class Rebuild:
         names = ", ".join(sorted({path.name for path in changed_paths})[:5])
         print(f"kb: rebuilding ({names})", flush=True)
         try:  # the browser reloads once the saved pages are written; the warm process says if the build fails
-            build(self.address, self.argv, changed_paths, until_written=True)
+            build(self.address, self.argv, changed_paths, until_written=True, then=self.argv)
         except OSError as error:  # it has ended, or does not answer: build the slow way
             print(f"kb: the preview's warm process does not answer ({error}); building in a new process", flush=True)
             if status := run_afresh(list(self.argv)):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import copyreg
 import os
+import pickle
 import shutil
 import signal
 import socket
@@ -14,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from sphinx.application import ENV_PICKLE_FILENAME
+from sphinx.environment import BuildEnvironment
 
 from kb import bench, warm
 
@@ -49,19 +53,58 @@ def builds(corpus: Path, tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen
 def test_warm_builds_give_the_pages_a_new_process_builds(
     builds: tuple[str, subprocess.Popen[bytes], Path], corpus: Path, tmp_path: Path
 ) -> None:
-    """A full build, then edits, each built warm and compared with a clean build in a new process."""
+    """A full build, then edits, each built warm and compared with a clean build in a new process.
+
+    Each build asks for the next to be set up before it comes (a standby): the
+    edits are built by standbys, whose setting up says nothing.
+    """
     address, _, log = builds
     for number, edit in enumerate((None, edit_body, change_tags)):
         if edit is not None:
             edit(corpus)
-        assert warm.build(address, sphinx_argv(corpus)) == 0, log.read_text()[-3000:]
-        clean = tmp_path / f"clean-{number}"
-        shutil.copytree(corpus, clean, ignore=shutil.ignore_patterns("_build", "__pycache__"))
-        reference = build(clean, clean / "_build" / "html")
-        assert reference.returncode == 0, reference.stderr[-3000:]
-        found = differences(pages(corpus / "_build" / "html"), pages(clean / "_build" / "html"))
-        assert found == [], f"after {edit.__name__ if edit else 'the first build'}: {found}"
+        assert warm.build(address, sphinx_argv(corpus), then=sphinx_argv(corpus)) == 0, log.read_text()[-3000:]
+        assert_as_built_clean(corpus, tmp_path / f"clean-{number}", edit.__name__ if edit else "the first build")
+        # The environment a standby pickled aside, for the next build: whole, and as it was after reading.
+        env = pickle.loads((corpus / "_build" / "doctrees" / ENV_PICKLE_FILENAME).read_bytes())
+        assert isinstance(env, BuildEnvironment)
+        sources = list((corpus / "posts").glob("*.md"))
+        assert {f"posts/{path.stem}" for path in sources} <= env.all_docs.keys()
+        newest = max(sources, key=lambda path: path.stat().st_mtime_ns)
+        assert env.all_docs[f"posts/{newest.stem}"] >= newest.stat().st_mtime_ns // 1000  # read since it changed
     assert log.read_text().count("build succeeded") == 3
+    assert log.read_text().count("Running Sphinx") == 1  # the first build's: the others were set up unheard
+
+
+def assert_as_built_clean(corpus: Path, clean: Path, after: str) -> None:
+    """The pages of *corpus* are those of a clean build of a copy of it in a new process."""
+    shutil.copytree(corpus, clean, ignore=shutil.ignore_patterns("_build", "__pycache__"))
+    reference = build(clean, clean / "_build" / "html")
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    found = differences(pages(corpus / "_build" / "html"), pages(clean / "_build" / "html"))
+    assert found == [], f"after {after}: {found}"
+
+
+def test_a_standby_declines_what_it_cannot_take_and_the_build_is_set_up_afresh(
+    builds: tuple[str, subprocess.Popen[bytes], Path], corpus: Path, tmp_path: Path
+) -> None:
+    """A change to conf.py or a template, or content that changes a setting, is built the usual way."""
+    address, _, log = builds
+    argv = sphinx_argv(corpus)
+    assert warm.build(address, argv, then=argv) == 0
+    conf, template = corpus / "conf.py", corpus / "_templates" / "kb-footer.html"
+    author = corpus / "authors" / "A99.md"
+    profile = "---\nname: Nora Newcomer\nrole: Consultant\n---\n\nNora Newcomer writes about audits.\n"
+    edits = [
+        ("conf.py changed", conf, lambda: conf.write_text(conf.read_text() + "\nhtml_title = 'Renamed'\n")),
+        ("kb-footer.html changed", template, lambda: template.write_text(template.read_text() + "\n<!-- x -->\n")),
+        ("the content changes a setting", author, lambda: author.write_text(profile)),  # ABlog's authors
+    ]
+    for number, (said, path, edit) in enumerate(edits):
+        edit()
+        assert warm.build(address, argv, changed=[path], then=argv) == 0, log.read_text()[-3000:]
+        assert f"kb: {said}: setting the build up afresh" in log.read_text()
+        assert log.read_text().count("Running Sphinx") == 2 + number  # set up anew, heard
+        assert_as_built_clean(corpus, tmp_path / f"clean-{number}", said)
 
 
 def test_a_rebuild_answers_once_the_saved_pages_are_written_and_the_build_goes_on(
@@ -192,3 +235,32 @@ def test_ctrl_c_stops_every_process_of_the_preview_quietly(tmp_path: Path) -> No
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(preview.pid, signal.SIGKILL)
+
+
+def test_a_standby_pickles_the_environment_from_a_forked_copy(tmp_path: Path) -> None:
+    """Sphinx pickles the environment before writing; in a standby's build a forked copy writes the pickle,
+    which the next build loads whole."""
+    from io import StringIO
+
+    from sphinx.testing.util import SphinxTestApp
+
+    from kb import standby
+
+    srcdir = tmp_path / "site"
+    shutil.copytree(ROOT / "tests" / "roots" / "test-parity", srcdir)
+    app = SphinxTestApp("html", srcdir=srcdir, status=StringIO(), warning=StringIO())
+    writing: list[list[int]] = []
+    app.connect("write-started", lambda app, builder: writing.append(list(standby.PICKLING)))
+    try:
+        standby.BUILDING.append(app)
+        app.build()
+        assert len(writing) == 1
+        assert len(writing[0]) == 1  # the copy was at work while the pages were written
+        assert standby.PICKLING == []  # and waited for at the end
+        env = pickle.loads((app.doctreedir / ENV_PICKLE_FILENAME).read_bytes())
+        assert isinstance(env, BuildEnvironment)
+        assert env.all_docs.keys() == app.env.all_docs.keys()
+        assert BuildEnvironment not in copyreg.dispatch_table  # nothing else is pickled aside
+    finally:
+        standby.BUILDING.clear()
+        app.cleanup()

@@ -279,7 +279,7 @@ def load(
         site.tags, site.practices = load_vocabulary(site.root, site.problems)
     site.authors = load_authors(site.root, Lookup(site.practices), site.problems, site.refused, site.unreadable)
     site.series = load_series(site.root, site.problems, site.refused, site.unreadable)
-    parsed = ParsedFrontMatter(cache)
+    parsed = ParsedFrontMatter(cache if previous is None else None)  # reading it costs more than the few posts
     files = posts_folder(site.root, site.refused)
     took_over = _load_posts(site, files, tz, now or dt.datetime.now(tz), parsed, previous)
     check_strays(site.root, files, site.problems)

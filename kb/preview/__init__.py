@@ -271,7 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     indexer, stopped = Indexer(), threading.Event()
     try:
         args.outdir.mkdir(parents=True, exist_ok=True)
-        warm.build(address, ("-j", "auto", *sphinx))  # the first reads on all cores; a rebuild on one is faster
+        # The first reads on all cores; a rebuild on one is faster, and is set up before the save.
+        warm.build(address, ("-j", "auto", *sphinx), then=sphinx)
         threading.Thread(target=keep_searchable, args=(indexer, queue, stopped), name="search", daemon=True).start()
         url = f"{args.host}:{args.port}"
         ignored = IgnoreFilter([*args.ignore, args.outdir, args.doctrees], args.re_ignore)

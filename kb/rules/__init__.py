@@ -302,7 +302,8 @@ def read(
             stamps[rel] = stamp
     unread = [rel for rel in texts if rel not in items]
     if unread:
-        reader = markdown.Cache(cache, settings.extensions, prose=prose)
+        # Reading the cache costs more than parsing the few pages a load that takes over has left.
+        reader = markdown.Cache(cache if previous is None else None, settings.extensions, prose=prose)
         items.update(zip(unread, reader.read([texts[rel] for rel in unread], workers), strict=True))
         if len(unread) == len(texts):  # else the file would lose the pages taken over: it stays as it was
             reader.save()

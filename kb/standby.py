@@ -1,0 +1,192 @@
+"""A preview build set up before the save it builds.
+
+After a save, most of a preview build's wait came before it read the saved
+post: the configuration read, the extensions set up, the content loaded and
+checked, Sphinx's environment loaded from its pickle (PERFORMANCE.md, *The
+preview*).  None of that needs the save.  So once a build has ended, the
+preview's warm process (:mod:`kb.warm`) forks the next one at once, a
+*standby*: a ``sphinx-build`` run like any other, which sets up its
+application and then, at the start of ``builder-inited``, waits for the save.
+
+When the request comes (the files changed), :func:`on_builder_inited` loads
+the content again, taking over every post and page that has not changed since
+(:func:`kb.content.reload`: it costs a few hundredths of a second), and lets
+the build go on: the other ``builder-inited`` handlers (today's date, the
+pages' history, the series' books) run after it, as in any build.  What the
+standby said while it was set up is dropped; the content's problems are
+reported again by the reload.
+
+A standby cannot take a change to what it has read apart from the content:
+``conf.py``, a template, Python code, or content that changes a setting
+(:func:`kb.content.from_content`: an author added, a post made a draft, or
+invalid).  It then ends with :data:`DECLINED` before it builds anything, and
+the warm process runs the build the usual way.  A standby whose warm process
+has gone ends with it.
+
+Between reading the saved post and writing its page, Sphinx pickles its
+environment for the next build (a quarter of a second at 2,000 posts).  A
+standby hands that to a copy of itself (:func:`pickled_aside`): the pickle is
+written by a forked child, from the environment as it was at that moment,
+while the build writes the pages; the build waits for it at its end.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import gc
+import json
+import os
+import pickle
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sphinx.application import ENV_PICKLE_FILENAME
+from sphinx.environment import BuildEnvironment
+from sphinx.util import logging
+
+from kb import __version__, content
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+
+logger = logging.getLogger(__name__)
+
+#: The exit status of a standby that cannot take the change asked of it.
+DECLINED = 75
+#: What a standby writes to the build's pipe (:data:`kb.builder.WRITTEN_VARIABLE`) once it takes a request.
+TAKEN = b"t"
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """How a standby hears of its request, and where its output goes once it has it."""
+
+    #: The pipe the request comes on: one line of JSON, the files changed.
+    requests: int
+    #: Copies of the build's standard output and error, which it writes to once it has the request.
+    output: tuple[int, int]
+
+
+#: Set in a standby only, before it runs ``sphinx-build`` (:func:`stand_by`).
+WAITING: Waiting | None = None
+#: Set once the standby has taken its request: the build it runs pickles its environment aside.
+BUILDING: list[Sphinx] = []
+#: The children writing the environment's pickle (:func:`pickled_aside`), waited for at the end.
+PICKLING: list[int] = []
+
+
+def stand_by(requests: int) -> None:
+    """Make this process a standby: hold its output back, wait for a request on *requests*."""
+    global WAITING
+    sys.stdout.flush()
+    sys.stderr.flush()
+    output = (os.dup(1), os.dup(2))
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
+    os.close(quiet)
+    WAITING = Waiting(requests, output)
+
+
+def request(waiting: Waiting) -> list[Path] | None:
+    """The files changed, once the request comes; None if the warm process has gone."""
+    with open(waiting.requests, "rb") as pipe:  # noqa: PTH123 - a pipe, not a path
+        line = pipe.readline()
+    return [Path(path) for path in json.loads(line)] if line else None
+
+
+def speak(waiting: Waiting) -> None:
+    """Give the build its output back."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    for target, copy in zip((1, 2), waiting.output, strict=True):
+        os.dup2(copy, target)
+        os.close(copy)
+
+
+def outside_content(app: Sphinx, changed: list[Path]) -> Path | None:
+    """The first of *changed* that a standby has read apart from the content: code, ``conf.py``, templates."""
+    templates = [Path(app.confdir, folder).resolve() for folder in app.config.templates_path]
+    for path in changed:
+        if path.suffix == ".py" or any(path.resolve().is_relative_to(folder) for folder in templates):
+            return path
+    return None
+
+
+def on_builder_inited(app: Sphinx) -> None:
+    """In a standby: wait for the request, then load the content again and build; or decline."""
+    global WAITING
+    waiting, WAITING = WAITING, None
+    if waiting is None:
+        return
+    gc.freeze()  # what is set up lasts until the build ends: no collection need scan it
+    changed = request(waiting)
+    if changed is None:
+        os._exit(0)
+    speak(waiting)
+    if (code := outside_content(app, changed)) is not None:
+        print(f"kb: {code.name} changed: setting the build up afresh", flush=True)
+        os._exit(DECLINED)
+    if not content.reload(app):
+        print("kb: the content changes a setting: setting the build up afresh", flush=True)
+        os._exit(DECLINED)
+    from kb.builder import WRITTEN_VARIABLE
+
+    if descriptor := os.environ.get(WRITTEN_VARIABLE, ""):
+        os.write(int(descriptor), TAKEN)
+    BUILDING.append(app)
+
+
+def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
+    """In a standby's build, last of all before Sphinx pickles the environment: have it pickled aside."""
+    if app in BUILDING:
+        copyreg.pickle(BuildEnvironment, pickled_aside)
+    return []
+
+
+def pickled_aside(env: BuildEnvironment) -> tuple[type[dict[str, Any]], tuple[()]]:
+    """Write *env*'s pickle from a forked copy of this process; Sphinx writes an empty stand-in
+    that the copy's file replaces (a build that cannot load it would start afresh)."""
+    copyreg.dispatch_table.pop(BuildEnvironment, None)
+    target = Path(env.doctreedir, ENV_PICKLE_FILENAME)
+    pid = os.fork()
+    if pid == 0:  # the copy: the environment as it is now, whatever the build does next
+        status = 1
+        try:
+            from kb.builder import WRITTEN_VARIABLE
+
+            if descriptor := os.environ.get(WRITTEN_VARIABLE, ""):
+                os.close(int(descriptor))  # the preview hears of the pages from the build only
+            part = target.with_name(f"{target.name}.part")
+            with part.open("wb") as out:
+                pickle.dump(env, out, pickle.HIGHEST_PROTOCOL)
+            part.replace(target)
+            status = 0
+        finally:
+            os._exit(status)
+    PICKLING.append(pid)
+    return dict, ()
+
+
+def on_env_check_consistency(app: Sphinx, env: BuildEnvironment) -> None:
+    """Right after Sphinx has pickled the environment: nothing else is pickled aside."""
+    copyreg.dispatch_table.pop(BuildEnvironment, None)
+
+
+def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
+    """Wait for the environment's pickle; if it was not written, the next build starts afresh."""
+    copyreg.dispatch_table.pop(BuildEnvironment, None)
+    while PICKLING:
+        if os.waitstatus_to_exitcode(os.waitpid(PICKLING.pop(), 0)[1]):
+            Path(app.doctreedir, ENV_PICKLE_FILENAME).unlink(missing_ok=True)
+            logger.warning("kb: the environment could not be saved; the next build reads every page")
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("builder-inited", on_builder_inited, priority=0)  # before every handler that reads the content
+    app.connect("env-get-updated", on_env_get_updated, priority=1000)  # the last, right before the pickle
+    app.connect("env-check-consistency", on_env_check_consistency, priority=0)  # the first, right after it
+    app.connect("build-finished", on_build_finished)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
