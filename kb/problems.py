@@ -99,8 +99,9 @@ def report(problem: model.Problem, srcdir: str, *, error: bool = True) -> None:
     )
 
 
-def install(app: Sphinx, problems: list[model.Problem]) -> None:
-    """Report *problems* once each, then drop follow-on warnings in their files."""
+def install(app: Sphinx, problems: list[model.Problem], *, report_now: bool = True) -> None:
+    """Report *problems* once each (unless not *report_now*: a later install will), then drop
+    follow-on warnings in their files."""
     # On Sphinx's handlers, ahead of the filter that counts warnings for -W:
     # a logger's own filters do not see the records of its child loggers.
     handlers = logging.getLogger(sphinx_logging.NAMESPACE).handlers
@@ -111,7 +112,7 @@ def install(app: Sphinx, problems: list[model.Problem]) -> None:
         handler.filters[:] = [follow_on, *(f for f in handler.filters if not isinstance(f, FollowOnFilter))]
     follow_on.reporting = True
     try:
-        for problem in problems:
+        for problem in problems if report_now else ():
             report(problem, str(srcdir))
     finally:
         follow_on.reporting = False
