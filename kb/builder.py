@@ -22,7 +22,6 @@ import contextlib
 import os
 from typing import TYPE_CHECKING, Any
 
-import jinja2
 from sphinx.builders.html import StandaloneHTMLBuilder
 
 from kb import __version__
@@ -49,25 +48,10 @@ def say_written() -> None:
 
 
 class ReadFirstHTMLBuilder(StandaloneHTMLBuilder):
-    """Sphinx's ``html`` builder; the pages of the documents read in this build come first.
-
-    Its templates are compiled once, not in every build: Jinja keeps each
-    compiled template in the doctrees folder (its bytecode cache, which
-    compiles a template again when its text changes).  A build after a save
-    writes a page or two, and compiling the theme's templates was a third of
-    writing the first (PERFORMANCE.md, *The preview*).
-    """
+    """Sphinx's ``html`` builder; the pages of the documents read in this build come first."""
 
     #: The documents read in this build (set on ``env-before-read-docs``).
     read_now: frozenset[str] = frozenset()
-
-    def init_templates(self) -> None:
-        super().init_templates()
-        environment = getattr(self.templates, "environment", None)  # a site's own bridge may have none
-        if isinstance(environment, jinja2.Environment):
-            folder = self.doctreedir / f"kb-templates-{jinja2.__version__}"
-            folder.mkdir(parents=True, exist_ok=True)
-            environment.bytecode_cache = jinja2.FileSystemBytecodeCache(str(folder))
 
     def write_documents(self, docnames: Set[str]) -> None:
         first = docnames & self.read_now

@@ -26,7 +26,7 @@ from docutils import nodes
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 
-from kb import __version__, model, problems, rules, standby
+from kb import __version__, model, problems, rules
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -109,14 +109,12 @@ def on_config_inited(app: Sphinx, config: Config) -> None:
     app.kb_rules_settings = settings  # type: ignore[attr-defined]
     site, found = load_content(app, config, settings)
     derive_settings(config, site)
-    take(app, site, found, report_now=not standby.standing_by())  # a standby's are told once it is asked
+    take(app, site, found)
 
 
-def take(app: Sphinx, site: model.Site, found: list[model.Problem], *, report_now: bool = True) -> None:
+def take(app: Sphinx, site: model.Site, found: list[model.Problem]) -> None:
     """Make *site* the content of *app*'s build; report its *found* problems and its warnings."""
-    problems.install(app, found, report_now=report_now)
-    for warning in site.warnings if report_now else ():
-        problems.report(warning, str(app.srcdir), error=False)
+    problems.install(app, found, site.warnings)
     app.kb_pending_site = site  # type: ignore[attr-defined]
 
 

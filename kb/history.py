@@ -49,8 +49,6 @@ logger = logging.getLogger(__name__)
 
 #: Kept in the doctree folder, so that ``make clean`` removes it with the rest.
 CACHE = "kb-history.pickle"
-#: The shape of :class:`History` the cache holds: a cache of another shape is read again.
-CACHE_FORMAT = 2
 #: Separators of ``git log``'s output: a record per commit, a field per value.
 RECORD, FIELD = "\x1e", "\x1f"
 LOG_FORMAT = f"{RECORD}%H{FIELD}%aI{FIELD}%an{FIELD}%s"
@@ -79,8 +77,6 @@ class History:
     missing: str | None = None
     #: Files with changes not yet committed (only asked for in previews).
     uncommitted: frozenset[str] = frozenset()
-    #: Each document's source file, as :func:`source_path` found it in this build.
-    sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def of(self, path: str) -> tuple[Change, ...]:
         return self.changes.get(path, ())
@@ -213,7 +209,7 @@ def uncommitted(srcdir: Path) -> frozenset[str]:
 def cached_history(srcdir: Path, cache: Path) -> History:
     """:func:`read_history`, run again only when ``HEAD`` names another commit."""
     repository = find_repository(srcdir.resolve())
-    key = (__version__, CACHE_FORMAT, str(srcdir.resolve()), repository.head() if repository else None)
+    key = (__version__, str(srcdir.resolve()), repository.head() if repository else None)
     key_repr = repr(key) + str(repository.shallow if repository else None)
     stamp = hashlib.sha256(key_repr.encode()).hexdigest()
     known = stamped.load(cache, stamp)
@@ -244,11 +240,7 @@ def on_builder_inited(app: Sphinx) -> None:
 
 
 def source_path(env: BuildEnvironment, docname: str) -> str:
-    """The source file of *docname*, relative to the site (asked for every page in every build)."""
-    sources = history_of(env).sources
-    if (path := sources.get(docname)) is None:
-        path = sources[docname] = env.doc2path(docname, base=False).as_posix()
-    return path
+    return env.doc2path(docname, base=False).as_posix()
 
 
 @dataclass(frozen=True)

@@ -99,9 +99,9 @@ def report(problem: model.Problem, srcdir: str, *, error: bool = True) -> None:
     )
 
 
-def install(app: Sphinx, problems: list[model.Problem], *, report_now: bool = True) -> None:
-    """Report *problems* once each (unless not *report_now*: a later install will), then drop
-    follow-on warnings in their files."""
+def install(app: Sphinx, problems: list[model.Problem], warnings: list[model.Problem]) -> None:
+    """Report *problems* once each and *warnings* as information (unless :func:`held`: a later
+    install will), then drop follow-on warnings in the files of the problems."""
     # On Sphinx's handlers, ahead of the filter that counts warnings for -W:
     # a logger's own filters do not see the records of its child loggers.
     handlers = logging.getLogger(sphinx_logging.NAMESPACE).handlers
@@ -112,11 +112,23 @@ def install(app: Sphinx, problems: list[model.Problem], *, report_now: bool = Tr
         handler.filters[:] = [follow_on, *(f for f in handler.filters if not isinstance(f, FollowOnFilter))]
     follow_on.reporting = True
     try:
-        for problem in problems if report_now else ():
+        for problem in problems if not held(app) else ():
             report(problem, str(srcdir))
     finally:
         follow_on.reporting = False
+    for warning in warnings if not held(app) else ():
+        report(warning, str(srcdir), error=False)
     app.kb_problems = problems  # type: ignore[attr-defined]
+
+
+def hold(app: Sphinx, *, until_asked: bool) -> None:
+    """Hold back (or no longer) the reports of :func:`install`: a preview build set up before
+    the save reports the content as it is once asked to build (:mod:`kb.standby`)."""
+    app.kb_problems_held = until_asked  # type: ignore[attr-defined]
+
+
+def held(app: Sphinx) -> bool:
+    return getattr(app, "kb_problems_held", False)
 
 
 def problems_of(app: Sphinx) -> list[model.Problem]:

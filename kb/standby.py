@@ -24,20 +24,17 @@ the warm process runs the build the usual way.  A standby whose warm process
 has gone ends with it.
 
 Between reading the saved post and writing its page, Sphinx pickles its
-environment for the next build (a quarter of a second at 2,000 posts).  A
-standby hands that to a copy of itself (:func:`pickled_aside`): the pickle is
-written by a forked child, from the environment as it was at that moment,
-while the build writes the pages; the build waits for it at its end.
+environment for the next build (a quarter of a second at 2,000 posts); in a
+standby's build a forked copy writes it while the pages are written
+(:func:`kb.upstream.sphinx.environment_pickled_aside`, which asks
+:func:`asked`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import copyreg
-import gc
 import json
 import os
-import pickle
 import shutil
 import sys
 import tempfile
@@ -45,17 +42,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sphinx.application import ENV_PICKLE_FILENAME
-from sphinx.environment import BuildEnvironment
-from sphinx.util import logging
-
-from kb import __version__
+from kb import __version__, content, problems
 from kb.builder import WRITTEN_VARIABLE
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
-
-logger = logging.getLogger(__name__)
+    from sphinx.config import Config
 
 #: The exit status of a standby that cannot take the change asked of it.
 DECLINED = 75
@@ -77,10 +69,8 @@ class Waiting:
 
 #: Set in a standby only, before it runs ``sphinx-build`` (:func:`stand_by`).
 WAITING: Waiting | None = None
-#: Set once the standby has taken its request: the build it runs pickles its environment aside.
-BUILDING: list[Sphinx] = []
-#: The children writing the environment's pickle (:func:`pickled_aside`), waited for at the end.
-PICKLING: list[int] = []
+#: The build a standby runs once it has taken its request (:func:`asked`).
+ASKED: list[Sphinx] = []
 
 
 def stand_by(requests: int) -> None:
@@ -97,9 +87,9 @@ def stand_by(requests: int) -> None:
     WAITING = Waiting(requests, output, (held[0], held[1]))
 
 
-def standing_by() -> bool:
-    """Whether this process is a standby that has not yet been asked to build."""
-    return WAITING is not None
+def asked(app: Sphinx) -> bool:
+    """Whether *app* is the build of a standby that has taken its request."""
+    return app in ASKED
 
 
 def request(waiting: Waiting) -> list[Path] | None:
@@ -136,7 +126,6 @@ def on_builder_inited(app: Sphinx) -> None:
     waiting, WAITING = WAITING, None
     if waiting is None:
         return
-    gc.freeze()  # what is set up lasts until the build ends: no collection need scan it
     changed = request(waiting)
     if changed is None:
         os._exit(0)
@@ -144,63 +133,23 @@ def on_builder_inited(app: Sphinx) -> None:
     if (code := outside_content(app, changed)) is not None:
         print(f"kb: {code.name} changed: setting the build up afresh", flush=True)
         os._exit(DECLINED)
-    from kb import content  # which reports the content's problems, told by this build only now
-
+    problems.hold(app, until_asked=False)
     if not content.reload(app):
         print("kb: the content changes a setting: setting the build up afresh", flush=True)
         os._exit(DECLINED)
     if descriptor := os.environ.get(WRITTEN_VARIABLE, ""):
         with contextlib.suppress(OSError):  # the warm process has gone: the build goes on all the same
             os.write(int(descriptor), TAKEN)
-    BUILDING.append(app)
+    ASKED.append(app)
 
 
-def on_env_get_updated(app: Sphinx, env: BuildEnvironment) -> list[str]:
-    """In a standby's build, last of all before Sphinx pickles the environment: have it pickled aside."""
-    if app in BUILDING:
-        copyreg.pickle(BuildEnvironment, pickled_aside)
-    return []
-
-
-def pickled_aside(env: BuildEnvironment) -> tuple[type[dict[str, Any]], tuple[()]]:
-    """Write *env*'s pickle from a forked copy of this process; Sphinx writes an empty stand-in
-    that the copy's file replaces (a build that cannot load it would start afresh)."""
-    copyreg.dispatch_table.pop(BuildEnvironment, None)
-    target = Path(env.doctreedir, ENV_PICKLE_FILENAME)
-    pid = os.fork()
-    if pid == 0:  # the copy: the environment as it is now, whatever the build does next
-        status = 1
-        try:
-            if descriptor := os.environ.get(WRITTEN_VARIABLE, ""):
-                os.close(int(descriptor))  # the preview hears of the pages from the build only
-            part = target.with_name(f"{target.name}.part")
-            with part.open("wb") as out:
-                pickle.dump(env, out, pickle.HIGHEST_PROTOCOL)
-            part.replace(target)
-            status = 0
-        finally:
-            os._exit(status)
-    PICKLING.append(pid)
-    return dict, ()
-
-
-def on_env_check_consistency(app: Sphinx, env: BuildEnvironment) -> None:
-    """Right after Sphinx has pickled the environment: nothing else is pickled aside."""
-    copyreg.dispatch_table.pop(BuildEnvironment, None)
-
-
-def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
-    """Wait for the environment's pickle; if it was not written, the next build starts afresh."""
-    copyreg.dispatch_table.pop(BuildEnvironment, None)
-    while PICKLING:
-        if os.waitstatus_to_exitcode(os.waitpid(PICKLING.pop(), 0)[1]):
-            Path(app.doctreedir, ENV_PICKLE_FILENAME).unlink(missing_ok=True)
-            logger.warning("kb: the environment could not be saved; the next build reads every page")
+def on_config_inited(app: Sphinx, config: Config) -> None:
+    """In a standby, before the content is loaded: its problems are reported once it is asked."""
+    if WAITING is not None:
+        problems.hold(app, until_asked=True)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("config-inited", on_config_inited, priority=0)  # before kb.content loads the content
     app.connect("builder-inited", on_builder_inited, priority=0)  # before every handler that reads the content
-    app.connect("env-get-updated", on_env_get_updated, priority=1000)  # the last, right before the pickle
-    app.connect("env-check-consistency", on_env_check_consistency, priority=0)  # the first, right after it
-    app.connect("build-finished", on_build_finished)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -25,7 +25,6 @@ code.  The warm process ends when the process that started it has ended.
 from __future__ import annotations
 
 import contextlib
-import gc
 import io
 import json
 import os
@@ -191,9 +190,6 @@ def serve(address: str, srcdir: Path, parent: int) -> None:
         warm_up(srcdir)
     except Exception as error:  # the builds report the site's problems; they only start cold
         print(f"kb: the preview's builds start cold: {type(error).__name__}: {error}", flush=True)
-    # What is loaded now lasts as long as this process: out of the collector's sight, it is
-    # neither scanned by each build's collections nor copied into each build by them.
-    gc.freeze()
     loaded = loaded_files()
     server = listening(address)
     waiting: Standby | None = None

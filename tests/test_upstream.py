@@ -3,8 +3,10 @@ and the check that reports a workaround which no longer fits."""
 
 from __future__ import annotations
 
+import copyreg
 import logging
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -16,6 +18,8 @@ import ablog.post
 import pytest
 import sphinx.builders
 import sphinx.util.parallel
+from sphinx.application import ENV_PICKLE_FILENAME
+from sphinx.environment import BuildEnvironment
 from sphinx.testing.util import SphinxTestApp
 from sphinx.util.console import strip_colors
 
@@ -384,3 +388,34 @@ def test_build_key_looks_for_the_newest_template_once_per_build(corpus: bench.Co
         assert len(walks) == 1
     finally:
         app.cleanup()
+
+
+def test_a_standby_build_has_the_environment_pickled_by_a_forked_copy(tmp_path: Path) -> None:
+    """Sphinx pickles the environment before writing; in a standby's build (only) a copy forked at
+    that moment writes the pickle while the pages are written, and the next build loads it whole."""
+    from io import StringIO
+
+    from kb import standby
+
+    srcdir = tmp_path / "site"
+    shutil.copytree(ROOT / "tests" / "roots" / "test-parity", srcdir)
+    writing: list[list[int]] = []
+    for asked in (False, True):  # each build a process's one, as in the preview
+        app = SphinxTestApp("html", srcdir=srcdir, status=StringIO(), warning=StringIO())
+        app.connect("write-started", lambda app, builder: writing.append(list(sphinx_workarounds.PICKLING)))
+        try:
+            if asked:
+                (srcdir / "posts" / "good.md").touch()
+                standby.ASKED.append(app)
+            app.build()
+            assert sphinx_workarounds.PICKLING == []  # waited for at the end
+            env = pickle.loads((app.doctreedir / ENV_PICKLE_FILENAME).read_bytes())
+            assert isinstance(env, BuildEnvironment)
+            assert env.all_docs.keys() == app.env.all_docs.keys()
+            assert BuildEnvironment not in copyreg.dispatch_table  # pickled as usual again
+        finally:
+            standby.ASKED.clear()
+            app.cleanup()
+    assert len(writing) == 2
+    assert writing[0] == []  # a build of its own: pickled by Sphinx itself
+    assert len(writing[1]) == 1  # a standby's: the copy was at work while the pages were written

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import copyreg
 import os
 import pickle
 import shutil
@@ -255,32 +254,3 @@ def test_ctrl_c_stops_every_process_of_the_preview_quietly(tmp_path: Path) -> No
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(preview.pid, signal.SIGKILL)
-
-
-def test_a_standby_pickles_the_environment_from_a_forked_copy(tmp_path: Path) -> None:
-    """Sphinx pickles the environment before writing; in a standby's build a forked copy writes the pickle,
-    which the next build loads whole."""
-    from io import StringIO
-
-    from sphinx.testing.util import SphinxTestApp
-
-    from kb import standby
-
-    srcdir = tmp_path / "site"
-    shutil.copytree(ROOT / "tests" / "roots" / "test-parity", srcdir)
-    app = SphinxTestApp("html", srcdir=srcdir, status=StringIO(), warning=StringIO())
-    writing: list[list[int]] = []
-    app.connect("write-started", lambda app, builder: writing.append(list(standby.PICKLING)))
-    try:
-        standby.BUILDING.append(app)
-        app.build()
-        assert len(writing) == 1
-        assert len(writing[0]) == 1  # the copy was at work while the pages were written
-        assert standby.PICKLING == []  # and waited for at the end
-        env = pickle.loads((app.doctreedir / ENV_PICKLE_FILENAME).read_bytes())
-        assert isinstance(env, BuildEnvironment)
-        assert env.all_docs.keys() == app.env.all_docs.keys()
-        assert BuildEnvironment not in copyreg.dispatch_table  # nothing else is pickled aside
-    finally:
-        standby.BUILDING.clear()
-        app.cleanup()

@@ -219,21 +219,19 @@ def _zone(name: str) -> dt.tzinfo:
 
 def _load_posts(
     site: Site, files: list[Path], tz: dt.tzinfo, now: dt.datetime, parsed: ParsedFrontMatter, previous: Site | None
-) -> bool:
+) -> None:
     """Load every post of *files* into *site*, taking over from *previous* each whose file has not
-    changed (:func:`_reusable`); whether any was taken over."""
+    changed (:func:`_reusable`)."""
     tags, practices = Lookup(site.tags), Lookup(site.practices)
     site._now = now
     site._context = (tz, now.date(), site.review_every, site.tags, site.practices, site.authors, site.series)
     known = _reusable(previous, site, now)
     settled = time.time_ns() - int(SETTLED_S * 1e9)
-    took_over = False
     for path in (f for f in files if f.suffix == ".md"):
         stamp = stamp_of(path)
         read = known.get(path)
         if read is not None and read.stamp == stamp:
             site.problems += read.problems
-            took_over = True
         else:
             before = len(site.problems)
             post = load_post(site.root, path, site, tags, practices, tz, now, parsed=parsed)
@@ -241,7 +239,6 @@ def _load_posts(
         if stamp is not None and stamp[0] < settled:
             site._read[path] = read
         site.posts[read.post.docname] = read.post
-    return took_over
 
 
 def load(
@@ -279,9 +276,10 @@ def load(
         site.tags, site.practices = load_vocabulary(site.root, site.problems)
     site.authors = load_authors(site.root, Lookup(site.practices), site.problems, site.refused, site.unreadable)
     site.series = load_series(site.root, site.problems, site.refused, site.unreadable)
-    parsed = ParsedFrontMatter(cache if previous is None else None)  # reading it costs more than the few posts
+    # A load that takes over reads few posts: reading the cache would cost more (and saving it lose the rest).
+    parsed = ParsedFrontMatter(cache if previous is None else None)
     files = posts_folder(site.root, site.refused)
-    took_over = _load_posts(site, files, tz, now or dt.datetime.now(tz), parsed, previous)
+    _load_posts(site, files, tz, now or dt.datetime.now(tz), parsed, previous)
     check_strays(site.root, files, site.problems)
     check_collisions(site.posts, site.problems)
     check_series(site.series, site.posts, site.problems, include_held)
@@ -289,6 +287,5 @@ def load(
     site.problems.sort()
     site.warnings.sort()
     with contextlib.suppress(OSError):  # a cache that cannot be written only costs time in the next build
-        if not took_over:  # else it would lose the entries of the posts taken over; it stays as it was
-            parsed.save()
+        parsed.save()
     return site

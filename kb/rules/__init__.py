@@ -254,7 +254,7 @@ def same_model(site: model.Site, other: model.Site) -> bool:
     return all(getattr(site, name) == getattr(other, name) for name in facts)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Pages:
     """The Markdown pages the build finds (:func:`documents`), with their texts and items."""
 
@@ -265,7 +265,7 @@ class Pages:
     #: a later :func:`read` in this process takes over its text and items.
     stamps: dict[str, tuple[int, int, int]] = field(default_factory=dict, repr=False, compare=False)
     #: What the rules saw when they last checked these pages (:func:`check`).
-    seen: list[Seen] = field(default_factory=list, repr=False, compare=False)
+    seen: Seen | None = field(default=None, repr=False, compare=False)
 
 
 def read(
@@ -302,11 +302,10 @@ def read(
             stamps[rel] = stamp
     unread = [rel for rel in texts if rel not in items]
     if unread:
-        # Reading the cache costs more than parsing the few pages a load that takes over has left.
+        # A read that takes over parses few pages: reading the cache would cost more (and saving it lose the rest).
         reader = markdown.Cache(cache if previous is None else None, settings.extensions, prose=prose)
         items.update(zip(unread, reader.read([texts[rel] for rel in unread], workers), strict=True))
-        if len(unread) == len(texts):  # else the file would lose the pages taken over: it stays as it was
-            reader.save()
+        reader.save()
     return Pages(found, texts, {rel: items[rel] for rel in texts}, stamps)
 
 
@@ -330,11 +329,11 @@ def check(
     (:func:`read`, :func:`check_site`); the problems are the same.
     """
     found = parsed or read(site, settings, cache, workers=workers, previous=previous)
-    before = previous.seen[-1] if previous is not None and previous.seen else None
+    before = previous.seen if previous is not None else None
     problems, seen = check_site(
         site, settings, found.found, found.texts, found.items, include_held=include_held, previous=before
     )
-    found.seen[:] = [seen]
+    found.seen = seen
     return sorted({*problems, *check_settings(site.root, settings)})
 
 
