@@ -18,7 +18,6 @@ MODULES = (
     "kb.content",
     "kb.standby",
     "kb.domain",
-    "kb.builder",
     "kb.render",
     "kb.listings",
     "kb.paging",

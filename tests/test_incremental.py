@@ -307,7 +307,7 @@ def test_a_rebuild_without_changes_writes_nothing(corpus: Path) -> None:
     assert any("Another first paragraph" in p.read_text(encoding="utf-8") for p in linking)
     assert linking != set(listed)
     assert {p for p, mtime in listed.items() if p.stat().st_mtime_ns != mtime} == linking
-    # The post's own page is written first (kb/builder.py), before the pages that list it.
+    # The post's own page is written first (kb/upstream/sphinx.py), before the pages that list it.
     assert all((outdir / "posts" / page).stat().st_mtime_ns < p.stat().st_mtime_ns for p in linking)
     # A post given other tags is rewritten where it may be listed (its authors'
     # and series' pages, the indexes), not on other authors' or series' pages.

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from starlette.exceptions import HTTPException
-from starlette.responses import Response
-from starlette.staticfiles import StaticFiles
 
 from kb import pagefind_index, preview, search
 from kb.glossary import Entry
@@ -240,59 +233,3 @@ def test_a_preview_build_hands_its_pages_over_once_they_are_written(
     assert all((handover.terms / page).is_file() for page in handover.term_pages)
     assert search.Handover.take(queue) is None  # handed over once
     assert not (app.outdir / search.BUNDLE_DIR).exists()  # the preview indexes, not the build
-
-
-SERVED = "<!DOCTYPE html><html><body><p>The page as the build wrote it.</p></body></html>"
-
-
-def served(files: StaticFiles, path: str) -> Response:
-    """*files*' answer to a request for *path*, in a thread of its own (a test may run an event loop)."""
-    scope = {"type": "http", "method": "GET", "path": f"/{path}", "headers": []}
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, files.get_response(path, scope)).result()
-
-
-def test_a_page_asked_for_while_it_is_written_is_served_whole(tmp_path: Path) -> None:
-    """Sphinx empties a page, then writes it: the preview serves it once written, never empty."""
-    page = tmp_path / "post.html"
-    page.write_text("", encoding="utf-8")
-    writing = threading.Timer(0.2, lambda: page.write_text(SERVED, encoding="utf-8"))
-    writing.start()
-    try:
-        response = served(preview.WholeFiles(directory=tmp_path, html=True), "post.html")
-    finally:
-        writing.join()
-    assert response.body == SERVED.encode()
-    assert response.headers["content-length"] == str(len(SERVED))
-    assert response.headers["content-type"].startswith("text/html")
-
-
-def test_a_page_written_again_after_it_was_looked_up_is_sent_with_its_own_length(tmp_path: Path) -> None:
-    """Starlette sends the length a file had when looked up; a page written again meanwhile was cut short."""
-    page = tmp_path / "post.html"
-    page.write_text("<p>Short.</p>", encoding="utf-8")
-
-    class RewrittenAfterLookup(preview.WholeFiles):
-        def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
-            found = super().lookup_path(path)
-            page.write_text(SERVED, encoding="utf-8")  # the build, between the lookup and the sending
-            return found
-
-    response = served(RewrittenAfterLookup(directory=tmp_path, html=True), "post.html")
-    assert response.body == SERVED.encode()
-    assert response.headers["content-length"] == str(len(SERVED))
-
-
-def test_a_page_removed_after_it_was_looked_up_is_not_found(tmp_path: Path) -> None:
-    page = tmp_path / "post.html"
-    page.write_text(SERVED, encoding="utf-8")
-
-    class RemovedAfterLookup(preview.WholeFiles):
-        def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
-            found = super().lookup_path(path)
-            page.unlink()
-            return found
-
-    with pytest.raises(HTTPException) as raised:
-        served(RemovedAfterLookup(directory=tmp_path, html=True), "post.html")
-    assert raised.value.status_code == 404

@@ -3,6 +3,7 @@ and the check that reports a workaround which no longer fits."""
 
 from __future__ import annotations
 
+import asyncio
 import copyreg
 import logging
 import os
@@ -10,6 +11,8 @@ import pickle
 import shutil
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,11 +25,15 @@ from sphinx.application import ENV_PICKLE_FILENAME
 from sphinx.environment import BuildEnvironment
 from sphinx.testing.util import SphinxTestApp
 from sphinx.util.console import strip_colors
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
 
 from kb import bench, keys, upstream
 from kb.upstream import ablog as ablog_workarounds
 from kb.upstream import python as python_workarounds
 from kb.upstream import sphinx as sphinx_workarounds
+from kb.upstream import starlette as starlette_workarounds
 
 from .conftest import ROOT
 
@@ -419,3 +426,76 @@ def test_a_standby_build_has_the_environment_pickled_by_a_forked_copy(tmp_path: 
     assert len(writing) == 2
     assert writing[0] == []  # a build of its own: pickled by Sphinx itself
     assert len(writing[1]) == 1  # a standby's: the copy was at work while the pages were written
+
+
+# -- the preview's files, sent whole----------------------------------------
+
+SERVED = "<!DOCTYPE html><html><body><p>The page as the build wrote it.</p></body></html>"
+
+
+def served(files: StaticFiles, path: str) -> Response:
+    """*files*' answer to a request for *path*, in a thread of its own (a test may run an event loop)."""
+    scope = {"type": "http", "method": "GET", "path": f"/{path}", "headers": []}
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, files.get_response(path, scope)).result()
+
+
+def test_a_page_asked_for_while_it_is_written_is_served_whole(tmp_path: Path) -> None:
+    """Sphinx empties a page, then writes it: the preview serves it once written, never empty."""
+    page = tmp_path / "post.html"
+    page.write_text("", encoding="utf-8")
+    writing = threading.Timer(0.2, lambda: page.write_text(SERVED, encoding="utf-8"))
+    writing.start()
+    try:
+        response = served(starlette_workarounds.WholeFiles(directory=tmp_path, html=True), "post.html")
+    finally:
+        writing.join()
+    assert response.body == SERVED.encode()
+    assert response.headers["content-length"] == str(len(SERVED))
+    assert response.headers["content-type"].startswith("text/html")
+
+
+def test_a_page_written_again_after_it_was_looked_up_is_sent_with_its_own_length(tmp_path: Path) -> None:
+    """Starlette sends the length a file had when looked up; a page written again meanwhile was cut short."""
+    page = tmp_path / "post.html"
+    page.write_text("<p>Short.</p>", encoding="utf-8")
+
+    class RewrittenAfterLookup(starlette_workarounds.WholeFiles):
+        def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+            found = super().lookup_path(path)
+            page.write_text(SERVED, encoding="utf-8")  # the build, between the lookup and the sending
+            return found
+
+    response = served(RewrittenAfterLookup(directory=tmp_path, html=True), "post.html")
+    assert response.body == SERVED.encode()
+    assert response.headers["content-length"] == str(len(SERVED))
+
+
+def test_a_page_removed_after_it_was_looked_up_is_not_found(tmp_path: Path) -> None:
+    page = tmp_path / "post.html"
+    page.write_text(SERVED, encoding="utf-8")
+
+    class RemovedAfterLookup(starlette_workarounds.WholeFiles):
+        def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+            found = super().lookup_path(path)
+            page.unlink()
+            return found
+
+    with pytest.raises(HTTPException) as raised:
+        served(RemovedAfterLookup(directory=tmp_path, html=True), "post.html")
+    assert raised.value.status_code == 404
+
+
+def test_the_preview_serves_starlettes_own_files_when_the_target_moved(
+    logged: Records, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert starlette_workarounds.files_served_whole() is starlette_workarounds.WholeFiles  # the installed release
+    assert warnings(logged) == []
+
+    async def get_response(self: StaticFiles, path: str, scope: object, send: object) -> Response:
+        raise AssertionError
+
+    monkeypatch.setattr(StaticFiles, "get_response", get_response)
+    assert starlette_workarounds.files_served_whole() is StaticFiles
+    [message] = warnings(logged)
+    assert "files_served_whole is not applied" in message and "takes (self, path, scope, send)" in message

@@ -4,11 +4,11 @@
 *OUTDIR* (reading on all cores), serves it, and after each saved change
 rebuilds it (on one core: faster for a few pages) and tells the open pages to
 reload.  Watching, serving and reloading are sphinx-autobuild's, as its own
-command sets them up (:func:`server`), but each file is served as it was read
+command sets them up (:func:`server`), but each file is sent as it was read
 in one piece, so a page the build is writing is never sent half written
-(:class:`WholeFiles`); the builds are not: sphinx-autobuild
-would start a new Python process for each, which spends most of a rebuild
-loading Sphinx and the extensions.  Each build is forked from a process that
+(:func:`kb.upstream.starlette.files_served_whole`); the builds are not:
+sphinx-autobuild would start a new Python process for each, which spends most
+of a rebuild loading Sphinx and the extensions.  Each build is forked from a process that
 has them loaded (:mod:`kb.warm`).
 
 If a build indexed search itself, the reload would wait for Pagefind, which
@@ -50,11 +50,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import anyio
-from starlette.exceptions import HTTPException
-from starlette.responses import FileResponse, Response
-from starlette.staticfiles import StaticFiles
-
 from kb import pagefind_index, search, search_parts, warm
 
 if TYPE_CHECKING:
@@ -64,7 +59,6 @@ if TYPE_CHECKING:
     from pagefind.service import PagefindService
     from sphinx_autobuild.filter import IgnoreFilter
     from starlette.applications import Starlette
-    from starlette.types import Scope
 
 T = TypeVar("T")
 
@@ -226,43 +220,6 @@ def keep_searchable(indexer: Indexer, queue: Path, stopped: threading.Event) -> 
             print(f"kb: {done}", flush=True)
 
 
-#: The most a page asked for while being written is waited for (it is empty until written).
-WHOLE_WITHIN_S = 1.0
-
-
-def whole(path: Path) -> bytes:
-    """The content of *path*, read in one piece; a page read empty is read again until it has content.
-
-    Sphinx writes a page in place: it empties the file, then writes it.  A page
-    is never empty once written, so an empty one is being written.
-    """
-    deadline = time.monotonic() + WHOLE_WITHIN_S
-    while not (content := path.read_bytes()) and path.suffix == ".html" and time.monotonic() < deadline:
-        time.sleep(POLL_S)
-    return content
-
-
-class WholeFiles(StaticFiles):
-    """Starlette's static files, each served as it was read in one piece (:func:`whole`).
-
-    Starlette sends a file from the disk in parts, with the length it had when
-    it was looked up; a page that a build writes again meanwhile was sent cut
-    short or empty, or the server failed with a traceback ("Too much data for
-    declared Content-Length").
-    """
-
-    async def get_response(self, path: str, scope: Scope) -> Response:
-        response = await super().get_response(path, scope)
-        if not isinstance(response, FileResponse):  # not modified, a redirect
-            return response
-        try:
-            content = await anyio.to_thread.run_sync(whole, Path(response.path))
-        except OSError:  # removed since it was looked up
-            raise HTTPException(status_code=404) from None
-        headers = {name: value for name, value in response.headers.items() if name != "content-length"}
-        return Response(content, status_code=response.status_code, headers=headers)
-
-
 def server(watched: Path, ignored: IgnoreFilter, rebuild: warm.Rebuild, outdir: Path, url: str) -> Starlette:
     """sphinx-autobuild's server (as its command makes it): serves *outdir*, runs *rebuild* after each
     change in *watched*, then tells the browser to reload (once *rebuild* returns: when the saved pages
@@ -273,11 +230,13 @@ def server(watched: Path, ignored: IgnoreFilter, rebuild: warm.Rebuild, outdir: 
     from starlette.middleware import Middleware
     from starlette.routing import Mount, WebSocketRoute
 
+    from kb.upstream.starlette import files_served_whole
+
     watcher = RebuildServer([watched], ignored, change_callback=rebuild)
     return Starlette(
         routes=[
             WebSocketRoute("/websocket-reload", watcher, name="reload"),
-            Mount("/", app=WholeFiles(directory=outdir, html=True), name="static"),
+            Mount("/", app=files_served_whole()(directory=outdir, html=True), name="static"),
         ],
         middleware=[Middleware(JavascriptInjectorMiddleware, ws_url=url)],
         lifespan=watcher.lifespan,

@@ -115,6 +115,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     sphinx.readers_fork_before_any_merge(app)
     sphinx.remove_pages_of_deleted_documents(app)
     sphinx.feed_fragments_written_as_pages(app)
+    sphinx.read_pages_written_first(app)
     sphinx.environment_pickled_aside(app)
     ablog.read_in_parallel(app)
     ablog.fresh_state_per_build(app)
