@@ -222,6 +222,8 @@
     const thisRun = ++run;
     describeFilters(state);
     const filtered = Object.keys(state.filters).length > 0;
+    if (app.dataset.recent) await refresh();
+    if (thisRun !== run) return;
     if (!state.q && !filtered) {
       shown = [];
       count = 0;
@@ -263,7 +265,13 @@
   }
 
   async function filtersOf() {
-    return mergeCounts(await Promise.all(indexes.map(({ pagefind }) => pagefind.filters())));
+    const each = await Promise.all(indexes.map(({ pagefind }) => pagefind.filters()));
+    if (!recent) return mergeCounts(each);
+    for (const old of Object.values(recent.replaced)) subtract(each[0], old);
+    const merged = mergeCounts([...each, await recent.pagefind.filters()]);
+    // A value that only pages saved since had: no page has it now.
+    for (const values of Object.values(merged)) for (const value in values) if (!values[value]) delete values[value];
+    return merged;
   }
 
   // Sorted by date, the answers of the indexes that hold posts follow each other
@@ -272,24 +280,127 @@
   // stays as it is).
   async function searchAll(term, options) {
     // Several indexes each hold a hidden page of every word of the site, which
-    // is never a result (kb/search_parts.py says why).
-    if (indexes.length > 1) {
-      const hidden = { not: { [app.dataset.hidden]: "yes" } };
-      options = { ...options, filters: { ...options.filters, ...hidden } };
-    }
+    // is never a result (kb/search_parts.py says why); so does the preview's recent index.
+    const hidden = { ...options, filters: { ...options.filters, not: { [app.dataset.hidden]: "yes" } } };
     const order = options.sort ? Object.values(options.sort)[0] : null;
     const asked = order ? indexes.filter((index) => index.posts) : indexes;
-    const each = await Promise.all(asked.map(({ pagefind }) => pagefind.search(term, options)));
+    const each = await Promise.all(
+      asked.map(({ pagefind }) => pagefind.search(term, indexes.length > 1 ? hidden : options)),
+    );
+    const saved = recent ? await savedSince(term, hidden, each) : null;
     const results = (order === "asc" ? [...each].reverse() : each).flatMap((found) => found.results);
-    if (!order && each.length > 1) results.sort((a, b) => b.score - a.score);
-    return { results, filters: mergeCounts(each.map((found) => found.filters)) };
+    if (saved && order) {
+      await byDate(results, saved.results, order);
+    } else if (saved) {
+      results.push(...saved.results);
+    }
+    if (!order && (each.length > 1 || saved)) results.sort((a, b) => b.score - a.score);
+    const counts = each.map((found) => found.filters);
+    return { results, filters: mergeCounts(saved ? [...counts, saved.filters] : counts) };
   }
 
   async function load({ folder, posts }) {
     const pagefind = await import(`${base}${folder}/pagefind.js`);
     await pagefind.options({ baseUrl: base, excerptLength: 30 });
     await pagefind.init();
-    return { pagefind, posts };
+    return { pagefind, posts, folder };
+  }
+
+  // -- the preview's recent index (kb/preview/recent.py) ----------------------------
+  // After a save, `make serve` writes a small index of the pages saved since
+  // its main index was written, then the main index; the recent index stands
+  // beside the main index that kb-recent.json names, and is asked with it.
+
+  let recent = null; // { pagefind, meta, replaced: {id: the filters it had there} }
+  let mainMeta = null; // which main index is loaded: its metadata files' names
+
+  async function fetchJson(url) {
+    try {
+      const response = await fetch(url, { cache: "no-store" });
+      return response.ok ? await response.json() : null;
+    } catch {
+      return null; // being written
+    }
+  }
+
+  function metaOf(entry) {
+    return entry && Object.values(entry.languages || {}).map((language) => language.hash).join(",");
+  }
+
+  // Before each search in the preview: the main index, if written again, is
+  // loaded again, and the recent index beside it, if there is one (one search
+  // at a time: searches typed quickly may overlap).
+  let refreshed = Promise.resolve();
+  function refresh() {
+    refreshed = refreshed.then(refreshNow, refreshNow);
+    return refreshed;
+  }
+
+  async function refreshNow() {
+    const main = indexes[0];
+    const [entry, record] = await Promise.all([
+      fetchJson(`${base}${main.folder}/pagefind-entry.json`),
+      fetchJson(`${base}${app.dataset.recent}/kb-recent.json`),
+    ]);
+    const meta = metaOf(entry);
+    if (meta && mainMeta !== null && meta !== mainMeta) {
+      await main.pagefind.destroy();
+      indexes[0] = await load(main);
+    }
+    mainMeta = meta || mainMeta;
+    const wanted = record && record.main === mainMeta ? record : null;
+    if ((wanted && wanted.meta) === (recent && recent.meta)) return;
+    if (recent) await recent.pagefind.destroy();
+    recent = null;
+    if (wanted) {
+      const index = await load({ folder: app.dataset.recent, posts: true });
+      recent = { ...index, meta: wanted.meta, replaced: wanted.replaced };
+    }
+  }
+
+  function subtract(counts, filters) {
+    for (const [name, values] of Object.entries(filters || {})) {
+      for (const value of values) if (counts[name] && counts[name][value]) counts[name][value] -= 1;
+    }
+  }
+
+  // The main index's answers for the pages saved since are their old text, and
+  // where no page of it holds a word searched for (the recent index's hidden
+  // page of the main index's words does not answer), its answers are pages of
+  // another word: both are left out, with their filter counts.  Returns the
+  // recent index's answers.
+  async function savedSince(term, options, each) {
+    const [saved, words] = await Promise.all([
+      recent.pagefind.search(term, options),
+      term ? recent.pagefind.search(term, { filters: { [app.dataset.hidden]: "yes" } }) : null,
+    ]);
+    const unknown = words !== null && words.results.length === 0;
+    for (const found of each) {
+      if (unknown) {
+        for (const values of Object.values(found.filters || {})) for (const value in values) values[value] = 0;
+        found.results = [];
+        continue;
+      }
+      for (const result of found.results) subtract(found.filters, recent.replaced[result.id]);
+      found.results = found.results.filter((result) => !(result.id in recent.replaced));
+    }
+    return saved;
+  }
+
+  // Each saved page where its date puts it among *results* (after those of the same date).
+  async function byDate(results, saved, order) {
+    const dateOf = async (result) => (await result.data()).meta[app.dataset.sortMeta] || "";
+    for (const result of saved) {
+      const day = await dateOf(result);
+      let [low, high] = [0, results.length];
+      while (low < high) {
+        const middle = (low + high) >> 1;
+        const other = await dateOf(results[middle]);
+        if (order === "asc" ? other <= day : other >= day) low = middle + 1;
+        else high = middle;
+      }
+      results.splice(low, 0, result);
+    }
   }
 
   // -- wiring -------------------------------------------------------------------
@@ -348,6 +459,7 @@
   (async function start() {
     try {
       indexes = await Promise.all(JSON.parse(app.dataset.bundles).map(load));
+      if (app.dataset.recent) await refresh();
     } catch (error) {
       note.classList.add("kb-search-offline--shown");
       throw error;

@@ -6,7 +6,9 @@ has read are written (the builder writes them first,
 with the rest: a build it forks (:mod:`kb.warm`) gets a pipe in
 ``KB_PAGES_WRITTEN_FD``, to which :func:`say_written` writes one byte at that
 moment.  A build that read nothing (a changed template) says nothing: the
-preview then reloads when the build ends.
+preview then reloads when the build ends.  At the same moment the builder
+emits :data:`READ_PAGES_WRITTEN`, on which the preview's search takes the
+saved pages (:mod:`kb.search`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ import os
 WRITTEN_VARIABLE = "KB_PAGES_WRITTEN_FD"
 #: What is written to it.
 WRITTEN = b"w"
+#: The event emitted once the pages of the documents read are written, before the others
+#: (handlers take the application only).
+READ_PAGES_WRITTEN = "kb-read-pages-written"
 
 
 def say_written() -> None:

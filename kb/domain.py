@@ -77,7 +77,10 @@ Beside the environment (files in the doctree folder, or the output):
 In ``make serve``, beside the builds (:mod:`kb.preview`): Pagefind's index of
 the post pages and glossary entries, in memory, with the time each page had
 when it was read, so that after a save only the pages written since are
-indexed again; and the glossary's entries as pages, in the folder
+indexed again; the pages saved since the main index was last written, in the
+recent index ``pagefind-recent/`` with ``kb-recent.json``, which says which
+main index it stands beside and which of its pages it replaces
+(:mod:`kb.preview.recent`); and the glossary's entries as pages, in the folder
 ``serve-glossary-entries`` beside the output (:func:`kb.search.hand_over`:
 an entry's page is written only when it changed).
 

@@ -56,6 +56,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__, citations, model, pagefind_index
+from kb.builder import READ_PAGES_WRITTEN
 from kb.content import post_of, site_of
 from kb.glossary import Entry, entries
 from kb.render import DATE_FORMAT, SEARCH_PAGE
@@ -63,6 +64,7 @@ from kb.rules import PAGES_PER_BUNDLE, count_setting
 from kb.search_parts import (
     BUNDLE_DIR,
     INDEXED_FILE,
+    RECENT_DIR,
     VOCABULARY_FILTER,
     Bundle,
     Indexed,
@@ -125,6 +127,11 @@ def filter_value(value: str) -> str:
     return value.translate(NOT_MARKUP)
 
 
+#: The metadata that gives the search page each post's sort key (kb-search.js merges
+#: answers sorted by date with it; Pagefind's own sort keys are not in its results).
+SORT_META = "sort_date"
+
+
 def pagefind_markup(site: model.Site, post: model.Post, regulations: Iterable[str] = ()) -> str:
     """Hidden elements that give Pagefind the post's filters, sort key, date and series part.
 
@@ -137,8 +144,10 @@ def pagefind_markup(site: model.Site, post: model.Post, regulations: Iterable[st
         for key, value in facets(site, post, regulations)
     ]
     if post.date:
-        spans.append(f'<span data-pagefind-sort="date">{post.date.date().isoformat()}</span>')
+        day = post.date.date().isoformat()
+        spans.append(f'<span data-pagefind-sort="date">{day}</span>')
         spans.append(f'<span data-pagefind-meta="date">{post.date.strftime(DATE_FORMAT)}</span>')
+        spans.append(f'<span data-pagefind-meta="{SORT_META}">{day}</span>')  # for merged date orders
     if post.series and post.series in site.series and post.part:
         part = f"{site.series[post.series].title} · Part {post.part}"  # as listings badge it
         spans.append(f'<span data-pagefind-meta="part">{escape(part)}</span>')
@@ -209,7 +218,7 @@ def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
         return []
     if (queue := queue_file()) is not None:  # the preview indexes them, as one index
         hand_over(app, queue)
-        return [(SEARCH_PAGE, search_page([(BUNDLE_DIR, True)]), "search.html")]
+        return [(SEARCH_PAGE, search_page([(BUNDLE_DIR, True)], recent=RECENT_DIR), "search.html")]
     parts = site_bundles(app)
     try:
         app.kb_search_job = start_index(app, parts)  # type: ignore[attr-defined]
@@ -218,11 +227,20 @@ def on_html_collect_pages(app: Sphinx) -> list[tuple[str, dict[str, Any], str]]:
     return [(SEARCH_PAGE, search_page([(part.folder, bool(part.posts)) for part in parts]), "search.html")]
 
 
-def search_page(indexes: list[tuple[str, bool]]) -> dict[str, Any]:
+def on_read_pages_written(app: Sphinx) -> None:
+    """In the preview, hand the pages over as soon as the saved pages are written: the preview
+    indexes them while the build writes the pages that list them (and hands over again then)."""
+    if searching(app) and (queue := queue_file()) is not None:
+        hand_over(app, queue)
+
+
+def search_page(indexes: list[tuple[str, bool]], recent: str = "") -> dict[str, Any]:
     """What the search page needs to know of the *indexes* (folder, whether it holds posts: only
-    those answer a search sorted by date), and the filter of their hidden pages."""
+    those answer a search sorted by date), the filter of their hidden pages, and in the preview
+    the folder of its recent index (:mod:`kb.preview.recent`)."""
     bundles = [{"folder": folder, "posts": holds} for folder, holds in indexes]
-    return {"kb_search_bundles": bundles, "kb_search_hidden": VOCABULARY_FILTER}
+    context = {"kb_search_bundles": bundles, "kb_search_hidden": VOCABULARY_FILTER, "kb_search_recent": recent}
+    return {**context, "kb_search_sort_meta": SORT_META}
 
 
 #: Set by ``make serve`` (kb/preview/): the file into which a build writes its
@@ -485,6 +503,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     )
     app.add_directive("kb-search-box", SearchBoxDirective)
     app.connect("html-collect-pages", on_html_collect_pages, priority=100)  # first: indexing runs meanwhile
+    app.add_event(READ_PAGES_WRITTEN)
+    app.connect(READ_PAGES_WRITTEN, on_read_pages_written)
     app.connect("html-page-context", on_html_page_context)
     app.connect("build-finished", on_build_finished)
     app.add_config_value("kb_search_pages_per_bundle", PAGES_PER_BUNDLE, "html", types=frozenset({int}))

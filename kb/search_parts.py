@@ -57,6 +57,10 @@ BUNDLE_DIR = "pagefind"
 VOCABULARY_FILTER = "kb-vocabulary"
 #: That page's path in each index.
 VOCABULARY_PAGE = "kb-vocabulary.html"
+#: Where ``make serve`` writes its recent index beside the main one, and what it stands beside
+#: (:mod:`kb.preview.recent`).
+RECENT_DIR = "pagefind-recent"
+RECENT_FILE = "kb-recent.json"
 
 
 @dataclass(frozen=True)
@@ -155,14 +159,17 @@ def words_of(pages: Iterable[Path]) -> set[str]:
     """
     words: set[str] = set()
     for page in pages:
-        text = page.read_text(encoding="utf-8")
-        start = text.find(BODY_MARK)
-        if start < 0:
-            continue
-        end = text.find(AFTER_BODY, start)
-        region = text[start : end if end >= 0 else len(text)]
-        words.update(html.unescape(TAG.sub(" ", region)).split())
+        words.update(words_in(page.read_text(encoding="utf-8")))
     return words
+
+
+def words_in(text: str) -> list[str]:
+    """Every word of the indexed part of the page *text* (see :func:`words_of`)."""
+    start = text.find(BODY_MARK)
+    if start < 0:
+        return []
+    end = text.find(AFTER_BODY, start)
+    return html.unescape(TAG.sub(" ", text[start : end if end >= 0 else len(text)])).split()
 
 
 def vocabulary_page(words: set[str], language: str) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from kb import citations, model
+from kb.search import filter_value as search_filter_value
 
 from .browsing import (
     CONTENT,
@@ -515,12 +516,17 @@ def test_search_in_the_preview_finds_a_saved_edit(browser: Any, preview: tuple[P
         path = root / "posts" / "good.md"
         head, _, body = path.read_text(encoding="utf-8").partition("\n---\n\n")
         path.write_text(f"{head}\n---\n\nKestrelwing sightings come first. {body}", encoding="utf-8")
-        wait_for(lambda: searches_done(log) == 2, log)
-        assert "kb: search: indexed 1 changed page again" in log.read_text(errors="replace")
+        wait_for(lambda: "kb: search: indexed 1 changed page again" in log.read_text(errors="replace"), log)
         visit.open_tab()
         page = visit.go("search.html")
         assert search(page, "kestrelwing") == ["posts/good.html"]
         screenshot(page, "preview-search-finds-an-edit")
+        # Then in the main index, written again since the page was loaded: asked again, it answers the same.
+        wait_for(lambda: "kb: search: main index written" in log.read_text(errors="replace"), log)
+        page.fill("#kb-search-input", "")
+        page.wait_for_function("() => !new URLSearchParams(location.search).get('q')")
+        assert search(page, "kestrelwing") == ["posts/good.html"]
+        assert search(page, "kestrelwing sightings") == ["posts/good.html"]
     time.sleep(3)  # room for a second rebuild, which indexing must not set off
     assert rebuilds(log) == before + 1, log.read_text()
 
@@ -553,3 +559,91 @@ def test_search_asking_several_indexes_answers_as_one_index(
                 assert [dates[p] for p in merged] == [dates[p] for p in paths], query
         result_paths(several.go("search.html?q=audit&sort=date:desc"))
         screenshot(several.page, "search-several-indexes")
+
+
+def recent_site(site: BuiltSite, folder: Path, stale: Edits, saved: Edits, *, merged: bool) -> Path:
+    """The real site's post pages, with the *stale* edits and then the *saved* ones (page, old
+    text, new text), searched as the preview searches them.
+
+    Merged: its main index made before the saved edits, and the recent index
+    of the pages they change beside it (kb/preview/recent.py); otherwise: one
+    index made after them.
+    """
+    from kb import search
+    from kb.preview import Indexer, recent
+
+    outdir = folder / "html"
+    shutil.copytree(site.outdir, outdir)
+    shutil.rmtree(outdir / search.BUNDLE_DIR)
+    (folder / "terms").mkdir()
+    pages = tuple(f"{post.docname}.html" for post in POSTS)
+    handover = search.Handover(outdir, pages, folder / "terms", (), tuple(post.docname for post in POSTS))
+    indexer = Indexer()
+    try:
+        for number, edits in enumerate((stale, saved)):
+            for page, old, new in edits:
+                path = outdir / page
+                text = path.read_text(encoding="utf-8")
+                assert old in text, (page, old)
+                path.write_text(text.replace(old, new, 1), encoding="utf-8")
+            if merged or number == 1:
+                indexer.update(handover)
+    finally:
+        indexer.close()
+    if merged:  # the preview's search page (kb/search.py, search_page)
+        assert recent.current(outdir) is not None
+        search_page = outdir / "search.html"
+        text = search_page.read_text(encoding="utf-8")
+        attributes = f'data-recent="{recent.RECENT_DIR}" data-sort-meta="{search.SORT_META}" '
+        search_page.write_text(text.replace('id="kb-search" ', f'id="kb-search" {attributes}'), encoding="utf-8")
+    return outdir
+
+
+def test_search_beside_a_recent_index_answers_as_one_index_of_every_page(
+    browser: Any, site: BuiltSite, tmp_path: Path
+) -> None:
+    """The preview's main index, written before two posts were saved, with the recent index of
+    those two beside it, finds what one index of the saved pages finds, with the same filter
+    counts: a new word, a word taken out, common words and prefixes, a tag changed, a date moved
+    (kb/preview/recent.py)."""
+    first, second = POSTS[0], POSTS[1]
+    a, b = f"{first.docname}.html", f"{second.docname}.html"
+    day = second.date.date().isoformat()
+    tag = search_filter_value(second.tags[0])
+    stale = [(b, "<h1>", "<h1>Zanzibarite ")]  # a word that only the main index holds
+    saved = [
+        (a, "<h1>", "<p>Kestrelwing audits of the batch record.</p><h1>"),
+        (b, "<h1>Zanzibarite ", "<h1>"),
+        (b, f'data-pagefind-sort="date">{day}<', 'data-pagefind-sort="date">2001-01-01<'),
+        (b, f'data-pagefind-meta="sort_date">{day}<', 'data-pagefind-meta="sort_date">2001-01-01<'),
+        (b, f'data-pagefind-filter="tag">{tag}<', 'data-pagefind-filter="tag">Kestrelwatch<'),
+    ]
+    merged_site = recent_site(site, tmp_path / "merged", stale, saved, merged=True)
+    full_site = recent_site(site, tmp_path / "full", stale, saved, merged=False)
+    searches = ["q=kestrelwing", "q=zanzibarite", "q=quality", "q=qual", "q=audit", "q=zzyzx", "q=kestrelwing+audits"]
+    searches += ["q=quality&sort=date:desc", "q=audit&sort=date:asc", "filter=tag:Kestrelwatch"]
+    searches += ["filter=kind:Post&sort=date:desc", f"filter=tag:{tag}&sort=date:asc"]
+    with (
+        served(merged_site) as merged_url,
+        served(full_site) as full_url,
+        tab(browser, full_url) as one,
+        tab(browser, merged_url) as beside,
+    ):
+        for query in searches:
+            answers = []
+            for visit in (one, beside):
+                page = visit.go(f"search.html?{query}")
+                answers.append((result_paths(page), filter_labels(page), message(page)))
+            (paths, labels, said), (merged, merged_labels, merged_said) = answers
+            assert paths or query in ("q=zzyzx", "q=zanzibarite"), query
+            assert (merged_labels, merged_said) == (labels, said), query
+            if "sort=date" in query:
+                assert merged == paths, query
+            else:
+                assert sorted(merged) == sorted(paths), query
+        assert result_paths(beside.go("search.html?q=kestrelwing")) == [a]
+        screenshot(beside.page, "search-beside-a-recent-index")
+
+
+#: Edits of a built page: (page, old text, new text).
+Edits = list[tuple[str, str, str]]

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kb import pagefind_index, preview, search
+from kb.bench.corpus import Corpus
 from kb.glossary import Entry
+from kb.preview import recent
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><title>{title}</title></head>
@@ -132,15 +136,21 @@ def test_the_index_kept_in_memory_finds_what_pagefinds_command_finds(change: str
             "/posts/deviation.html",
         ]
         done = indexer.update(write_pages(outdir, posts, terms))
+        reference = indexed_by_command(tmp_path / "reference", posts, terms)
+        # Before the main index takes them in, the saved pages are found in the recent index.
+        for word in (*QUERIES, "investig", "zanzibar", "kestrel"):
+            assert recent.found(outdir, word) == pagefind_index.found(reference, word), word
+        assert (recent.current(outdir) is None) == ("gone" in change)
+        indexer.settle()
     finally:
         indexer.close()
     # Only changed and new pages are indexed again; a page gone needs a new index.
     expected = {
-        "one page changed, one added": "indexed 2 changed pages again",
+        "one page changed, one added": "indexed 2 changed pages again; 2 in the recent index",
         "one page gone": "indexed 5 pages afresh",
     }
-    assert done.startswith(expected.get(change, "indexed 1 changed page again"))
-    reference = indexed_by_command(tmp_path / "reference", posts, terms)
+    assert done.startswith(expected.get(change, "indexed 1 changed page again; 1 in the recent index"))
+    assert recent.current(outdir) is None  # the main index holds every page now
     bundle = outdir / search.BUNDLE_DIR
     for word in QUERIES:
         assert pagefind_index.found(bundle, word) == pagefind_index.found(reference, word), word
@@ -157,6 +167,29 @@ def test_the_index_kept_in_memory_finds_what_pagefinds_command_finds(change: str
     # The bundle holds only the fragments its index uses.
     assert {p.stem for p in (bundle / "fragment").iterdir()} == pagefind_index.fragments_of(bundle)
     assert json.loads((bundle / search.INDEXED_FILE).read_text()) == [*sorted(p[:-5] for p in posts), "glossary"]
+
+
+def test_a_page_saved_while_the_main_index_is_written_stays_in_the_recent_index(tmp_path: Path) -> None:
+    outdir = tmp_path / "serve"
+    second = {**FIRST, "posts/audit.html": ("An audit after a kestrel sighting.", "Audits")}
+    third = {**second, "posts/risk.html": ("Risk of zanzibar floods.", "Risk")}
+    indexer = preview.Indexer()
+    try:
+        indexer.update(write_pages(outdir, FIRST))
+        assert indexer.update(write_pages(outdir, second)).endswith("1 in the recent index")
+        assert indexer.catch_up() is None  # not yet due: a save was just taken
+        indexer.start_main()  # as once due: in a thread
+        assert indexer.update(write_pages(outdir, third)).endswith("2 in the recent index")
+        assert indexer.catch_up(wait=True).startswith("main index written; 6 pages in the index")
+        assert list(indexer.saved) == ["/posts/risk.html"]  # saved after the main index began
+        assert recent.found(outdir, "zanzibar") == ["/posts/risk.html"]
+        assert recent.found(outdir, "sever") == []
+        indexer.settle()
+    finally:
+        indexer.close()
+    assert recent.current(outdir) is None
+    reference = indexed_by_command(tmp_path / "reference", third)
+    assert decoded(outdir / search.BUNDLE_DIR) == decoded(reference)
 
 
 def test_an_index_not_yet_on_the_disk_is_waited_for(tmp_path: Path) -> None:
@@ -206,30 +239,67 @@ def test_a_failed_update_is_reported_and_the_next_starts_afresh(tmp_path: Path) 
         indexer.close()
 
 
-def test_a_preview_build_hands_its_pages_over_once_they_are_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Search is brought up to date while the build writes its feeds and listing pages, not after them."""
+def preview_build(site: Path, event: str, handler: Callable[..., Any]) -> Path:
+    """Build *site* as the preview does (``KB_SEARCH_QUEUE`` set), *handler* connected to *event*;
+    return the output folder."""
     from sphinx.testing.util import SphinxTestApp
 
-    from kb import bench
-
-    queue = tmp_path / "request.json"
-    monkeypatch.setenv(search.QUEUE_VARIABLE, str(queue))
-    corpus = bench.generate(tmp_path / "corpus", 3)
-    app = SphinxTestApp("html", srcdir=corpus.kb, builddir=corpus.kb / "_build")  # type: ignore[arg-type]
-    taken: list[search.Handover | None] = []
-    # Run after the search module's handler, before the feeds and listing pages are written.
-    app.connect("html-collect-pages", lambda app: taken.append(search.Handover.take(queue)) or [])
+    app = SphinxTestApp("html", srcdir=site, builddir=site / "_build")  # type: ignore[arg-type]
+    app.connect(event, handler)
     try:
         app.build()
     finally:
         app.cleanup()
+    return Path(app.outdir)
+
+
+@pytest.fixture
+def queued(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Corpus, Path]:
+    """A generated site of three posts, and the queue into which its builds hand their pages over."""
+    from kb import bench
+
+    queue = tmp_path / "request.json"
+    monkeypatch.setenv(search.QUEUE_VARIABLE, str(queue))
+    return bench.generate(tmp_path / "corpus", 3), queue
+
+
+def test_a_preview_build_hands_its_pages_over_once_they_are_written(queued: tuple[Corpus, Path]) -> None:
+    """Search is brought up to date while the build writes its feeds and listing pages, not after them."""
+    corpus, queue = queued
+    taken: list[search.Handover | None] = []
+    # Run after the search module's handler, before the feeds and listing pages are written.
+    outdir = preview_build(corpus.kb, "html-collect-pages", lambda app: taken.append(search.Handover.take(queue)) or [])
     (handover,) = taken
     assert handover is not None
     assert sorted(handover.pages) == sorted(f"{post.removesuffix('.md')}.html" for post in corpus.posts)
     assert all((handover.outdir / page).is_file() for page in handover.pages)
     assert handover.term_pages
     assert all((handover.terms / page).is_file() for page in handover.term_pages)
-    assert search.Handover.take(queue) is None  # handed over once
-    assert not (app.outdir / search.BUNDLE_DIR).exists()  # the preview indexes, not the build
+    assert search.Handover.take(queue) is None  # nothing more once the feeds and listings are written
+    assert not (outdir / search.BUNDLE_DIR).exists()  # the preview indexes, not the build
+
+
+def test_a_preview_rebuild_hands_the_saved_page_over_before_the_pages_that_list_it(
+    queued: tuple[Corpus, Path],
+) -> None:
+    """After a save, search takes the saved post's page while the build writes the listings."""
+    from kb.builder import READ_PAGES_WRITTEN
+
+    corpus, queue = queued
+    outdir = preview_build(corpus.kb, READ_PAGES_WRITTEN, lambda app: None)
+    search.Handover.take(queue)
+    post = corpus.kb / corpus.posts[-1]
+    head, _, body = post.read_text(encoding="utf-8").partition("\n---\n\n")
+    post.write_text(f"{head}\n---\n\nKestrelwing sightings. {body}", encoding="utf-8")  # its excerpt too
+    home = outdir / "index.html"  # lists the newest post
+    seen: list[tuple[search.Handover | None, int]] = []
+    # After the search module's handler: what it handed over, and the listing as it then was.
+    preview_build(
+        corpus.kb, READ_PAGES_WRITTEN, lambda app: seen.append((search.Handover.take(queue), home.stat().st_mtime_ns))
+    )
+    ((handover, listed),) = seen
+    assert handover is not None
+    page = f"{corpus.posts[-1].removesuffix('.md')}.html"
+    assert "Kestrelwing" in (handover.outdir / page).read_text(encoding="utf-8")
+    assert home.stat().st_mtime_ns > listed  # the listing was written after
+    assert search.Handover.take(queue) is not None  # and handed over again once every page was

@@ -36,10 +36,12 @@ whole history (as a build after a new commit does), and one with no new commit
 Once per run, ``make serve`` is started on a copy of the real site, a post is
 saved several times with a new first paragraph, and the served page is polled
 until the new text shows: the edit-to-visible time a consultant waits
-(target: 1.5 s), then the preview's search index until it finds the new word
+(target: 1.5 s), then the preview's search indexes, merged as its search page
+merges them (:func:`kb.preview.recent.found`), until they find the new word
 (target: 3 s from the save), and the number of rebuilds each save set off
-(one).  The same is measured on a corpus of 2,000 posts, editing its newest
-post (target: 1.0 s to visible).
+(one).  A save comes 5 s after the one before, once its rebuild has ended.
+The same is measured on a corpus of 2,000 posts, editing its newest post
+(target: 1.0 s to visible).
 
 Peak memory is the largest resident set of any process of a build (the main
 process or one of its parallel readers), as ``getrusage`` reports it.  Output

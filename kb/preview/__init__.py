@@ -13,23 +13,26 @@ has them loaded (:mod:`kb.warm`).
 
 If a build indexed search itself, the reload would wait for Pagefind, which
 reads and indexes every post again (Pagefind issue 71: no incremental mode).
-So the builds run with ``KB_SEARCH_QUEUE`` set: once its post pages are
-written, each hands over the list of them and of its glossary's entries,
-written as pages of their own beside the output folder
-(:func:`kb.search.hand_over`), instead of indexing them.  A thread of this
-process, at a lower priority than the build, brings the index up to date
-(:func:`keep_searchable`) while the build writes its feeds and listing pages.
-The browser reloads before that, once the saved post's page is written
-(:mod:`kb.warm`, :mod:`kb.builder`).
+So the builds run with ``KB_SEARCH_QUEUE`` set: as soon as the saved pages
+are written, and again once every page is, each hands over the list of its
+post pages and of its glossary's entries, written as pages of their own
+beside the output folder (:func:`kb.search.hand_over`), instead of indexing
+them.  A thread of this process, at a lower priority than the build, makes
+them searchable (:func:`keep_searchable`) while the build writes its feeds
+and listing pages.  The browser reloads before that, once the saved post's
+page is written (:mod:`kb.warm`, :mod:`kb.upstream.sphinx`).
 
 Pagefind's Python API keeps an index in memory and takes pages until it is
 written: a page added again under the same address replaces the old one, and
 an index written again is written whole (Pagefind skips the files whose
-content-named file is already there).  So after a save only the pages
-written since they were last read are added again.  A post that is gone has
-no such step (Pagefind cannot remove a page), nor does a first build: then the
-index is made afresh from this build's pages.  Both give the same index as
-Pagefind's command on the same pages (``tests/test_preview.py``).
+content-named file is already there).  Written whole, it takes seconds on a
+large site, so the pages written since they were last read first go into a
+small recent index of their own (:mod:`kb.preview.recent`); the main index
+takes them in once the author has paused (:meth:`Indexer.catch_up`).  A post
+that is gone has no such step (Pagefind cannot remove a page), nor does a
+first build: then the index is made afresh from this build's pages.  The
+main index is then the same as Pagefind's command makes of the same pages
+(``tests/test_preview.py``).
 """
 
 from __future__ import annotations
@@ -46,11 +49,13 @@ import shutil
 import tempfile
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kb import pagefind_index, search, search_parts, warm
+from kb.preview import recent
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine, Sequence
@@ -68,14 +73,19 @@ POLL_S = 0.05
 NICENESS = 10
 #: The most a written index may take to reach the disk (Pagefind answers first).
 WRITTEN_WITHIN_S = 30.0
+#: How long after the last save the main index takes in the saved pages (the recent
+#: index answers for them meanwhile), or after how many saved pages.
+MAIN_AFTER_S = 5.0
+MAIN_AT_PAGES = 50
 
 
-def unwritten(bundle: Path) -> list[str]:
+def unwritten(bundle: Path, kept: frozenset[Path] = frozenset()) -> list[str]:
     """The files of the index in *bundle* that are missing or not yet whole.
 
     Pagefind's service answers that the index is written while its last files
     may still be on their way to the disk; each is compressed, and gzip checks
-    a file's length and checksum at its end.
+    a file's length and checksum at its end.  The files in *kept* were there,
+    whole, before the index was written (Pagefind does not write them again).
     """
     try:
         entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
@@ -90,6 +100,8 @@ def unwritten(bundle: Path) -> list[str]:
         return [f"{bundle}: {error}"]
     broken = []
     for path in files[len(metas) :]:
+        if path in kept:
+            continue
         try:
             gzip.decompress(path.read_bytes())
         except (OSError, EOFError) as error:
@@ -99,46 +111,68 @@ def unwritten(bundle: Path) -> list[str]:
 
 @dataclass
 class Indexer:
-    """Pagefind's index of the preview's post pages and glossary entries, kept in memory between builds."""
+    """Pagefind's index of the preview's post pages and glossary entries, kept in memory between builds,
+    and the recent index written beside it after each save (:mod:`kb.preview.recent`)."""
 
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    #: The main index's Pagefind, and the recent index's (whose writes never wait for the main one's).
     service: PagefindService | None = None
+    recent_service: PagefindService | None = None
     index: PagefindIndex | None = None
+    recent_index: PagefindIndex | None = None
     outdir: Path | None = None
     #: Each page in the index, with the modification time it had when it was read.
     read: dict[str, int] = field(default_factory=dict)
+    #: The pages saved since the main index was last written, by address: the recent index's.
+    saved: dict[str, recent.Saved] = field(default_factory=dict)
+    written: recent.Written = field(default_factory=recent.Written)
+    #: The documents the index holds (:data:`~kb.search_parts.INDEXED_FILE`).
+    indexed: tuple[str, ...] = ()
+    #: The main index being written, in a thread of its own, and the saved pages it takes in.
+    main: Future[int] | None = None
+    #: When a saved page was last taken (:func:`time.monotonic`).
+    last_saved: float = 0.0
+    taking: dict[str, recent.Saved] = field(default_factory=dict)
+    writer: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="pagefind"))
 
     def __post_init__(self) -> None:
         # A thread of its own, whatever loop the caller may run (a test's browser).
         threading.Thread(target=self.serve, name="pagefind", daemon=True).start()
 
     def serve(self) -> None:
-        """Run the loop, at a lower priority: Pagefind's process, started from it, has that priority too."""
+        """Run the loop, at a lower priority: Pagefind's processes, started from it, have that priority too."""
         os.nice(NICENESS)  # this thread only (Linux), and the processes it starts
         self.loop.run_forever()
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(work, self.loop).result()
 
-    def update(self, handover: search.Handover) -> str:
-        """Bring the index up to date with the pages of *handover*; say what was done."""
+    def update(self, handover: search.Handover) -> str | None:
+        """Make the pages of *handover* searchable; say what was done (None: nothing had changed).
+
+        A first build, or one without a page the index holds, is indexed
+        afresh; otherwise the pages written since they were read go into the
+        recent index, and the main index takes them in afterwards (:meth:`catch_up`).
+        """
         files = handover.files()
+        self.indexed = handover.indexed
         if self.index is None or handover.outdir != self.outdir or self.read.keys() - files.keys():
             self.start(handover)
-            what = f"indexed {len(files)} pages afresh"
-        else:
-            changed = {page: path for page, path in files.items() if self.read.get(page) != mtime(path)}
-            if not changed:
-                return "search index is up to date"
-            self.run(gathered([self.add(page, path) for page, path in changed.items()]))
-            what = f"indexed {len(changed)} changed page{'s' * (len(changed) != 1)} again"
-        bundle = handover.outdir / search.BUNDLE_DIR
-        marker = bundle / search_parts.INDEXED_FILE
-        keep_fragments = search_parts.indexed_posts(bundle) is not None
-        marker.unlink(missing_ok=True)  # written last: without it the last index is not trusted
-        count = pagefind_index.index_pages(bundle, self.write, keep_fragments=keep_fragments)
-        marker.write_text(json.dumps(list(handover.indexed)), encoding="utf-8")
-        return f"{what}; {count} pages in the index"
+            count = self.write_main()
+            self.written.read(handover.outdir / search.BUNDLE_DIR)
+            self.prepare_recent()
+            recent.remove(handover.outdir)
+            return f"indexed {len(files)} pages afresh; {count} pages in the index"
+        changed = {page: path for page, path in files.items() if self.read.get(page) != mtime(path)}
+        if not changed:
+            return None
+        for page, path in changed.items():
+            self.read[page] = mtime(path)  # before reading: a later change is seen next time
+            self.saved[f"/{page}"] = recent.Saved(self.read[page], path.read_text(encoding="utf-8"))
+        self.write_recent([f"/{page}" for page in changed])
+        self.last_saved = time.monotonic()
+        plural = "s" * (len(changed) != 1)
+        return f"indexed {len(changed)} changed page{plural} again; {len(self.saved)} in the recent index"
 
     def start(self, handover: search.Handover) -> None:
         """A new index of the pages of *handover* (Pagefind reads them all in one pass)."""
@@ -148,10 +182,14 @@ class Indexer:
             return await PagefindService().launch()
 
         self.close()
-        self.service = self.run(launch())
-        self.index = self.run(self.service.create_index({"exclude_selectors": list(pagefind_index.NOT_CONTENT)}))
+        self.service, self.recent_service = self.run(launch()), self.run(launch())
+        self.index = self.run(self.service.create_index(INDEX_CONFIG))
         self.outdir = handover.outdir
         self.read = {page: mtime(path) for page, path in handover.files().items()}
+        for page, path in handover.files().items():  # one page at a time: a large site does not fit
+            text = path.read_text(encoding="utf-8")
+            self.written.words[f"/{page}"] = frozenset(search_parts.words_in(text))
+            self.written.language = recent.language_of(text)
         staged = Path(tempfile.mkdtemp(prefix="kb-search-", dir=handover.outdir.parent))
         try:
             pagefind_index.stage(handover.outdir, [Path(page) for page in handover.pages], staged)
@@ -160,32 +198,123 @@ class Indexer:
         finally:
             shutil.rmtree(staged, ignore_errors=True)
 
-    async def add(self, page: str, path: Path) -> None:
-        """Index *page* (read from *path*) again, in place of its last version (same address)."""
-        assert self.index is not None
-        self.read[page] = mtime(path)  # before reading: a later change is seen next time
-        await self.index.add_html_file(content=path.read_text(encoding="utf-8"), url=f"/{page}")
+    def write_main(self) -> int:
+        """Write the main index, with the saved pages of :attr:`taking` in it; return how many pages it holds.
 
-    def write(self, bundle: Path) -> None:
-        """Write the whole index into *bundle*, and wait until it is on the disk."""
-        assert self.index is not None
-        self.run(self.index.write_files(str(bundle)))
+        It is written beside the one it replaces, which stays whole until the
+        new one takes its place: the search page may read it meanwhile.
+        """
+        assert self.index is not None and self.outdir is not None
+        for url, saved in self.taking.items():  # each in place of its last version (same address)
+            self.run(self.index.add_html_file(content=saved.text, url=url))
+        bundle = self.outdir / search.BUNDLE_DIR
+        beside = self.outdir.parent / f"{self.outdir.name}-{search.BUNDLE_DIR}"
+        fresh, old = beside.with_name(f"{beside.name}-new"), beside.with_name(f"{beside.name}-old")
+        for folder in (fresh, old):
+            shutil.rmtree(folder, ignore_errors=True)
+        keep_fragments = search_parts.indexed_posts(bundle) is not None
+        if keep_fragments:  # linked, not copied: Pagefind only ever adds files to its fragments
+            shutil.copytree(bundle, fresh, copy_function=os.link)
+        index = self.index
+        count = pagefind_index.index_pages(fresh, lambda into: self.write(index, into), keep_fragments=keep_fragments)
+        (fresh / search_parts.INDEXED_FILE).write_text(json.dumps(list(self.indexed)), encoding="utf-8")
+        if bundle.exists():
+            bundle.rename(old)
+        fresh.rename(bundle)
+        shutil.rmtree(old, ignore_errors=True)
+        return count
+
+    def prepare_recent(self) -> None:
+        """A new recent index, holding only the hidden page of the main index's words as last
+        written; the pages saved since are added to it as they come."""
+        assert self.recent_service is not None
+        if self.recent_index is not None:
+            self.run(self.recent_index.delete_index())
+        self.recent_index = self.run(self.recent_service.create_index(INDEX_CONFIG))
+        self.run(self.recent_index.add_html_file(content=recent.words_page(self.written), url=recent.WORDS_PAGE))
+
+    def write_recent(self, urls: list[str]) -> None:
+        """Add the saved pages at *urls* to the recent index, and write it beside the main index as
+        last written."""
+        assert self.recent_index is not None and self.outdir is not None
+        for url in urls:  # each in place of its last version, if any (same address)
+            self.run(self.recent_index.add_html_file(content=self.saved[url].text, url=url))
+        folder = self.outdir / recent.RECENT_DIR
+        recent.remove(self.outdir)
+        self.write(self.recent_index, folder)
+        recent.write_record(folder, recent.record(self.written, self.saved, folder))
+
+    def catch_up(self, *, wait: bool = False) -> str | None:
+        """Start writing the main index once it is due (:meth:`due`); take it in once written.
+
+        Say what was done, None if nothing was (or, without *wait*, the
+        main index is still being written, or not yet due).
+        """
+        if self.main is None and (wait or self.due()):
+            self.start_main()
+        if self.main is None:
+            return None
+        if not (wait or self.main.done()):
+            return None
+        main, self.main = self.main, None
+        count = main.result()
+        assert self.outdir is not None
+        self.written.read(self.outdir / search.BUNDLE_DIR)
+        for url, saved in self.taking.items():
+            self.written.words[url] = saved.words
+            if self.saved.get(url) is saved:  # not saved again since
+                del self.saved[url]
+        self.taking = {}
+        self.prepare_recent()
+        if self.saved:
+            self.write_recent(list(self.saved))
+        else:
+            recent.remove(self.outdir)
+        return f"main index written; {count} pages in the index"
+
+    def due(self) -> bool:
+        """Whether the main index should take in the saved pages now: the author has not saved for
+        :data:`MAIN_AFTER_S` (writing it takes the CPU a save's build would want), or the recent
+        index has grown to :data:`MAIN_AT_PAGES` pages."""
+        quiet = time.monotonic() - self.last_saved >= MAIN_AFTER_S
+        return bool(self.saved) and (quiet or len(self.saved) >= MAIN_AT_PAGES)
+
+    def start_main(self) -> None:
+        """Start writing the main index with the pages saved since it was last written, in a thread."""
+        if self.main is None and self.saved and self.index is not None:
+            self.taking = dict(self.saved)
+            self.main = self.writer.submit(self.write_main)
+
+    def settle(self) -> None:
+        """Wait until the main index holds every saved page."""
+        while self.main is not None or self.saved:
+            self.catch_up(wait=True)
+
+    def write(self, index: PagefindIndex, bundle: Path) -> None:
+        """Write the whole of *index* into *bundle*, and wait until it is on the disk."""
+        kept = frozenset(bundle.glob("*/*.pf_*"))  # whole: each was checked when it was written
+        self.run(index.write_files(str(bundle)))
         deadline = time.monotonic() + WRITTEN_WITHIN_S
-        while broken := unwritten(bundle):
+        while broken := unwritten(bundle, kept):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the index was not written whole: {broken[0]}")
             time.sleep(POLL_S)
 
     def close(self) -> None:
-        """Stop Pagefind's process; the next update starts a new index."""
-        if self.service is not None:
-            with contextlib.suppress(Exception):  # it may have ended already
-                self.run(self.service.close())
-        self.service, self.index, self.outdir, self.read = None, None, None, {}
+        """Stop Pagefind's processes; the next update starts a new index."""
+        if self.main is not None:
+            with contextlib.suppress(Exception):  # its failure was, or will not be, reported
+                self.main.result()
+        for service in (self.service, self.recent_service):
+            if service is not None:
+                with contextlib.suppress(Exception):  # it may have ended already
+                    self.run(service.close())
+        self.service = self.recent_service = self.index = self.recent_index = self.outdir = self.main = None
+        self.read, self.saved, self.taking, self.written = {}, {}, {}, recent.Written()
 
 
-async def gathered(work: list[Coroutine[Any, Any, T]]) -> list[T]:
-    return await asyncio.gather(*work)
+#: How Pagefind reads the pages (the parts that are not their text: :data:`~kb.pagefind_index.NOT_CONTENT`).
+INDEX_CONFIG = {"exclude_selectors": list(pagefind_index.NOT_CONTENT)}
 
 
 def mtime(path: Path) -> int:
@@ -193,21 +322,22 @@ def mtime(path: Path) -> int:
 
 
 def index_next(indexer: Indexer, queue: Path) -> str | None:
-    """Index the pages of the build waiting in *queue*; say how it went.
+    """Index the pages of the build waiting in *queue*, or else take in the main index once written;
+    say how it went.
 
-    None if no build is waiting.  A failure is reported, and the next build's
+    None if nothing was done.  A failure is reported, and the next build's
     pages are indexed afresh.
     """
     started = time.perf_counter()
     try:
         handover = search.Handover.take(queue)
-        if handover is None:
-            return None
-        done = indexer.update(handover)
+        done = indexer.catch_up() if handover is None else indexer.update(handover)
     except Exception as error:  # any failure of Pagefind or of the files, never a traceback
         indexer.close()
         return f"search index not updated: {error}"
-    return f"search: {done} in {time.perf_counter() - started:.1f} s"
+    if done is None:
+        return None
+    return f"search: {done}" if handover is None else f"search: {done} in {time.perf_counter() - started:.1f} s"
 
 
 def keep_searchable(indexer: Indexer, queue: Path, stopped: threading.Event) -> None:

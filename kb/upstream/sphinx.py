@@ -20,7 +20,7 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 
 from kb import standby
-from kb.builder import WRITTEN_VARIABLE, say_written
+from kb.builder import READ_PAGES_WRITTEN, WRITTEN_VARIABLE, say_written
 from kb.upstream import require
 
 if TYPE_CHECKING:
@@ -238,7 +238,8 @@ def read_pages_written_first(app: Sphinx) -> None:
     the documents read first, then the others, each group by Sphinx's own
     ``write_documents``; a full build reads every document, so its order is
     Sphinx's.  Once the first group is written, a build forked by the preview
-    says so (:func:`kb.builder.say_written`).  None open: Sphinx could write
+    says so (:func:`kb.builder.say_written`), and the builder emits
+    :data:`kb.builder.READ_PAGES_WRITTEN`.  None open: Sphinx could write
     what it has just read first.
     """
     if require(StandaloneHTMLBuilder, "write_documents", versions=SPHINX, parameters=("self", "docnames")) is None:
@@ -258,6 +259,7 @@ class ReadFirstHTMLBuilder(StandaloneHTMLBuilder):
         if first:
             super().write_documents(first)
             say_written()
+            self.events.emit(READ_PAGES_WRITTEN)
         if rest := docnames - first:
             super().write_documents(rest)
 
