@@ -188,7 +188,7 @@ class Indexer:
         self.read = {page: mtime(path) for page, path in handover.files().items()}
         for page, path in handover.files().items():  # one page at a time: a large site does not fit
             text = path.read_text(encoding="utf-8")
-            self.written.words[f"/{page}"] = frozenset(search_parts.words_in(text))
+            self.written.words[f"/{page}"] = recent.words_of(text)
             self.written.language = recent.language_of(text)
         staged = Path(tempfile.mkdtemp(prefix="kb-search-", dir=handover.outdir.parent))
         try:

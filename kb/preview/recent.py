@@ -39,6 +39,7 @@ import gzip
 import json
 import re
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,14 @@ class Saved:
     text: str
 
     @property
-    def words(self) -> frozenset[str]:
-        return frozenset(search_parts.words_in(self.text))
+    def words(self) -> tuple[str, ...]:
+        return words_of(self.text)
+
+
+def words_of(text: str) -> tuple[str, ...]:
+    """The words of the page *text*, each once; interned, as the same words recur on every page
+    (kept for every page of the site: a tenth of the memory of a set of its own strings)."""
+    return tuple({sys.intern(word) for word in search_parts.words_in(text)})
 
 
 def language_of(text: str) -> str:
@@ -79,7 +86,7 @@ class Written:
     #: Each page's id (its fragment's name) and filters, by address.
     pages: dict[str, tuple[str, dict[str, list[str]]]] = field(default_factory=dict)
     #: Each page's words, by address, as the page holds them, and the pages' language.
-    words: dict[str, frozenset[str]] = field(default_factory=dict)
+    words: dict[str, tuple[str, ...]] = field(default_factory=dict)
     language: str = "en"
     #: Each fragment's address and filters, by name, read once.
     fragments: dict[str, tuple[str, dict[str, list[str]]]] = field(default_factory=dict)
