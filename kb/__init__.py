@@ -35,6 +35,7 @@ MODULES = (
     "kb.schema",
     "kb.policy",
     "kb.search",
+    "kb.search_box",
     "kb.publishing",
     "kb.browse",
     "kb.books",

@@ -124,10 +124,17 @@ def found(bundle: Path, word: str) -> list[str]:
     return sorted(addresses)
 
 
-def fragment_url(bundle: Path, name: str) -> str:
-    """The address of the page whose fragment is *name* (fragments are compressed JSON)."""
+def fragment(bundle: Path, name: str) -> dict[str, Any]:
+    """The page whose fragment in *bundle* is *name*: its address, text, filters and metadata
+    (fragments are compressed JSON)."""
     data = gzip.decompress((bundle / "fragment" / f"{name}.pf_fragment").read_bytes())
-    return json.loads(data[len(PAGEFIND_MARK) :])["url"]
+    page: dict[str, Any] = json.loads(data[len(PAGEFIND_MARK) :])
+    return page
+
+
+def fragment_url(bundle: Path, name: str) -> str:
+    """The address of the page whose fragment is *name*."""
+    return str(fragment(bundle, name)["url"])
 
 
 def pages_indexed(bundle: Path) -> int:

@@ -15,8 +15,8 @@ the ``url`` metadata, which Pagefind's own interface also follows.
 
 ``search.html`` (``_templates/search.html``) asks Pagefind's API and shows the
 results as the site's listings (``_static/kb-search.js``); the
-header's search box and Ctrl+K lead there.  ``{kb-search-box}`` puts a search
-form on any page (the home page).  Sphinx's own index is then not built
+header's search box and Ctrl+K lead there, as does ``{kb-search-box}``
+(:mod:`kb.search_box`).  Sphinx's own index is then not built
 (kb/upstream/sphinx.py), and pages do not load it (``_templates/layout.html``):
 the theme would otherwise make every page download the index of the whole site.
 
@@ -29,11 +29,12 @@ A site of more than ``kb_search_pages_per_bundle`` pages is indexed as
 several indexes, which the search page asks as one (:mod:`kb.search_parts`).
 
 In ``make serve`` the build does not index at all: with ``KB_SEARCH_QUEUE``
-set, once its post pages are written it writes the list of them and of its
+set, as soon as the saved pages are written (``kb-read-pages-written``), and
+again once every page is, it writes the list of its post pages and of its
 glossary entries (as pages, in a folder beside the output) into that file, and
 the preview's own indexer (kb/preview/), which keeps Pagefind's index in
-memory between builds, brings search up to date while the build writes its
-feeds and listing pages.
+memory between builds, makes them searchable while the build writes its feeds
+and listing pages.
 """
 
 from __future__ import annotations
@@ -53,7 +54,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from docutils import nodes
 from sphinx.util import logging
-from sphinx.util.docutils import SphinxDirective
 
 from kb import __version__, citations, model, pagefind_index
 from kb.builder import READ_PAGES_WRITTEN
@@ -82,7 +82,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from sphinx.application import Sphinx
-    from sphinx.writers.html5 import HTML5Translator
 
 logger = logging.getLogger(__name__)
 
@@ -127,13 +126,16 @@ def filter_value(value: str) -> str:
     return value.translate(NOT_MARKUP)
 
 
-#: The metadata that gives the search page each post's sort key (kb-search.js merges
-#: answers sorted by date with it; Pagefind's own sort keys are not in its results).
+#: The metadata that gives the preview's search page each post's sort key (kb-search.js
+#: merges answers sorted by date with it; Pagefind's own sort keys are not in its results).
 SORT_META = "sort_date"
 
 
-def pagefind_markup(site: model.Site, post: model.Post, regulations: Iterable[str] = ()) -> str:
-    """Hidden elements that give Pagefind the post's filters, sort key, date and series part.
+def pagefind_markup(
+    site: model.Site, post: model.Post, regulations: Iterable[str] = (), *, preview: bool = False
+) -> str:
+    """Hidden elements that give Pagefind the post's filters, sort key, date and series part
+    (and in the preview, where the search page merges two indexes, its sort key as metadata).
 
     ``data-pagefind-ignore`` keeps their text out of the indexed content while
     Pagefind still records the filters, metadata and sort keys inside.
@@ -147,7 +149,8 @@ def pagefind_markup(site: model.Site, post: model.Post, regulations: Iterable[st
         day = post.date.date().isoformat()
         spans.append(f'<span data-pagefind-sort="date">{day}</span>')
         spans.append(f'<span data-pagefind-meta="date">{post.date.strftime(DATE_FORMAT)}</span>')
-        spans.append(f'<span data-pagefind-meta="{SORT_META}">{day}</span>')  # for merged date orders
+        if preview:
+            spans.append(f'<span data-pagefind-meta="{SORT_META}">{day}</span>')
     if post.series and post.series in site.series and post.part:
         part = f"{site.series[post.series].title} · Part {post.part}"  # as listings badge it
         spans.append(f'<span data-pagefind-meta="part">{escape(part)}</span>')
@@ -161,7 +164,8 @@ def on_html_page_context(
     post = post_of(app.env, pagename)
     if post is None or "body" not in context:
         return
-    markup = pagefind_markup(site_of(app.env), post, citations.documents_cited(app.env, pagename))
+    cited = citations.documents_cited(app.env, pagename)
+    markup = pagefind_markup(site_of(app.env), post, cited, preview=queue_file() is not None)
     context["body"] = f'<div class="kb-search-body" data-pagefind-body>{context["body"]}{markup}</div>'
 
 
@@ -455,53 +459,7 @@ def on_build_finished(app: Sphinx, exception: Exception | None) -> None:
         )
 
 
-# -- a search box on any page -------------------------------------------------
-
-
-class search_box(nodes.General, nodes.Element):  # noqa: N801 - docutils node naming
-    """A search form leading to the search page; written by the HTML builders only."""
-
-
-def visit_search_box(self: HTML5Translator, node: search_box) -> None:
-    action = escape(self.builder.get_relative_uri(self.builder.current_docname, SEARCH_PAGE))
-    label = escape(node["label"])
-    self.body.append(
-        f'<form class="kb-search-box" role="search" action="{action}" method="get">'
-        f'<label class="kb-search-box__label" for="kb-search-box-q">{label}</label>'
-        '<span class="kb-search-box__row">'
-        f'<input id="kb-search-box-q" type="search" name="q" autocomplete="off" placeholder="{label}">'
-        '<button type="submit">Search</button></span></form>'
-    )
-    raise nodes.SkipNode
-
-
-def skip(self: Any, node: nodes.Element) -> None:
-    raise nodes.SkipNode
-
-
-class SearchBoxDirective(SphinxDirective):
-    """``{kb-search-box}``: a search form, with an optional label as argument."""
-
-    optional_arguments = 1
-    final_argument_whitespace = True
-    option_spec: ClassVar[dict[str, Any]] = {}
-
-    def run(self) -> list[nodes.Node]:
-        node = search_box(label=self.arguments[0] if self.arguments else "Search the knowledge base")
-        self.set_source_info(node)
-        return [node]
-
-
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.add_node(
-        search_box,
-        html=(visit_search_box, None),
-        latex=(skip, None),
-        text=(skip, None),
-        man=(skip, None),
-        texinfo=(skip, None),
-    )
-    app.add_directive("kb-search-box", SearchBoxDirective)
     app.connect("html-collect-pages", on_html_collect_pages, priority=100)  # first: indexing runs meanwhile
     app.add_event(READ_PAGES_WRITTEN)
     app.connect(READ_PAGES_WRITTEN, on_read_pages_written)

@@ -7,6 +7,7 @@ and failed requests) are in ``tests/browsing.py``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.client
 import json
 import os
@@ -25,7 +26,7 @@ from typing import Any
 import pytest
 
 from kb import citations, model
-from kb.search import filter_value as search_filter_value
+from kb.search import QUEUE_VARIABLE, SORT_META, Handover, filter_value
 
 from .browsing import (
     CONTENT,
@@ -535,6 +536,18 @@ def filter_labels(page: Any) -> list[str]:
     return page.eval_on_selector_all("#kb-search-filter-groups label", "labels => labels.map(l => l.textContent)")
 
 
+def same_counts_and_message(one: Visit, other: Visit, query: str) -> tuple[list[str], list[str]]:
+    """The search *query* in both tabs: it must show the same filter counts and message there;
+    the result paths of each."""
+    answers = []
+    for visit in (one, other):
+        page = visit.go(f"search.html?{query}")
+        answers.append((result_paths(page), filter_labels(page), message(page)))
+    (paths, *shown), (others, *other_shown) = answers
+    assert other_shown == shown, query
+    return paths, others
+
+
 def test_search_asking_several_indexes_answers_as_one_index(
     browser: Any, base_url: str, paged: tuple[Path, str]
 ) -> None:
@@ -547,37 +560,49 @@ def test_search_asking_several_indexes_answers_as_one_index(
     searches += ["q=audit&sort=date:desc", "q=endotoxin", "q=zzyzx", f"filter=tag:{PAGED_TAG.name}&sort=date:desc"]
     with tab(browser, base_url) as one, tab(browser, url) as several:
         for query in searches:
-            answers = []
-            for visit in (one, several):
-                page = visit.go(f"search.html?{query}")
-                answers.append((result_paths(page), filter_labels(page), message(page)))
-            (paths, labels, said), (merged, merged_labels, merged_said) = answers
+            paths, merged = same_counts_and_message(one, several, query)
             assert paths or query == "q=zzyzx", query
             assert sorted(merged) == sorted(paths), query
-            assert (merged_labels, merged_said) == (labels, said), query
             if "sort=date" in query:
                 assert [dates[p] for p in merged] == [dates[p] for p in paths], query
         result_paths(several.go("search.html?q=audit&sort=date:desc"))
         screenshot(several.page, "search-several-indexes")
 
 
-def recent_site(site: BuiltSite, folder: Path, stale: Edits, saved: Edits, *, merged: bool) -> Path:
-    """The real site's post pages, with the *stale* edits and then the *saved* ones (page, old
-    text, new text), searched as the preview searches them.
+#: Edits of a built page: (page, old text, new text).
+Edits = list[tuple[str, str, str]]
+
+
+@pytest.fixture(scope="module")
+def preview_built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Handover]:
+    """The real site built as ``make serve`` builds it (its pages handed over for search, not
+    indexed), and what the build handed over."""
+    from .conftest import build
+
+    folder = tmp_path_factory.mktemp("preview-built")
+    queue = folder / "request.json"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(QUEUE_VARIABLE, str(queue))
+        result = build(ROOT, folder / "html")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    handover = Handover.take(queue)
+    assert handover is not None
+    return folder, handover
+
+
+def recent_site(built: tuple[Path, Handover], folder: Path, stale: Edits, saved: Edits, *, merged: bool) -> Path:
+    """The preview's pages, with the *stale* edits and then the *saved* ones (page, old text,
+    new text), and its search indexes.
 
     Merged: its main index made before the saved edits, and the recent index
     of the pages they change beside it (kb/preview/recent.py); otherwise: one
     index made after them.
     """
-    from kb import search
     from kb.preview import Indexer, recent
 
-    outdir = folder / "html"
-    shutil.copytree(site.outdir, outdir)
-    shutil.rmtree(outdir / search.BUNDLE_DIR)
-    (folder / "terms").mkdir()
-    pages = tuple(f"{post.docname}.html" for post in POSTS)
-    handover = search.Handover(outdir, pages, folder / "terms", (), tuple(post.docname for post in POSTS))
+    shutil.copytree(built[0], folder, ignore=shutil.ignore_patterns("*.doctrees"))
+    outdir, terms = folder / "html", folder / built[1].terms.name
+    handover = dataclasses.replace(built[1], outdir=outdir, terms=terms)
     indexer = Indexer()
     try:
         for number, edits in enumerate((stale, saved)):
@@ -590,17 +615,12 @@ def recent_site(site: BuiltSite, folder: Path, stale: Edits, saved: Edits, *, me
                 indexer.update(handover)
     finally:
         indexer.close()
-    if merged:  # the preview's search page (kb/search.py, search_page)
-        assert recent.current(outdir) is not None
-        search_page = outdir / "search.html"
-        text = search_page.read_text(encoding="utf-8")
-        attributes = f'data-recent="{recent.RECENT_DIR}" data-sort-meta="{search.SORT_META}" '
-        search_page.write_text(text.replace('id="kb-search" ', f'id="kb-search" {attributes}'), encoding="utf-8")
+    assert (recent.current(outdir) is not None) == merged
     return outdir
 
 
 def test_search_beside_a_recent_index_answers_as_one_index_of_every_page(
-    browser: Any, site: BuiltSite, tmp_path: Path
+    browser: Any, preview_built: tuple[Path, Handover], tmp_path: Path
 ) -> None:
     """The preview's main index, written before two posts were saved, with the recent index of
     those two beside it, finds what one index of the saved pages finds, with the same filter
@@ -609,19 +629,19 @@ def test_search_beside_a_recent_index_answers_as_one_index_of_every_page(
     first, second = POSTS[0], POSTS[1]
     a, b = f"{first.docname}.html", f"{second.docname}.html"
     day = second.date.date().isoformat()
-    tag = search_filter_value(second.tags[0])
+    tag = filter_value(second.tags[0])
     stale = [(b, "<h1>", "<h1>Zanzibarite ")]  # a word that only the main index holds
     saved = [
         (a, "<h1>", "<p>Kestrelwing audits of the batch record.</p><h1>"),
         (b, "<h1>Zanzibarite ", "<h1>"),
         (b, f'data-pagefind-sort="date">{day}<', 'data-pagefind-sort="date">2001-01-01<'),
-        (b, f'data-pagefind-meta="sort_date">{day}<', 'data-pagefind-meta="sort_date">2001-01-01<'),
+        (b, f'data-pagefind-meta="{SORT_META}">{day}<', f'data-pagefind-meta="{SORT_META}">2001-01-01<'),
         (b, f'data-pagefind-filter="tag">{tag}<', 'data-pagefind-filter="tag">Kestrelwatch<'),
     ]
-    merged_site = recent_site(site, tmp_path / "merged", stale, saved, merged=True)
-    full_site = recent_site(site, tmp_path / "full", stale, saved, merged=False)
+    merged_site = recent_site(preview_built, tmp_path / "merged", stale, saved, merged=True)
+    full_site = recent_site(preview_built, tmp_path / "full", stale, saved, merged=False)
     searches = ["q=kestrelwing", "q=zanzibarite", "q=quality", "q=qual", "q=audit", "q=zzyzx", "q=kestrelwing+audits"]
-    searches += ["q=quality&sort=date:desc", "q=audit&sort=date:asc", "filter=tag:Kestrelwatch"]
+    searches += ["q=quality&sort=date:desc", "q=audit&sort=date:asc", "filter=tag:Kestrelwatch", "q=capa"]
     searches += ["filter=kind:Post&sort=date:desc", f"filter=tag:{tag}&sort=date:asc"]
     with (
         served(merged_site) as merged_url,
@@ -630,20 +650,15 @@ def test_search_beside_a_recent_index_answers_as_one_index_of_every_page(
         tab(browser, merged_url) as beside,
     ):
         for query in searches:
-            answers = []
-            for visit in (one, beside):
-                page = visit.go(f"search.html?{query}")
-                answers.append((result_paths(page), filter_labels(page), message(page)))
-            (paths, labels, said), (merged, merged_labels, merged_said) = answers
+            paths, merged = same_counts_and_message(one, beside, query)
             assert paths or query in ("q=zzyzx", "q=zanzibarite"), query
-            assert (merged_labels, merged_said) == (labels, said), query
-            if "sort=date" in query:
-                assert merged == paths, query
-            else:
-                assert sorted(merged) == sorted(paths), query
-        assert result_paths(beside.go("search.html?q=kestrelwing")) == [a]
-        screenshot(beside.page, "search-beside-a-recent-index")
-
-
-#: Edits of a built page: (page, old text, new text).
-Edits = list[tuple[str, str, str]]
+            if "sort=date" not in query:  # by best match, each index weighs words by its own pages
+                paths, merged = sorted(paths), sorted(merged)
+            assert merged == paths, query
+        for width, viewport in (("1280", DESKTOP), ("390", PHONE)):
+            for mode in ("light", "dark"):
+                page = beside.open_tab(viewport=viewport, mode=mode)
+                beside.go("search.html?q=kestrelwing")
+                assert result_paths(page) == [a]
+                assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+                screenshot(page, f"search-beside-a-recent-index-{width}-{mode}")

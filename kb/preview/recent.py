@@ -25,7 +25,9 @@ emptied.  The search page asks both and merges their answers
   file); beside any other, the recent index is not asked.
 
 Sorted by date, each recent result goes where its date puts it among the main
-index's (pages of the same date: after them).  By best match, the answers are
+index's (pages of the same date: after them): a preview build gives each post
+its date as metadata too (:data:`kb.search.SORT_META`), which Pagefind returns
+with a result, unlike its sort keys.  By best match, the answers are
 merged by score, as for several indexes; the recent index weighs words by its
 own few pages, so until the main index is written, a saved page may rank a
 little higher or lower than it will then.  ``tests/test_preview.py`` compares
@@ -35,7 +37,6 @@ the merged answers with one index of all the pages.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import json
 import re
 import shutil
@@ -83,20 +84,17 @@ class Written:
 
     #: Its metadata files' names, as its entry file gives them (the search page compares them).
     meta: str = ""
-    #: Each page's id (its fragment's name) and filters, by address.
-    pages: dict[str, tuple[str, dict[str, list[str]]]] = field(default_factory=dict)
     #: Each page's words, by address, as the page holds them, and the pages' language.
     words: dict[str, tuple[str, ...]] = field(default_factory=dict)
     language: str = "en"
-    #: Each fragment's address and filters, by name, read once.
+    #: Each page's address and filters, by its id (the name of its fragment), read once.
     fragments: dict[str, tuple[str, dict[str, list[str]]]] = field(default_factory=dict)
 
     def read(self, bundle: Path) -> None:
         """Take in the main index just written into *bundle*."""
         self.meta = meta_of(bundle)
         names = pagefind_index.fragments_of(bundle)
-        self.fragments = {name: self.fragments.get(name) or fragment(bundle, name) for name in names}
-        self.pages = {url: (name, filters) for name, (url, filters) in self.fragments.items()}
+        self.fragments = {name: self.fragments.get(name) or address_and_filters(bundle, name) for name in names}
 
 
 def meta_of(bundle: Path) -> str:
@@ -105,16 +103,15 @@ def meta_of(bundle: Path) -> str:
     return ",".join(language["hash"] for language in entry["languages"].values())
 
 
-def fragment(bundle: Path, name: str) -> tuple[str, dict[str, list[str]]]:
+def address_and_filters(bundle: Path, name: str) -> tuple[str, dict[str, list[str]]]:
     """The address and filters of the page whose fragment in *bundle* is *name*."""
-    data = gzip.decompress((bundle / "fragment" / f"{name}.pf_fragment").read_bytes())
-    page = json.loads(data[len(pagefind_index.PAGEFIND_MARK) :])
+    page = pagefind_index.fragment(bundle, name)
     return page["url"], page.get("filters", {})
 
 
 def record(written: Written, saved: dict[str, Saved], recent: Path) -> dict[str, Any]:
     """What ``kb-recent.json`` says of the recent index in *recent*, which holds the *saved* pages."""
-    replaced = {written.pages[url][0]: written.pages[url][1] for url in saved if url in written.pages}
+    replaced = {name: filters for name, (url, filters) in written.fragments.items() if url in saved}
     return {"main": written.meta, "meta": meta_of(recent), "replaced": replaced}
 
 
@@ -161,5 +158,5 @@ def found(outdir: Path, word: str) -> list[str]:
     fresh = pagefind_index.found(outdir / RECENT_DIR, word)
     if WORDS_PAGE not in fresh:  # no page of the main index holds the word
         pages = []
-    old = {fragment(main, name)[0] for name in data["replaced"]}
+    old = {pagefind_index.fragment_url(main, name) for name in data["replaced"]}
     return sorted({page for page in pages if page not in old} | {page for page in fresh if page != WORDS_PAGE})
