@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from kb import model, reviews, rules
+from kb.model.frontmatter import dates_as_text
 from kb.rules.pages import PLACEHOLDER_INTRODUCTION, PLACEHOLDER_SECTION
 from kb.rules.terms import Hint
 
@@ -100,11 +101,7 @@ def zone(name: str) -> dt.tzinfo:
 class _Dumper(yaml.SafeDumper):
     """Safe YAML that writes dates as plain text, as the model reads them."""
 
-
-_Dumper.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeDumper.yaml_implicit_resolvers.items()
-}
+    yaml_implicit_resolvers = dates_as_text(yaml.SafeDumper.yaml_implicit_resolvers)
 
 
 def yaml_value(value: Any) -> str:

@@ -37,22 +37,25 @@ BOM = "\ufeff"
 NO_ALIASES = "YAML anchors and aliases (&, *) are not supported"
 
 
+def dates_as_text(resolvers: dict[Any, list[tuple[str, Any]]]) -> dict[Any, list[tuple[str, Any]]]:
+    """YAML's implicit types (by first character) but dates and times, which then stay text."""
+    return {
+        first: [(tag, pattern) for tag, pattern in found if tag != "tag:yaml.org,2002:timestamp"]
+        for first, found in resolvers.items()
+    }
+
+
 class _Loader(yaml.SafeLoader):
     """Safe YAML that keeps dates as text, so that we parse them strictly."""
 
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    yaml_implicit_resolvers = dates_as_text(yaml.SafeLoader.yaml_implicit_resolvers)
 
 
 class _FastLoader(getattr(yaml, "CSafeLoader", _Loader)):  # type: ignore[misc]
     """The same with libyaml's parser: five times faster on every post of every
     build; bad YAML is parsed again with :class:`_Loader` for its messages."""
 
-
-_FastLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+    yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
 
 
 class RefusedYAMLError(Exception):
